@@ -1,0 +1,52 @@
+"""The ``wmverse`` command line: one sub-command per world model.
+
+Each sub-package that offers commands has a ``cli`` module with
+``add_subparser(subparsers) -> None``. That function registers ``wmverse <name> ...``
+and sets ``func`` on its parsers; ``func(args) -> int`` returns the exit code.
+Sub-package CLIs are imported lazily so that ``wmverse --help`` stays fast and a
+broken optional dependency of one model never breaks the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: sub-command name -> module exposing ``add_subparser``
+SUBCOMMANDS: dict[str, str] = {
+    "debate": "wmverse.debate.cli",
+    "leworld": "wmverse.leworld.cli",
+    "canvas": "wmverse.canvas.cli",
+    "dynamics": "wmverse.dynamics.cli",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wmverse", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module_name in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # that model has no command line (yet)
+        module.add_subparser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
