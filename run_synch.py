@@ -1,0 +1,13 @@
+"""Run a unaiverse world folder in one process on a synthetic clock.
+
+    python run_synch.py WORLD_FOLDER [--seed S] [--max-steps N] [--tick-ms MS] [--out DIR]
+
+The folder's own run_w.py and run_*.py run unchanged; see src/wmverse/runtime.
+"""
+
+import sys
+
+from wmverse.runtime.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""``wmverse debate ...``: train a debate world model and predict with a saved one.
+
+Heavy modules are imported inside the command functions so ``wmverse --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_subparser"]
+
+
+def add_subparser(subparsers) -> None:
+    """Register ``wmverse debate train`` and ``wmverse debate predict``."""
+    debate = subparsers.add_parser("debate", help="adversarial-debate world model of a person (seed 000)")
+    sub = debate.add_subparsers(dest="debate_command", metavar="ACTION")
+    sub.required = True
+
+    train = sub.add_parser("train", help="train on an observation file and report held-out validation")
+    train.add_argument("observations", help="observation file (seed JSON format or a JSON list of strings)")
+    train.add_argument("--name", required=True, help="name of the person being modelled")
+    train.add_argument("--labels", help="gold labels {id: tendency}, used for validation only")
+    train.add_argument("--epochs", type=int, default=10, help="maximum epochs (default 10)")
+    train.add_argument("--judge", choices=["lexical", "embedding", "llm"], default="embedding")
+    train.add_argument("--seed", type=int, default=0, help="seed of the split and the agents (default 0)")
+    train.add_argument("--validation-split", type=float, default=0.2, help="held-out fraction (default 0.2)")
+    train.add_argument("--log-json", metavar="FILE", help="write the seed's JSON training log")
+    train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files")
+    train.add_argument("--wandb", metavar="DIR", help="log a W&B run in offline mode under DIR")
+    train.add_argument("--out", metavar="MODEL.json", help="save the trained model")
+    train.add_argument("--llm-url", help="OpenAI-compatible base URL for --judge llm (e.g. http://127.0.0.1:8000/v1)")
+    train.add_argument("--llm-model", default="gpt-4o-mini", help="model name for --judge llm")
+    train.add_argument("--llm-backend", choices=["openai", "claude"], default="openai")
+    train.add_argument("--quiet", action="store_true", help="only the final table and validation line")
+    train.set_defaults(func=_train)
+
+    predict = sub.add_parser("predict", help="print the owning tendency of each text with a saved model")
+    predict.add_argument("model", help="a model saved by 'wmverse debate train --out'")
+    predict.add_argument("texts", nargs="+", help="observations to classify")
+    predict.set_defaults(func=_predict)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .loggers import ConsoleLogger, JSONLogger, MultiLogger, TensorBoardLogger, WandbLogger, significance_stars
+    from .model import create_world_model
+    from .observations import ObservationFileError, load_labels
+    from .trainer import TrainConfig, Trainer
+
+    try:
+        config = TrainConfig(
+            max_epochs=args.epochs,
+            min_epochs=min(2, args.epochs),
+            validation_split=args.validation_split,
+            seed=args.seed,
+            judge=args.judge,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    judge_kwargs = {}
+    if args.judge == "llm":
+        judge_kwargs = {"backend": args.llm_backend, "base_url": args.llm_url, "model": args.llm_model}
+    try:
+        from .judges import make_judge
+
+        judge = make_judge(args.judge, **judge_kwargs)
+        model = create_world_model(args.name, args.observations, judge=judge, prior_weight=config.prior_weight)
+        labels = load_labels(args.labels) if args.labels else None
+    except (ObservationFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    loggers = [] if args.quiet else [ConsoleLogger()]
+    if args.log_json:
+        loggers.append(JSONLogger(args.log_json))
+    if args.tensorboard:
+        loggers.append(TensorBoardLogger(args.tensorboard))
+    if args.wandb:
+        loggers.append(WandbLogger(project="wmverse-debate", run_name=args.name, dir=args.wandb))
+    n = len(model.observations)
+    print(f"Training the debate world model of {args.name}: {n} observations, judge={judge.name}, seed={args.seed}")
+    history, result = Trainer(config, judge=judge).train(
+        observations=model.observations,
+        agents=model.agents,
+        logger=MultiLogger(*loggers),
+        verbose=not args.quiet,
+        labels=labels,
+    )
+    print()
+    print(f"Training complete: {history.epochs_run} epochs, converged={history.converged}")
+    print(f"Winner: {result.winner.value if result.winner else 'None'}")
+    print("Final allocations:")
+    for agent in sorted(model.agents.all(), key=lambda a: -a.allocation):
+        bar = "#" * int(round(agent.allocation * 50))
+        print(f"  {agent.tendency.value:<11} {agent.allocation:6.1%}  {bar}")
+    if history.validation_results:
+        v = history.validation_results[-1]
+        print(
+            f"Validation: {v.value:.1%} {v.metric} ({v.correct}/{v.n} held-out, chance {v.chance:.1%}, "
+            f"p={v.p_value:.2g}{significance_stars(v.p_value)}, 95% CI {v.ci_low:.1%}-{v.ci_high:.1%})"
+        )
+    model.history = {
+        "epochs_run": history.epochs_run,
+        "converged": history.converged,
+        "validation": history.validation_results[-1].to_json() if history.validation_results else None,
+    }
+    if args.out:
+        model.save(args.out)
+        print(f"Saved model to {args.out}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .model import WorldModel
+
+    try:
+        model = WorldModel.load(args.model)
+    except (ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for text, tendency in zip(args.texts, model.predict(args.texts), strict=True):
+        print(f"{tendency.value}\t{text}")
+    return 0

@@ -1,0 +1,285 @@
+"""A model-based agent: collect real experience, learn the dynamics online, plan in dreams.
+
+``DynamicsAgent.run_steps(n)`` is the step-wise API a world calls: it advances the real
+environment ``n`` steps (continuing the current episode across calls) and returns the
+metrics of those steps, including finished episodes with their imagined-vs-real
+trajectories for plotting.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from .envs import DiscreteActionEnv, random_policy_returns
+from .model import TorchWorldModel
+from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod
+from .types import ModelInput, TransitionBackend, WorldModelConfig
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How the agent explores, learns and plans."""
+
+    env_id: str = "CartPole-v1"  # gymnasium environment id
+    backend: TransitionBackend = TransitionBackend.ENSEMBLE  # world-model backend
+    seed: int = 0  # seeds the env, the model and the planner
+    hidden_dim: int = 128  # world-model width
+    num_layers: int = 2  # world-model depth
+    ensemble_size: int = 5  # members when backend == ENSEMBLE
+    learning_rate: float = 1e-3  # world-model Adam step size
+    batch_size: int = 128  # minibatch size per gradient step
+    warmup_steps: int = 400  # real steps with uniform random actions before planning
+    pretrain_steps: int = 600  # gradient steps on the buffer once warm-up ends
+    updates_per_step: int = 1  # gradient steps per real step (the first via update())
+    action_bins: int = 5  # discretisation of continuous action spaces
+    done_pos_weight: float = 10.0  # up-weights rare terminal transitions in the done head's loss
+    surprise_threshold: float = 0.05  # forwarded to the model; crossing it forces a replan
+    planner: PlannerConfig = field(
+        default_factory=lambda: PlannerConfig(method=PlanningMethod.CEM, horizon=20, population=150, cem_iterations=2, discount=0.97)
+    )
+    imagination_steps: int = 30  # length of the open-loop imagined trajectory per episode
+
+
+@dataclass(frozen=True)
+class EpisodeReport:
+    """One finished real episode."""
+
+    episode: int  # 1-based episode index
+    episode_return: float  # sum of real rewards
+    length: int  # real steps in the episode
+    env_steps: int  # real steps taken by the agent so far (all episodes)
+    planned: bool  # False for warm-up (random) episodes
+    mean_surprise: float  # mean one-step prediction error over the episode
+    train_loss: float  # last world-model loss
+    buffer_size: int  # replay buffer fill
+    mean_plan_ms: float  # mean planning time per decision (0 for random steps)
+    imagined: tuple[tuple[float, ...], ...]  # open-loop dream from the episode's first state
+    real: tuple[tuple[float, ...], ...]  # what really happened under the same actions
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """Metrics of one ``run_steps`` call."""
+
+    env_steps: int  # real steps taken in this call
+    total_env_steps: int  # real steps so far
+    mean_surprise: float  # mean prediction error of this call's transitions
+    train_loss: float  # last world-model loss
+    buffer_size: int  # replay buffer fill
+    episodes: tuple[EpisodeReport, ...]  # episodes that finished during this call
+
+
+class DynamicsAgent:
+    """Acts in a gymnasium env with a learned world model and a dream-rollout planner."""
+
+    def __init__(self, config: AgentConfig | None = None, *, model_name: str | None = None) -> None:
+        self.config = c = config or AgentConfig()
+        self.env = DiscreteActionEnv(c.env_id, seed=c.seed, action_bins=c.action_bins)
+        wm_cfg = WorldModelConfig(
+            backend=c.backend,
+            obs_dim=self.env.obs_dim,
+            action_dim=self.env.action_dim,
+            hidden_dim=c.hidden_dim,
+            num_layers=c.num_layers,
+            ensemble_size=c.ensemble_size,
+            learning_rate=c.learning_rate,
+            batch_size=c.batch_size,
+            rollout_horizon=c.planner.horizon or 10,
+            surprise_threshold=c.surprise_threshold,
+            done_pos_weight=c.done_pos_weight,
+            seed=c.seed,
+        )
+        self.model = TorchWorldModel(wm_cfg, name=model_name or f"agent-{c.env_id}-{c.backend.name.lower()}-{c.seed}")
+        self.planner = DreamRolloutPlanner(self.model, replace(c.planner, seed=c.seed))
+        self._rng = np.random.default_rng(c.seed)
+        self.total_env_steps = 0
+        self.episodes_done = 0
+        self._pretrained = False
+        self._obs: tuple[float, ...] | None = None
+        self._ep: dict = {}
+
+    # ------------------------------------------------------------------ acting
+    def _begin_episode(self) -> None:
+        self._obs = self.env.reset()
+        self.planner.reset()
+        self._ep = {"return": 0.0, "length": 0, "surprise": [], "plan_s": [], "planned": False, "actions": [], "real": [self._obs]}
+
+    def _choose(self, obs: tuple[float, ...], surprise: float | None) -> tuple[int, float | None]:
+        if self.total_env_steps < self.config.warmup_steps:
+            return int(self._rng.integers(self.env.action_dim)), None
+        if not self._pretrained:
+            self.model.train_steps(self.config.pretrain_steps)
+            self._pretrained = True
+        t0 = time.perf_counter()
+        action = self.planner.act(obs, surprise)
+        return action, time.perf_counter() - t0
+
+    def _finish_episode(self) -> EpisodeReport:
+        ep = self._ep
+        self.episodes_done += 1
+        imagined, real = self.imagine_vs_real(ep["real"][0], ep["actions"], ep["real"][1:])
+        report = EpisodeReport(
+            episode=self.episodes_done,
+            episode_return=ep["return"],
+            length=ep["length"],
+            env_steps=self.total_env_steps,
+            planned=ep["planned"],
+            mean_surprise=float(np.mean(ep["surprise"])) if ep["surprise"] else 0.0,
+            train_loss=self.model.last_loss,
+            buffer_size=self.model.buffer_size,
+            mean_plan_ms=1000 * float(np.mean(ep["plan_s"])) if ep["plan_s"] else 0.0,
+            imagined=imagined,
+            real=real,
+        )
+        self._obs = None
+        return report
+
+    def imagine_vs_real(self, start, actions, real_next) -> tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]]:  # type: ignore[no-untyped-def]
+        """Open-loop dream of the first ``imagination_steps`` actions beside the real states."""
+        k = min(self.config.imagination_steps, len(actions))
+        if k == 0:
+            return (), ()
+        roll = self.model.rollout_batch(start, torch.tensor([actions[:k]]))
+        imagined = tuple(tuple(float(x) for x in row) for row in roll.observations[0].tolist())
+        return imagined, tuple(real_next[:k])
+
+    def run_steps(self, n: int, *, learn: bool = True) -> StepReport:
+        """Advance the real environment ``n`` steps (episodes continue across calls)."""
+        finished: list[EpisodeReport] = []
+        surprises: list[float] = []
+        last_surprise: float | None = None
+        for _ in range(int(n)):
+            if self._obs is None:
+                self._begin_episode()
+                last_surprise = None
+            obs = self._obs
+            assert obs is not None
+            action, plan_s = self._choose(obs, last_surprise)
+            res = self.env.step(action)
+            inp = ModelInput(obs, action)
+            if learn:
+                self.model.learn(inp, res.observation, res.reward, res.terminated)
+                if self.total_env_steps >= self.config.warmup_steps and self.config.updates_per_step > 1:
+                    self.model.train_steps(self.config.updates_per_step - 1)
+                last_surprise = self.model.last_prediction_error
+            else:
+                last_surprise = self.model._error(self.model._obs(obs), action, self.model._obs(res.observation))
+            surprises.append(last_surprise)
+            self.total_env_steps += 1
+            ep = self._ep
+            ep["return"] += res.reward
+            ep["length"] += 1
+            ep["surprise"].append(last_surprise)
+            ep["actions"].append(action)
+            ep["real"].append(res.observation)
+            if plan_s is not None:
+                ep["plan_s"].append(plan_s)
+                ep["planned"] = True
+            self._obs = res.observation
+            if res.terminated or res.truncated:
+                finished.append(self._finish_episode())
+        return StepReport(
+            env_steps=int(n),
+            total_env_steps=self.total_env_steps,
+            mean_surprise=float(np.mean(surprises)) if surprises else 0.0,
+            train_loss=self.model.last_loss,
+            buffer_size=self.model.buffer_size,
+            episodes=tuple(finished),
+        )
+
+    def run_episode(self, *, learn: bool = True) -> EpisodeReport:
+        """Finish the current episode (or play a whole new one) and report it."""
+        while True:
+            report = self.run_steps(1, learn=learn)
+            if report.episodes:
+                return report.episodes[0]
+
+    def evaluate(self, episodes: int = 10, *, seed_offset: int = 10_000) -> list[float]:
+        """Returns of ``episodes`` planning episodes on a fresh env, without learning."""
+        env = DiscreteActionEnv(self.config.env_id, seed=self.config.seed + seed_offset, action_bins=self.config.action_bins)
+        returns = []
+        for _ in range(episodes):
+            obs = env.reset()
+            self.planner.reset()
+            total, done = 0.0, False
+            while not done:
+                res = env.step(self.planner.act(obs))
+                total += res.reward
+                obs = res.observation
+                done = res.terminated or res.truncated
+            returns.append(total)
+        env.close()
+        self.planner.reset()
+        return returns
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """Outcome of :func:`train_agent`."""
+
+    env_id: str
+    backend: str
+    seed: int
+    train_env_steps: int  # real env steps used for learning
+    train_episodes: int
+    eval_returns: tuple[float, ...]  # planning agent, no learning
+    random_returns: tuple[float, ...]  # uniform random policy on the same eval seeds
+    solved_return: float | None
+    wall_s: float
+
+    @property
+    def eval_mean(self) -> float:
+        return float(np.mean(self.eval_returns))
+
+    @property
+    def random_mean(self) -> float:
+        return float(np.mean(self.random_returns))
+
+    @property
+    def solved(self) -> bool:
+        return self.solved_return is not None and self.eval_mean >= self.solved_return
+
+
+def train_agent(
+    config: AgentConfig,
+    *,
+    max_env_steps: int = 6_000,
+    max_episodes: int = 200,
+    eval_episodes: int = 10,
+    patience: int = 2,
+    progress=None,  # type: ignore[no-untyped-def]
+) -> tuple[DynamicsAgent, TrainSummary]:
+    """Train until ``patience`` consecutive planned episodes reach the solved return (or a
+    budget runs out), then evaluate ``eval_episodes`` episodes beside a random policy."""
+    start = time.perf_counter()
+    agent = DynamicsAgent(config)
+    solved = agent.env.solved_return
+    streak = 0
+    while agent.total_env_steps < max_env_steps and agent.episodes_done < max_episodes:
+        report = agent.run_episode()
+        if progress is not None:
+            progress(report)
+        if report.planned and solved is not None and report.episode_return >= solved:
+            streak += 1
+            if streak >= patience:
+                break
+        else:
+            streak = 0
+    returns = agent.evaluate(eval_episodes)
+    rand = random_policy_returns(config.env_id, eval_episodes, seed=config.seed + 10_000)
+    summary = TrainSummary(
+        env_id=config.env_id,
+        backend=config.backend.name,
+        seed=config.seed,
+        train_env_steps=agent.total_env_steps,
+        train_episodes=agent.episodes_done,
+        eval_returns=tuple(returns),
+        random_returns=tuple(rand),
+        solved_return=solved,
+        wall_s=time.perf_counter() - start,
+    )
+    return agent, summary

@@ -1,0 +1,186 @@
+"""Typed configurations of LeWorld: memory, small models (SLMs), big model (BLM), training.
+
+Every config validates itself in ``__post_init__`` and raises ``ValueError`` with a
+message that names the offending field. Cross-config consistency (the SLMs and the BLM
+agree on the state size, ...) is checked by :class:`~wmverse.leworld.system.LeWorldSystem`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+
+def _positive(name: str, value: int | float) -> None:
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """A bit memory of ``num_words x word_size`` addressed by a (high, low) pair."""
+
+    #: number of words; must be a perfect square: an address is ``high * half_space + low``
+    num_words: int = 65536
+    #: bits per word
+    word_size: int = 32
+    #: longest range (in words) one read may cover
+    max_read_range: int = 128
+    #: width of the encoding of what was read
+    encoder_dim: int = 64
+    #: hidden width of the read encoder
+    encoder_hidden: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("num_words", "word_size", "max_read_range", "encoder_dim", "encoder_hidden"):
+            _positive(name, getattr(self, name))
+        half = math.isqrt(self.num_words)
+        if half * half != self.num_words or half < 2:
+            raise ValueError(
+                f"num_words must be a perfect square >= 4 (address = high * half_space + low), got {self.num_words}"
+            )
+        if self.max_read_range > self.num_words:
+            raise ValueError(
+                f"max_read_range ({self.max_read_range}) goes past the memory (num_words={self.num_words})"
+            )
+
+    @property
+    def half_space(self) -> int:
+        """Number of values of each address byte (256 for 65536 words)."""
+        return math.isqrt(self.num_words)
+
+
+@dataclass(frozen=True)
+class SLMConfig:
+    """One small LeWorld model: (past, current, characteristics) -> address range."""
+
+    #: size of a world state
+    state_dim: int = 64
+    #: size of the static per-sequence characteristics
+    char_dim: int = 64
+    #: hidden width (the BLM sees this hidden state)
+    d_model: int = 128
+    #: number of hidden layers of the trunk
+    n_layers: int = 2
+    #: size of the BLM's info request that modulates the SLM
+    info_dim: int = 32
+
+    def __post_init__(self) -> None:
+        for name in ("state_dim", "char_dim", "d_model", "n_layers", "info_dim"):
+            _positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class BLMConfig:
+    """The big LeWorld model: routes over the SLMs and predicts the next state."""
+
+    #: size of a world state (must equal the SLMs')
+    state_dim: int = 64
+    #: hidden width
+    d_model: int = 128
+    #: number of SLMs the router chooses among
+    n_slms: int = 3
+    #: size of the info request sent to the SLMs at the next step (must equal the SLMs')
+    info_dim: int = 32
+    #: router temperature before annealing
+    temperature_init: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.n_slms < 1:
+            raise ValueError(f"n_slms must be at least 1 (LeWorld routes over SLMs), got {self.n_slms}")
+        for name in ("state_dim", "d_model", "info_dim", "temperature_init"):
+            _positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Full training configuration (the seed's fields; defaults from the seed unless noted)."""
+
+    #: phase 1 learning rate
+    phase1_lr: float = 1e-3
+    #: phase 1 epochs
+    phase1_epochs: int = 50
+    #: phase 1 batch size
+    phase1_batch_size: int = 32
+    #: phase 2 learning rate
+    phase2_lr: float = 3e-4
+    #: phase 2 epochs (also sets the cosine restart period: epochs // 3)
+    phase2_epochs: int = 100
+    #: phase 2 batch size
+    phase2_batch_size: int = 16
+    #: phase 2 linear learning-rate warm-up, in optimiser steps
+    phase2_warmup_steps: int = 500
+    #: phase 3 learning rate (info-request modules; the rest gets 0.1x, the memory 0.01x)
+    phase3_lr: float = 1e-4
+    #: phase 3 epochs
+    phase3_epochs: int = 50
+    #: phase 3 batch size
+    phase3_batch_size: int = 16
+    #: AdamW weight decay
+    weight_decay: float = 0.01
+    #: gradient-norm clip
+    grad_clip: float = 1.0
+    #: size of a world state
+    state_dim: int = 64
+    #: size of the characteristics (64, not the seed's 32: they encode the relevant addresses)
+    char_dim: int = 64
+    #: timesteps per sequence
+    sequence_length: int = 20
+    #: weight of the routing-balance loss
+    lambda_balance: float = 0.01
+    #: weight of the address-diversity loss
+    lambda_diversity: float = 0.001
+    #: weight of the routing-entropy loss
+    lambda_entropy: float = 0.01
+    #: weight of the info-request utility (phase 3 paired branches)
+    lambda_info_util: float = 0.1
+    #: router temperature decay per phase-2 step: T = max(temp_min, T0 * exp(-rate * step))
+    temp_anneal_rate: float = 3e-5
+    #: floor of the router temperature
+    temp_min: float = 0.1
+    #: seed of shuffling and of everything else the trainers draw
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "phase1_lr",
+            "phase2_lr",
+            "phase3_lr",
+            "phase1_batch_size",
+            "phase2_batch_size",
+            "phase3_batch_size",
+            "grad_clip",
+            "state_dim",
+            "char_dim",
+            "temp_min",
+        ):
+            _positive(name, getattr(self, name))
+        for name in ("phase1_epochs", "phase2_epochs", "phase3_epochs", "phase2_warmup_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.sequence_length < 2:
+            raise ValueError(f"sequence_length must be >= 2 (one transition), got {self.sequence_length}")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> TrainingConfig:
+        """Named presets: ``"seed"`` (the seed's defaults) and ``"demo"`` (minutes on 2 CPU cores)."""
+        presets = {
+            "seed": {},
+            "demo": {
+                "phase1_epochs": 12,
+                "phase2_epochs": 6,
+                "phase3_epochs": 2,
+                "phase1_batch_size": 32,
+                "phase2_batch_size": 32,
+                "phase3_batch_size": 32,
+                "phase1_lr": 3e-3,
+                "phase2_lr": 1e-3,
+                "phase3_lr": 3e-4,
+                "phase2_warmup_steps": 20,
+                "sequence_length": 10,
+                "temp_anneal_rate": 3e-3,
+            },
+        }
+        if name not in presets:
+            raise ValueError(f"unknown preset {name!r}; choose from {sorted(presets)}")
+        return replace(cls(), **{**presets[name], **overrides})

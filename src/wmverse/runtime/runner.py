@@ -1,0 +1,276 @@
+"""Run a world folder (unaiverse-examples layout) in one process on the synthetic clock.
+
+``run_world(folder, config)`` loads ``run_w.py`` then every ``run_*.py`` (sorted) with ``runpy`` at
+their real paths, with ``Node`` replaced by :class:`~wmverse.runtime.node.LocalNode`, then ticks the
+registered nodes until the world says it is finished or ``max_steps`` ticks ran. It prints every
+user-facing log line (the HSMs' messages) with the synthetic time and the node's name, and at the
+end the world's ``summary()``, the stats database path and the dashboard path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from wmverse.runtime.clock import SyntheticClock, patched_time
+from wmverse.runtime.config import RunResult, RuntimeConfig
+from wmverse.runtime.errors import ScriptFailure, describe_failure
+from wmverse.runtime.node import LocalNode, set_active_runtime
+from wmverse.runtime.patches import (
+    framework_globals,
+    local_node_class,
+    offline_profiles,
+    seeded_globals,
+    seeded_interaction_ids,
+    world_sandbox,
+)
+from wmverse.runtime.scheduler import Runtime
+
+#: Environment variable holding the output folder while the scripts run (worlds may place files there).
+OUT_DIR_ENV = "WMVERSE_OUT_DIR"
+
+#: Prefix of the messages unaiverse's @action wrapper logs when an action raises.
+_ACTION_FAILED_PREFIX = "Action '"
+
+
+class WorldFolderError(ValueError):
+    """The folder is not a world folder (no run_w.py)."""
+
+
+def discover_scripts(world_folder: Path, skip: frozenset[str]) -> list[Path]:
+    """``run_w.py`` first, then the other ``run_*.py`` sorted by name (runners and demos skipped)."""
+    world_folder = Path(world_folder)
+    if not world_folder.is_dir():
+        raise WorldFolderError(f"world folder not found: {world_folder}")
+    world_script = world_folder / "run_w.py"
+    if not world_script.is_file():
+        raise WorldFolderError(f"{world_folder} has no run_w.py: not a world folder in the examples layout")
+    agents = sorted(
+        p
+        for p in world_folder.glob("run_*.py")
+        if p.name != "run_w.py" and p.name not in skip and not p.name.startswith("run_demo")
+    )
+    return [world_script, *agents]
+
+
+class _Printer:
+    """The log sink: prints user-facing lines with synthetic time and node, and collects them."""
+
+    def __init__(self, runtime: Runtime, quiet: bool, write: Callable[[str], None]) -> None:
+        from unaiverse.custom import Custom
+
+        self._ticks = {str(t) for t in Custom.ACTION_TICKS_PER_STATUS}
+        self.runtime = runtime
+        self.quiet = quiet
+        self.write = write
+        self.lines: list[str] = []
+        self._last: dict[str, tuple[str | None, str | None]] = {}  # node -> (last message, last action tick)
+
+    def _who(self) -> str:
+        node = self.runtime.current_node
+        if node is not None:
+            return node.node_name
+        script = self.runtime.current_script
+        return script.name if script is not None else "runtime"
+
+    def __call__(self, channel: str, record: dict[str, Any]) -> None:
+        msg = record.get("msg")
+        if msg is None or channel not in ("USER", "ERROR", "CRITICAL"):
+            return
+        text = html.unescape(str(msg))
+        who = self._who()
+        if channel == "USER" and not record.get("info", {}).get("rep", False):
+            # unaiverse's screen printer drops repeats (and repeated action ticks): same rule, per node
+            last_msg, last_tick = self._last.get(who, (None, None))
+            if str(msg) in self._ticks:
+                if str(msg) == last_tick:
+                    return
+                self._last[who] = (last_msg, str(msg))
+            elif str(msg) == last_msg:
+                return
+            else:
+                self._last[who] = (str(msg), None)
+        stamp = f"[t={self.runtime.clock.elapsed_s:10.3f}s]"
+        if channel == "USER":
+            line = f"{stamp} {who}: {text}"
+            self.lines.append(line)
+        else:
+            line = f"{stamp} {who}: {channel}: {text}"
+            if channel == "ERROR" and text.startswith(_ACTION_FAILED_PREFIX):
+                self.runtime.record_action_failure(text)
+        if not self.quiet:
+            self.write(line)
+
+
+@contextlib.contextmanager
+def _logger(runtime: Runtime, printer: _Printer, log_dir: Path) -> Iterator[None]:
+    """A fresh unaiverse logger whose only output is ``printer`` (restored afterwards)."""
+    from unaiverse.utils.logger import ALWAYS_ON_CHANNELS, log
+
+    previous = log.__dict__.get("_Logger__instance")
+    log.create(
+        name="run_synch",
+        log_dir=str(log_dir),
+        active=set(ALWAYS_ON_CHANNELS),
+        no_color=True,
+        file_enabled=False,
+    )
+    log.set_print_fcn(lambda *a, **k: None, None, None, True, True)
+    log.add_record_sink(printer)
+    log.set_clock(runtime.clock)
+    try:
+        yield
+    finally:
+        log._Logger__instance = previous
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def _load_script(runtime: Runtime, script: Path) -> None:
+    runtime.current_script = script
+    sys.argv[:] = [str(script)]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise describe_failure(f"loading {script.name}", exc, script, runtime.world_folder) from exc
+    except Exception as exc:  # noqa: BLE001 - reported with file and line
+        raise describe_failure(f"loading {script.name}", exc, script, runtime.world_folder) from exc
+    finally:
+        runtime.current_script = None
+
+
+def _inline_plotly(page: str) -> str:
+    """Replaces the plotly.js CDN tag of unaiverse's dashboards by the bundled library (offline page)."""
+    import re
+
+    from plotly.offline import get_plotlyjs
+
+    pattern = r'<script src="https://cdn\.plot\.ly/plotly-[0-9.]+(?:\.min)?\.js"[^>]*></script>'
+    return re.sub(pattern, lambda _m: f"<script>{get_plotlyjs()}</script>", page)
+
+
+def _finish(runtime: Runtime, out_dir: Path) -> tuple[str | None, Path | None, Path | None]:
+    """World hooks at the end: save stats, summary(), render_dashboard(path) (or the stats plot)."""
+    world = runtime.world_node.hosted
+    stats = getattr(world, "stats", None)
+    db_path = None
+    if stats is not None and getattr(stats, "is_world", False):
+        stats.save_to_disk()
+        declared = getattr(world, "stats_db_path", None) or getattr(stats, "db_path", None)
+        if declared:
+            db_path = Path(declared).resolve()
+    summary_fn = getattr(world, "summary", None)
+    summary = str(summary_fn()) if callable(summary_fn) else None
+    dashboard = out_dir / "dashboard.html"
+    render = getattr(world, "render_dashboard", None)
+    if callable(render):
+        returned = render(str(dashboard))
+        if isinstance(returned, str | Path) and Path(returned).is_file():
+            dashboard = Path(returned)
+    elif stats is not None and hasattr(stats, "plot"):
+        page = stats.plot()
+        if isinstance(page, str) and page:
+            dashboard.write_text(_inline_plotly(page), encoding="utf-8")
+    if stats is not None and hasattr(stats, "shutdown"):
+        stats.shutdown()
+    return summary, db_path, (dashboard.resolve() if dashboard.is_file() else None)
+
+
+def run_world(
+    world_folder: str | Path, config: RuntimeConfig | None = None, write: Callable[[str], None] | None = None
+) -> RunResult:
+    """Runs the world folder and returns what happened; never raises for failures of the world's code.
+
+    Contract: exit_code 0 when the world finished or ``max_steps`` ticks ran, 1 when a script or an
+    action failed (``error`` names the script, file and line), 2 when the folder is not a world folder.
+    """
+    config = config or RuntimeConfig()
+    write = write or (lambda line: print(line, flush=True))
+    folder = Path(world_folder).resolve()
+    try:
+        scripts = discover_scripts(folder, config.skip_scripts)
+    except WorldFolderError as exc:
+        return RunResult(
+            exit_code=2, steps=0, sim_seconds=0.0, ended_by="error", transitions=[], error=str(exc)
+        )
+    out_dir = Path(config.out_dir).resolve() if config.out_dir is not None else folder / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    clock = SyntheticClock(epoch_s=config.epoch_s)
+    runtime = Runtime(folder, config, clock, out_dir)
+    printer = _Printer(runtime, config.quiet, write)
+    result = RunResult(exit_code=0, steps=0, sim_seconds=0.0, ended_by="error", transitions=printer.lines)
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(framework_globals())
+            stack.enter_context(seeded_globals(config.seed))
+            stack.enter_context(patched_time(clock))
+            stack.enter_context(seeded_interaction_ids(config.seed))
+            stack.enter_context(offline_profiles(clock.get_time_as_string()))
+            stack.enter_context(local_node_class(LocalNode))
+            stack.enter_context(_environ(OUT_DIR_ENV, str(out_dir)))
+            stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
+            stack.enter_context(_environ("WMVERSE_SEED", str(config.seed)))
+            stack.enter_context(world_sandbox(folder))
+            stack.enter_context(_logger(runtime, printer, out_dir))
+            stack.callback(runtime.role_code.cleanup)
+            stack.callback(set_active_runtime, None)
+            set_active_runtime(runtime)
+            for script in scripts:
+                _load_script(runtime, script)
+            world_node = runtime.world_node
+            if world_node is not None:
+                world_node.hosted.runtime_out_dir = str(out_dir)
+            result.ended_by = asyncio.run(runtime.run())
+            try:
+                result.summary, result.stats_db, result.dashboard = _finish(runtime, out_dir)
+            except Exception as exc:  # noqa: BLE001 - a failing world hook is reported with its location
+                raise describe_failure("the world's end-of-run hooks", exc, scripts[0], folder) from exc
+    except ScriptFailure as failure:
+        result.exit_code = 1
+        result.ended_by = "error"
+        result.error = str(failure)
+        if failure.cause is not None and not config.quiet:
+            write("".join(traceback.format_exception(failure.cause)).rstrip())
+    result.steps = runtime.steps
+    result.sim_seconds = clock.elapsed_s
+    result.nodes = [n.node_name for n in runtime.order()]
+    result.messages = runtime.router.delivered
+    return result
+
+
+def format_report(result: RunResult) -> str:
+    """The closing block run_synch prints."""
+    lines = [
+        f"=== run ended by {result.ended_by}: {result.steps} ticks, {result.sim_seconds:.3f} simulated s, "
+        f"{len(result.nodes)} nodes, {result.messages} messages ==="
+    ]
+    if result.summary:
+        lines.append(result.summary)
+    if result.stats_db is not None:
+        lines.append(f"stats database: {result.stats_db}")
+    if result.dashboard is not None:
+        lines.append(f"dashboard: {result.dashboard}")
+    if result.error:
+        lines.append(f"ERROR: {result.error}")
+    return "\n".join(lines)

@@ -1,0 +1,118 @@
+"""The deterministic scheduler: one fixed tick, every node steps once per tick, then time advances.
+
+Order within a tick mirrors unaiverse's NodeSynchronizer: agent nodes in the order their scripts
+registered them (``node.run()``), then the world node. After every node the scheduler checks whether
+an @action raised (strict mode); after every tick whether the world is finished.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from wmverse.runtime.clock import SyntheticClock
+from wmverse.runtime.config import RuntimeConfig
+from wmverse.runtime.conn import Router
+from wmverse.runtime.errors import ScriptFailure, describe_failure
+from wmverse.runtime.roles import RoleCode
+
+
+def world_is_finished(world: Any) -> bool:
+    """The termination contract: ``world.is_finished()`` if defined, else ``world.finished``."""
+    fn = getattr(world, "is_finished", None)
+    if callable(fn):
+        return bool(fn())
+    return bool(getattr(world, "finished", False))
+
+
+class Runtime:
+    """Holds a run's clock, router and nodes, and steps them."""
+
+    def __init__(
+        self, world_folder: Path, config: RuntimeConfig, clock: SyntheticClock, out_dir: Path
+    ) -> None:
+        self.world_folder = world_folder
+        self.config = config
+        self.clock = clock
+        self.out_dir = out_dir
+        self.router = Router(wire=config.wire)
+        self.role_code = RoleCode()
+        self.nodes: list[Any] = []  # every LocalNode built
+        self.running: list[Any] = []  # nodes whose run() was called, in call order
+        self.current_script: Path | None = None
+        self.current_node: Any = None
+        self.pending_failure: ScriptFailure | None = None
+        self.steps = 0
+        self._index = 0
+
+    # --- called by LocalNode -------------------------------------------------------------------
+    def next_node_index(self) -> int:
+        self._index += 1
+        return self._index - 1
+
+    def register_run(self, node: Any) -> None:
+        if node.registered:
+            return
+        node.registered = True
+        self.running.append(node)
+
+    def record_action_failure(self, message: str) -> None:
+        """Called from the log sink inside @action's except block: remembers the live exception."""
+        exc = sys.exc_info()[1]
+        if exc is None or self.pending_failure is not None or not self.config.strict:
+            return
+        node = self.current_node
+        who = f"node {node.node_name!r}" if node is not None else "a node"
+        first_line = message.splitlines()[0]
+        self.pending_failure = describe_failure(
+            f"{first_line} ({who})", exc, getattr(node, "script", None), self.world_folder
+        )
+
+    # --- stepping ------------------------------------------------------------------------------
+    @property
+    def world_node(self) -> Any:
+        for node in self.running:
+            if node.node_type == node.WORLD:
+                return node
+        return None
+
+    def order(self) -> list[Any]:
+        agents = [n for n in self.running if n.node_type == n.AGENT]
+        worlds = [n for n in self.running if n.node_type == n.WORLD]
+        return agents + worlds
+
+    async def tick(self) -> None:
+        """Steps every node once at the current time, then advances the clock by one tick."""
+        for node in self.order():
+            self.current_node = node
+            try:
+                await node.step()
+            except ScriptFailure:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any error of user code ends the run with a location
+                raise describe_failure(
+                    f"tick {self.steps} of node {node.node_name!r}", exc, node.script, self.world_folder
+                ) from exc
+            finally:
+                self.current_node = None
+            if self.pending_failure is not None:
+                raise self.pending_failure
+        self.steps += 1
+        self.clock.advance(self.config.tick_ms / 1000.0)
+
+    async def run(self) -> str:
+        """Ticks until the world is finished ('world') or max_steps ticks ran ('max_steps')."""
+        if self.world_node is None:
+            raise ScriptFailure(
+                "no world node was started: run_w.py must build Node(world, ...) and call node.run()",
+                None,
+                None,
+                None,
+                None,
+            )
+        while self.steps < self.config.max_steps:
+            await self.tick()
+            if world_is_finished(self.world_node.hosted):
+                return "world"
+        return "max_steps"

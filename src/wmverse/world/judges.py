@@ -1,0 +1,38 @@
+"""One relevance judge per (judge name, training corpus) in a process.
+
+Judges are deterministic and read-only once prepared, and the embedding judge loads a sentence model, so
+the world and the agents hosted in one process share them. The key includes a fingerprint of the training
+texts because the lexical judge fits its IDF on the first corpus it is prepared with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from wmverse.debate import make_judge
+
+__all__ = ["shared_judge", "corpus_fingerprint"]
+
+_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def corpus_fingerprint(texts: Sequence[str]) -> str:
+    """A short stable hash of ``texts`` (order matters)."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
+def shared_judge(name: str, train_texts: Sequence[str]) -> Any:
+    """The judge ``name`` prepared on ``train_texts`` (built once per process and corpus)."""
+    key = (name.strip().lower(), corpus_fingerprint(train_texts))
+    judge = _CACHE.get(key)
+    if judge is None:
+        judge = make_judge(key[0])
+        judge.prepare(list(train_texts))
+        _CACHE[key] = judge
+    return judge

@@ -1,0 +1,70 @@
+"""Failures: a broken script or action stops the run with exit 1 and names the file and line."""
+
+from pathlib import Path
+
+from wmverse.runtime import RuntimeConfig, run_world
+from wmverse.runtime.cli import main
+
+
+def _replace(path: Path, old: str, new: str) -> int:
+    """Replaces ``old`` by ``new`` in ``path``; returns the 1-based line where ``new`` starts."""
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return text[: text.index(old)].count("\n") + 1
+
+
+def test_import_error_in_a_run_script_names_script_and_line(tiny):
+    (tiny / "run_4.py").write_text(
+        "from unaiverse.agent import Agent\nimport module_that_does_not_exist_42\n"
+    )
+    result = run_world(tiny, RuntimeConfig(max_steps=50, quiet=True))
+    assert result.exit_code == 1
+    assert "run_4.py" in result.error and "run_4.py:2" in result.error
+    assert "ModuleNotFoundError" in result.error
+    assert result.steps == 0
+
+
+def test_exception_inside_an_action_names_role_file_and_line(tiny):
+    line = _replace(
+        tiny / "src" / "answerer.py",
+        'log.user(f"answered {requester}")',
+        'raise ValueError("boom in answer")',
+    )
+    result = run_world(tiny, RuntimeConfig(max_steps=100, quiet=True))
+    assert result.exit_code == 1
+    assert f"answerer.py:{line}" in result.error
+    assert "boom in answer" in result.error and "'Bob'" in result.error and "run_3.py" in result.error
+
+
+def test_keep_going_logs_the_action_error_and_continues(tiny):
+    _replace(tiny / "src" / "answerer.py", 'log.user(f"answered {requester}")', 'raise ValueError("boom")')
+    lines = []
+    result = run_world(tiny, RuntimeConfig(max_steps=40, strict=False), write=lines.append)
+    assert result.exit_code == 0 and result.ended_by == "max_steps"
+    assert any("Action 'answer' failed" in line for line in lines)
+
+
+def test_joining_an_unknown_world_fails_clearly(tiny):
+    _replace(tiny / "run_2.py", 'join_world="TinyWorld"', 'join_world="NoSuchWorld"')
+    result = run_world(tiny, RuntimeConfig(max_steps=10, quiet=True))
+    assert result.exit_code == 1
+    assert "NoSuchWorld" in result.error and "run_2.py" in result.error
+
+
+def test_not_a_world_folder(tmp_path):
+    result = run_world(tmp_path, RuntimeConfig(quiet=True))
+    assert result.exit_code == 2 and "run_w.py" in result.error
+    assert main([str(tmp_path / "missing"), "--quiet"]) == 2
+
+
+def test_bad_config_is_rejected(tiny, capsys):
+    assert main([str(tiny), "--max-steps", "0"]) == 2
+    assert "max_steps" in capsys.readouterr().err
+
+
+def test_cli_runs_the_tiny_world(tiny, capsys):
+    assert main([str(tiny), "--seed", "3", "--quiet", "--out", str(tiny / "elsewhere")]) == 0
+    out = capsys.readouterr().out
+    assert "run ended by world" in out and "dashboard:" in out
+    assert (tiny / "elsewhere" / "world_stats.db").is_file()

@@ -1,0 +1,72 @@
+"""The tiny two-role world end to end: joining, delays on the simulated clock, routing, hooks, outputs."""
+
+import re
+
+from wmverse.runtime import RuntimeConfig, run_world
+
+
+def _time_of(lines, needle):
+    for line in lines:
+        if needle in line:
+            return float(re.match(r"\[t=\s*([0-9.]+)s\]", line).group(1))
+    raise AssertionError(f"no line contains {needle!r}")
+
+
+def test_world_finishes_by_itself(tiny_run):
+    _, result = tiny_run
+    assert result.exit_code == 0, result.error
+    assert result.ended_by == "world"
+    assert result.nodes == ["Asker", "Alice", "Bob", "TinyWorld"]
+    assert result.steps < 300
+
+
+def test_roles_are_assigned_and_handshakes_complete(tiny_run):
+    _, result = tiny_run
+    for name in ("Asker", "Alice", "Bob"):
+        assert any(
+            line.endswith(f"{name}: Handshake completed, world joined!") for line in result.transitions
+        )
+    assert any("Asker: asker here" in line for line in result.transitions)  # the asker role's welcome message
+
+
+def test_delay_fires_at_the_right_simulated_time(tiny_run):
+    _, result = tiny_run
+    ready = _time_of(result.transitions, "Asker: ready to ask")
+    asked = _time_of(result.transitions, "Asker: asking Bob")
+    tick = 0.1
+    assert 2.0 - 1e-9 <= asked - ready <= 2.0 + 2 * tick  # ASK_DELAY_S = 2.0 in the world
+    assert result.sim_seconds >= asked
+
+
+def test_request_reaches_only_the_named_agent(tiny_run):
+    _, result = tiny_run
+    assert any(line.endswith("Bob: answered Asker") for line in result.transitions)
+    assert not any("Alice: answered" in line for line in result.transitions)
+    assert "Asker: completed 1.00 asked Bob" in result.summary
+
+
+def test_outputs_are_written(tiny_run, db_rows):
+    folder, result = tiny_run
+    assert result.stats_db is not None and result.stats_db.is_file()
+    assert result.stats_db.parent == folder / "out"
+    tables = db_rows(result.stats_db)
+    dynamic = {row[2] for row in tables["dynamic_stats"]}
+    static = {row[1] for row in tables["static_stats"]}
+    assert "badges_given" in dynamic  # the world's custom stat
+    assert "state" in static  # the agents' core stats, sent to the world as STATS_UPDATE
+    page = result.dashboard.read_text(encoding="utf-8")
+    assert "<script src=\"https://cdn.plot.ly" not in page and "Plotly" in page  # plotly.js inlined: offline
+
+
+def test_same_seed_same_run(tiny_run, tmp_path, fresh_tiny, db_rows):
+    _, first = tiny_run
+    second = run_world(fresh_tiny(tmp_path), RuntimeConfig(seed=0, max_steps=300, quiet=True))
+    assert second.exit_code == 0
+    assert second.transitions == first.transitions
+    assert db_rows(second.stats_db) == db_rows(first.stats_db)
+
+
+def test_max_steps_ends_the_run_with_exit_zero(tiny):
+    result = run_world(tiny, RuntimeConfig(max_steps=5, quiet=True))
+    assert result.exit_code == 0 and result.ended_by == "max_steps" and result.steps == 5
+    assert abs(result.sim_seconds - 0.5) < 1e-9
