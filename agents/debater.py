@@ -37,8 +37,16 @@ class TendencyDebater(torch.nn.Module):
     def _judge(self) -> Any:
         return shared_judge(self._judge_name, self._train_texts)
 
-    def propose(self, train: ObservationStore, epoch: int, seed: int, judge: str, claims_per_agent: int,
-                evidence_per_claim: int, exploration: float) -> list[Claim]:
+    def propose(
+        self,
+        train: ObservationStore,
+        epoch: int,
+        seed: int,
+        judge: str,
+        claims_per_agent: int,
+        evidence_per_claim: int,
+        exploration: float,
+    ) -> list[Claim]:
         """This tendency's claims for ``epoch``; its noise comes from a generator seeded by (seed, epoch,
         tendency), so the agents' proposals do not depend on the order in which they are asked."""
         self._judge_name = judge

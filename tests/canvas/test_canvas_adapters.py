@@ -6,6 +6,7 @@ import pytest
 
 from wmverse.canvas.adapters import (
     AdapterError,
+    _common,
     earnings_adapter,
     fred_adapter,
     news_adapter,
@@ -13,7 +14,6 @@ from wmverse.canvas.adapters import (
     tabular_adapter,
     yahoo_finance_adapter,
 )
-from wmverse.canvas.adapters import _common
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +56,9 @@ def test_fred_api_only_with_key(monkeypatch):
 
     def fake(url, params, timeout=20.0):
         calls.append(params["series_id"])
-        return {"observations": [{"date": "2020-01-01", "value": "3.5"}, {"date": "2020-02-01", "value": "."}]}
+        return {
+            "observations": [{"date": "2020-01-01", "value": "3.5"}, {"date": "2020-02-01", "value": "."}]
+        }
 
     monkeypatch.setattr("wmverse.canvas.adapters.fred.http_json", fake)
     spec, data = fred_adapter(series=["UNRATE"], api_key="k")
@@ -67,7 +69,9 @@ YAHOO = "Date,Open,High,Low,Close,Adj Close,Volume\n"
 
 
 def test_yahoo_csv_and_default(tmp_path):
-    (tmp_path / "AAPL.csv").write_text(YAHOO + "2020-01-02,74,75,73,75,73.4,135480400\n2020-01-03,74,75,74,74.4,72.7,null\n")
+    (tmp_path / "AAPL.csv").write_text(
+        YAHOO + "2020-01-02,74,75,73,75,73.4,135480400\n2020-01-03,74,75,74,74.4,72.7,null\n"
+    )
     spec, data = yahoo_finance_adapter(tmp_path)
     assert set(data.columns) == {"AAPL_adjclose", "AAPL_volume", "AAPL_range"}
     assert data["AAPL_range"].iloc[0] == pytest.approx(2 / 75)
@@ -90,7 +94,10 @@ def test_pmi(tmp_path):
     f.write_text("Date,PMI,New Orders\n2020-01-01,50.9,52.0\n2020-02-01,50.1,49.8\n2020-03-01,49.1,42.2\n")
     spec, data = pmi_adapter(f)
     assert data.loc["2020-03-01", "New Orders"] == 42.2
-    assert {s.field_path for s in spec.input_specs} == {"business.pmi.manufacturing.headline", "business.pmi.manufacturing.new_orders"}
+    assert {s.field_path for s in spec.input_specs} == {
+        "business.pmi.manufacturing.headline",
+        "business.pmi.manufacturing.new_orders",
+    }
     f.write_text("Date,PMI\n2020-01-01,150\n")
     with pytest.raises(AdapterError, match=r"\[0, 100\]"):
         pmi_adapter(f)
@@ -102,10 +109,24 @@ def test_pmi(tmp_path):
 
 
 def test_earnings_json_and_csv(tmp_path):
-    rows = [{"fiscalDateEnding": "2020-03-31", "reportedDate": "2020-04-20", "reportedEPS": "1.78",
-             "estimatedEPS": "1.8", "surprise": "-0.02", "surprisePercentage": "-1.1"},
-            {"fiscalDateEnding": "2020-06-30", "reportedDate": "2020-07-20", "reportedEPS": "2.18",
-             "estimatedEPS": "None", "surprise": "None", "surprisePercentage": "None"}]
+    rows = [
+        {
+            "fiscalDateEnding": "2020-03-31",
+            "reportedDate": "2020-04-20",
+            "reportedEPS": "1.78",
+            "estimatedEPS": "1.8",
+            "surprise": "-0.02",
+            "surprisePercentage": "-1.1",
+        },
+        {
+            "fiscalDateEnding": "2020-06-30",
+            "reportedDate": "2020-07-20",
+            "reportedEPS": "2.18",
+            "estimatedEPS": "None",
+            "surprise": "None",
+            "surprisePercentage": "None",
+        },
+    ]
     (tmp_path / "ibm.json").write_text(json.dumps({"symbol": "IBM", "quarterlyEarnings": rows}))
     spec, data = earnings_adapter([tmp_path / "ibm.json"])
     assert data.index[0] == pd.Timestamp("2020-04-20")  # indexed by report date (no look-ahead)
@@ -123,8 +144,10 @@ def test_earnings_json_and_csv(tmp_path):
 
 def test_news_csv_and_jsonl(tmp_path):
     f = tmp_path / "news.csv"
-    f.write_text("date,title\n2020-01-01,Stocks rally on record profits\n2020-01-01,Recession fears grow\n"
-                 "2020-01-03,Markets drop\n")
+    f.write_text(
+        "date,title\n2020-01-01,Stocks rally on record profits\n2020-01-01,Recession fears grow\n"
+        "2020-01-03,Markets drop\n"
+    )
     spec, data = news_adapter(f)
     assert list(data.index) == list(pd.date_range("2020-01-01", "2020-01-03"))
     assert data.loc["2020-01-01", "count"] == pytest.approx(np.log1p(2))
@@ -142,7 +165,9 @@ def test_news_csv_and_jsonl(tmp_path):
 
 
 def test_tabular_csv_and_parquet(tmp_path):
-    frame = pd.DataFrame({"date": ["2020-01-01", "2020-02-01", "2020-03-01"], "cpi": [1.0, 2.0, 3.0], "other": 1})
+    frame = pd.DataFrame(
+        {"date": ["2020-01-01", "2020-02-01", "2020-03-01"], "cpi": [1.0, 2.0, 3.0], "other": 1}
+    )
     frame.to_csv(tmp_path / "t.csv", index=False)
     frame.to_parquet(tmp_path / "t.parquet")
     mapping = {"cpi": "country_us.macro.inflation.headline_cpi"}

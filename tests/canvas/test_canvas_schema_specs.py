@@ -18,7 +18,9 @@ def test_default_schema_has_layers_and_periods():
 
 
 def test_unknown_path_error_names_it_and_siblings():
-    with pytest.raises(SchemaError, match="unknown field path 'country_us.macro.inflation.nope'.*headline_cpi"):
+    with pytest.raises(
+        SchemaError, match="unknown field path 'country_us.macro.inflation.nope'.*headline_cpi"
+    ):
         default_schema()["country_us.macro.inflation.nope"]
 
 
@@ -55,9 +57,13 @@ def test_noise_scale_is_inverse_one_plus_log_period():
 
 
 def _spec(**over):
-    inp = [InputSpec("cpi", "CPI", "country_us.macro.inflation.headline_cpi", **over),
-           InputSpec("u", "unemployment", "country_us.macro.labor.unemployment_rate")]
-    return DatasetSpec("t", inp, [OutputSpec("cpi", "CPI", "country_us.macro.inflation.headline_cpi", loss_weight=2.0)])
+    inp = [
+        InputSpec("cpi", "CPI", "country_us.macro.inflation.headline_cpi", **over),
+        InputSpec("u", "unemployment", "country_us.macro.labor.unemployment_rate"),
+    ]
+    return DatasetSpec(
+        "t", inp, [OutputSpec("cpi", "CPI", "country_us.macro.inflation.headline_cpi", loss_weight=2.0)]
+    )
 
 
 def _frame(cpi=(1.0, 2.0, 3.0)):
@@ -71,8 +77,13 @@ def test_spec_validation_errors():
     bad = DatasetSpec("t", [InputSpec("x", "x", "country_us.macro.inflation.nope")])
     with pytest.raises(SpecError, match="unknown field path"):
         bad.validate(s)
-    dup = DatasetSpec("t", [InputSpec("x", "a", "country_us.macro.inflation.headline_cpi"),
-                            InputSpec("x", "b", "country_us.macro.labor.unemployment_rate")])
+    dup = DatasetSpec(
+        "t",
+        [
+            InputSpec("x", "a", "country_us.macro.inflation.headline_cpi"),
+            InputSpec("x", "b", "country_us.macro.labor.unemployment_rate"),
+        ],
+    )
     with pytest.raises(SpecError, match="duplicate input key 'x'"):
         dup.validate(s)
     with pytest.raises(SpecError, match="dtype"):

@@ -27,8 +27,11 @@ NEWS_LIKE = ["news.flow.tone.sentiment", "news.flow.volume.count"]
 
 
 def three_sources():
-    return [make_source("A", FRED_LIKE, seed=1), make_source("B", YAHOO_LIKE, seed=2),
-            make_source("C", NEWS_LIKE, n=60, seed=3, freq="D")]
+    return [
+        make_source("A", FRED_LIKE, seed=1),
+        make_source("B", YAHOO_LIKE, seed=2),
+        make_source("C", NEWS_LIKE, n=60, seed=3, freq="D"),
+    ]
 
 
 def test_masked_loss_counts_only_present_positions():
@@ -59,7 +62,9 @@ def test_dataset_places_values_with_presence_and_train_only_stats():
     assert arr.loss_weight.tolist() == [1, 1, 0, 0]
     item = ds[0]
     assert item["values"].shape == (5, 4) and item["presence"].shape == (5, 4)
-    held = HeterogeneousDataset(bound, [(spec, data)], window=5, fit_until=data.index[19], end_between=(data.index[20], None))
+    held = HeterogeneousDataset(
+        bound, [(spec, data)], window=5, fit_until=data.index[19], end_between=(data.index[20], None)
+    )
     assert len(held) == 20 and all(int(held[i]["end_time"]) >= data.index[20].value for i in range(len(held)))
     with pytest.raises(SpecError, match="no window"):
         HeterogeneousDataset(bound, [(spec, data)], window=100)
@@ -104,8 +109,12 @@ def test_training_is_deterministic_and_learns():
 
     def run(seed):
         loader = build_mixed_dataloader(bound, srcs, batch_size=16, window=4, seed=seed)
-        tr = MaskedCanvasTrainer(bound, model_config=SMALL, config=TrainerConfig(seed=seed, lr=3e-3),
-                                 source_names=source_names(loader.dataset))
+        tr = MaskedCanvasTrainer(
+            bound,
+            model_config=SMALL,
+            config=TrainerConfig(seed=seed, lr=3e-3),
+            source_names=source_names(loader.dataset),
+        )
         first = tr.train(loader, 3)
         return first, tr.train(loader, 40), tr.evaluate(loader.dataset)
 

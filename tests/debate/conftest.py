@@ -12,7 +12,7 @@ LABELS = ROOT / "worlds" / "training" / "data" / "labels.json"
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _single_threaded_blas():
     """Small matrices on a shared 2-core machine: BLAS thread spinning costs more than it saves."""
     try:

@@ -23,7 +23,11 @@ def test_tree_net_score_is_direct_plus_pro_minus_con():
 
 
 def test_resolve_sums_trees_per_tendency_and_picks_winner():
-    claims = [_claim("s1", Tendency.SURVIVAL, 1.0), _claim("s2", Tendency.SURVIVAL), _claim("c1", Tendency.COMFORT, 1.5)]
+    claims = [
+        _claim("s1", Tendency.SURVIVAL, 1.0),
+        _claim("s2", Tendency.SURVIVAL),
+        _claim("c1", Tendency.COMFORT, 1.5),
+    ]
     stakes = [
         Stake("o1", "s2", StakeSide.PRO, 0.75, Tendency.SURVIVAL),
         Stake("o2", "c1", StakeSide.CON, 1.0, Tendency.SURVIVAL),

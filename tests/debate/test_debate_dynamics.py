@@ -38,7 +38,9 @@ def test_reallocation_stays_in_bounds_and_sums_to_one(lo, hi):
     for _ in range(300):
         old = rng.dirichlet(np.full(7, 0.3))
         old = project_allocations(old, lo, hi)
-        scores = dict(zip(TENDENCY_ORDER, (rng.standard_normal(7) * rng.exponential(5, 7)).tolist(), strict=True))
+        scores = dict(
+            zip(TENDENCY_ORDER, (rng.standard_normal(7) * rng.exponential(5, 7)).tolist(), strict=True)
+        )
         new = reallocate(dict(zip(TENDENCY_ORDER, old, strict=True)), scores, rng.uniform(0, 1), lo, hi)
         values = np.array(list(new.values()))
         assert abs(values.sum() - 1) < 1e-9
@@ -92,7 +94,9 @@ def test_learning_rate_schedule_and_delta():
     assert total_change({Tendency.SURVIVAL: -0.02, Tendency.STATUS: 0.03}) == pytest.approx(0.05)
 
 
-@pytest.mark.parametrize("k, n", [(0, 28), (4, 28), (10, 28), (28, 28), (13, 28), (47, 165), (3, 5), (500, 1000)])
+@pytest.mark.parametrize(
+    "k, n", [(0, 28), (4, 28), (10, 28), (28, 28), (13, 28), (47, 165), (3, 5), (500, 1000)]
+)
 def test_binomial_test_matches_scipy(k, n):
     expected = stats.binomtest(k, n, 1 / 7, alternative="greater").pvalue
     assert binomial_test_greater(k, n, 1 / 7) == pytest.approx(expected, rel=1e-9, abs=1e-300)

@@ -32,7 +32,9 @@ def test_relevance_is_one_product_equal_to_the_pairwise_loop(sample, lexical_jud
 
 def test_lexical_similarity_prefers_shared_words(lexical_judge):
     lexical_judge.prepare(["the lighthouse keeper", "bread and butter", "a quiet harbour"])
-    sim = lexical_judge.similarity(["lighthouse keeper at night"], ["the lighthouse keeper", "bread and butter"])
+    sim = lexical_judge.similarity(
+        ["lighthouse keeper at night"], ["the lighthouse keeper", "bread and butter"]
+    )
     assert sim[0, 0] > sim[0, 1]
 
 

@@ -94,7 +94,7 @@ def test_parse_ownership_response():
 
 def test_claude_backend_via_subprocess(tmp_path):
     script = tmp_path / "fake-claude"
-    script.write_text('#!/bin/sh\necho \'["autonomy"]\'\n')
+    script.write_text("#!/bin/sh\necho '[\"autonomy\"]'\n")
     script.chmod(0o755)
     judge = LLMJudge(backend="claude", command=str(script), cache_dir=tmp_path / "cache")
     assert judge.owners(["She chose her own route."], []) == [Tendency.AUTONOMY]

@@ -107,7 +107,10 @@ def _entry(**kw):
         ({"observations": [_entry(content="x" * 3000)]}, "3000 characters (limit 2000)"),
         ({"observations": [_entry(content=5)]}, "'content' must be a string"),
         ({"observations": [_entry(source_id=["s"])]}, "'source_id' must be a string"),
-        ({"observations": [_entry(embedding=["a"])]}, "'embedding' must be null or a non-empty list of numbers"),
+        (
+            {"observations": [_entry(embedding=["a"])]},
+            "'embedding' must be null or a non-empty list of numbers",
+        ),
         ({"observations": [_entry(colour="red")]}, "unknown field 'colour'"),
         ({"count": 3, "observations": [_entry()]}, "'count' is 3 but there are 1"),
         ({"observations": ["just a string"]}, "expected an object"),

@@ -26,13 +26,27 @@ def test_every_field_is_documented():
     c = TrainConfig()
     assert (c.max_epochs, c.min_epochs, c.convergence_threshold, c.patience) == (10, 2, 0.005, 3)
     assert (c.initial_lr, c.lr_decay, c.validation_split, c.min_allocation, c.max_allocation) == (
-        0.15, 0.9, 0.2, 0.03, 0.5
+        0.15,
+        0.9,
+        0.2,
+        0.03,
+        0.5,
     )
 
 
 @pytest.mark.parametrize(
-    "kw", [{"max_epochs": 0}, {"min_epochs": 20}, {"patience": 0}, {"initial_lr": 2}, {"lr_decay": 0},
-           {"validation_split": 1.0}, {"min_allocation": 0.2}, {"max_allocation": 0.1}, {"exploration": -1}],
+    "kw",
+    [
+        {"max_epochs": 0},
+        {"min_epochs": 20},
+        {"patience": 0},
+        {"initial_lr": 2},
+        {"lr_decay": 0},
+        {"validation_split": 1.0},
+        {"min_allocation": 0.2},
+        {"max_allocation": 0.1},
+        {"exploration": -1},
+    ],
 )
 def test_invalid_config_is_rejected(kw):
     with pytest.raises(ValueError, match="invalid TrainConfig"):
@@ -77,8 +91,15 @@ def test_validation_split_sets_the_held_out_size(sample, labels):
 
 
 def test_allocation_bounds_hold_every_epoch(sample):
-    history, _, agents = _train(sample, max_epochs=5, initial_lr=1.0, lr_decay=1.0, min_allocation=0.1,
-                                max_allocation=0.2, convergence_threshold=0)
+    history, _, agents = _train(
+        sample,
+        max_epochs=5,
+        initial_lr=1.0,
+        lr_decay=1.0,
+        min_allocation=0.1,
+        max_allocation=0.2,
+        convergence_threshold=0,
+    )
     for allocs in _allocs(history):
         assert abs(sum(allocs.values()) - 1) < 1e-9
         assert all(0.1 - 1e-9 <= v <= 0.2 + 1e-9 for v in allocs.values())

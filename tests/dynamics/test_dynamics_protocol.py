@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from wmverse.dynamics import (
     DreamRollout,
     ModelInput,

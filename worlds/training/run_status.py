@@ -12,7 +12,7 @@ from agents.debater import TendencyDebater  # noqa: E402
 agent = Agent(proc=TendencyDebater("status"), proc_inputs=["text"], proc_outputs=["text"])
 
 # Node hosting the agent
-node = Node(agent, node_name="TendencyStatus", hidden=True, clock_delta=1. / 10.)
+node = Node(agent, node_name="TendencyStatus", hidden=True, clock_delta=1.0 / 10.0)
 
 # Running node
 node.run(join_world=os.environ.get("WMVERSE_WORLD_NAME", "WMTraining"))

@@ -7,8 +7,9 @@ from unaiverse.networking.node.node import Node
 world = WWorld()
 
 # Node hosting the world
-node = Node(world, node_name=os.environ.get("WMVERSE_WORLD_NAME", "WMTraining"), hidden=True,
-            clock_delta=1. / 10.)
+node = Node(
+    world, node_name=os.environ.get("WMVERSE_WORLD_NAME", "WMTraining"), hidden=True, clock_delta=1.0 / 10.0
+)
 
 # Running node
 node.run()

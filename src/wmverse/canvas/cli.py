@@ -26,6 +26,7 @@ def _load_sources(items: list[str]):
 def _train(args: argparse.Namespace) -> int:
     import torch
 
+    torch.set_num_threads(args.threads)
     from wmverse.canvas.curriculum import CurriculumTrainer, bind_sources, default_curriculum
     from wmverse.canvas.dag import STANDARD_DAG, DAGCurriculumTrainer, with_steps
     from wmverse.canvas.model import CanvasModelConfig
@@ -75,8 +76,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
+    import torch
+
     from wmverse.canvas.forecast import ForecastConfig, run_macro_forecast
 
+    torch.set_num_threads(args.threads)
     cfg = ForecastConfig(
         test_start=args.test_start, n_steps=args.steps, seeds=tuple(args.seeds), window=args.window
     )
@@ -115,6 +119,9 @@ def add_subparser(subparsers) -> None:
     t.add_argument("--ray-address", default=None)
     t.add_argument("--out", default=None, help="save the final weights here (torch.save)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (small models: 1 is fastest)"
+    )
     t.set_defaults(func=_train)
     f = sub.add_parser("forecast", help="held-out one-step-ahead US inflation/unemployment vs RW and AR(1)")
     f.add_argument("--test-start", default="2000-01-01")
@@ -123,4 +130,5 @@ def add_subparser(subparsers) -> None:
     f.add_argument("--window", type=int, default=4)
     f.add_argument("--csv", default=None, help="write per-quarter predictions here")
     f.add_argument("--quiet", action="store_true")
+    f.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     f.set_defaults(func=_forecast)

@@ -40,9 +40,21 @@ def chromium_command(profile_dir: str, extra: list[str]) -> list[str]:
     exe = find_chromium()
     if exe is None:
         raise BrowserError("no Chromium found (apt-get install chromium, or set WMVERSE_CHROMIUM)")
-    return [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile_dir}", *extra]
+    return [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile_dir}",
+        *extra,
+    ]
 
 
 def _run(extra: list[str], html_path: str | Path, timeout: float) -> subprocess.CompletedProcess:
@@ -63,12 +75,21 @@ def dump_dom(html_path: str | Path, budget_ms: int = 15000, timeout: float = 90.
     return _run([f"--virtual-time-budget={budget_ms}", "--dump-dom"], html_path, timeout).stdout
 
 
-def screenshot(html_path: str | Path, png_path: str | Path, width: int = 1600, height: int = 1150,
-               budget_ms: int = 15000, timeout: float = 90.0) -> Path:
+def screenshot(
+    html_path: str | Path,
+    png_path: str | Path,
+    width: int = 1600,
+    height: int = 1150,
+    budget_ms: int = 15000,
+    timeout: float = 90.0,
+) -> Path:
     """Render the page and write a PNG screenshot; returns its path."""
     png = Path(png_path).resolve()
-    _run([f"--virtual-time-budget={budget_ms}", f"--window-size={width},{height}", f"--screenshot={png}"],
-         html_path, timeout)
+    _run(
+        [f"--virtual-time-budget={budget_ms}", f"--window-size={width},{height}", f"--screenshot={png}"],
+        html_path,
+        timeout,
+    )
     if not png.is_file() or png.stat().st_size == 0:
         raise BrowserError(f"Chromium wrote no screenshot at {png}")
     return png

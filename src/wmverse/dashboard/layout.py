@@ -30,8 +30,14 @@ _ROWS = ("top", "mid", "bot")
 class SidebarDash:
     """A 3x3 grid of named cells (``left_top`` ... ``right_bot``), one figure for the whole dashboard."""
 
-    def __init__(self, title: str, height: int = 1100, text_color: str = "#C8CDD3", col_gap: float = 0.06,
-                 row_gap: float = 0.09):
+    def __init__(
+        self,
+        title: str,
+        height: int = 1100,
+        text_color: str = "#C8CDD3",
+        col_gap: float = 0.06,
+        row_gap: float = 0.09,
+    ):
         """``title``: figure title; ``height``: pixels; gaps are fractions of the figure between cells."""
         self.title = title
         self.traces: list[dict[str, Any]] = []
@@ -56,8 +62,11 @@ class SidebarDash:
                 x0 = ci * (w + col_gap)
                 y1 = 1.0 - ri * (h + row_gap)
                 idx = ci * 3 + ri + 1
-                self._cells[f"{col}_{row}"] = ([round(x0, 4), round(x0 + w, 4)], [round(y1 - h, 4), round(y1, 4)],
-                                               idx)
+                self._cells[f"{col}_{row}"] = (
+                    [round(x0, 4), round(x0 + w, 4)],
+                    [round(y1 - h, 4), round(y1, 4)],
+                    idx,
+                )
 
     @property
     def positions(self) -> list[str]:
@@ -84,19 +93,33 @@ class SidebarDash:
                 t["yaxis"] = f"y{idx}"
             self.traces.append(t)
         if has_cartesian:
-            self.layout[xa] = {**{k: v for k, v in src.get("xaxis", {}).items() if k != "domain"},
-                               "domain": x_dom, "anchor": f"y{idx}"}
-            self.layout[ya] = {**{k: v for k, v in src.get("yaxis", {}).items() if k != "domain"},
-                               "domain": y_dom, "anchor": f"x{idx}"}
+            self.layout[xa] = {
+                **{k: v for k, v in src.get("xaxis", {}).items() if k != "domain"},
+                "domain": x_dom,
+                "anchor": f"y{idx}",
+            }
+            self.layout[ya] = {
+                **{k: v for k, v in src.get("yaxis", {}).items() if k != "domain"},
+                "domain": y_dom,
+                "anchor": f"x{idx}",
+            }
         title = src.get("title")
         if isinstance(title, dict):
             title = title.get("text")
         if title:
-            self.layout["annotations"].append({
-                "text": f"<b>{title}</b>", "x": (x_dom[0] + x_dom[1]) / 2, "y": y_dom[1] + 0.012,
-                "xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "center", "yanchor": "bottom",
-                "font": {"size": 13, "color": self.text_color},
-            })
+            self.layout["annotations"].append(
+                {
+                    "text": f"<b>{title}</b>",
+                    "x": (x_dom[0] + x_dom[1]) / 2,
+                    "y": y_dom[1] + 0.012,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "xanchor": "center",
+                    "yanchor": "bottom",
+                    "font": {"size": 13, "color": self.text_color},
+                }
+            )
         for ann in src.get("annotations", []):
             self.layout["annotations"].append(dict(ann))
         self.panels.append(position)

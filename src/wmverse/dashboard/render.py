@@ -30,8 +30,10 @@ def plotly_js() -> str:
     m = re.search(r"plotly\.js v(\d+\.\d+)\.\d+", js[:2000])
     if m is None or m.group(1) != PLOTLY_JS_VERSION:
         found = m.group(0) if m else "an unknown version"
-        raise RuntimeError(f"the installed plotly bundles {found}; the dashboard needs plotly.js "
-                           f"{PLOTLY_JS_VERSION}.x (install plotly==5.24.1)")
+        raise RuntimeError(
+            f"the installed plotly bundles {found}; the dashboard needs plotly.js "
+            f"{PLOTLY_JS_VERSION}.x (install plotly==5.24.1)"
+        )
     return js
 
 
@@ -63,8 +65,9 @@ Plotly.newPlot('plot', DASH.data, DASH.layout, {{responsive: true, displaylogo: 
 """
 
 
-def render_offline_html(figure_json: str | dict, title: str = "World dashboard", n_panels: int = 0,
-                        background: str = "#0E0F14") -> str:
+def render_offline_html(
+    figure_json: str | dict, title: str = "World dashboard", n_panels: int = 0, background: str = "#0E0F14"
+) -> str:
     """A complete HTML document drawing ``figure_json`` ({"data": [...], "layout": {...}}) with inlined plotly.js.
 
     ``n_panels`` is written as ``data-panels`` on the plot div (tests compare it with what rendered). A
@@ -75,5 +78,11 @@ def render_offline_html(figure_json: str | dict, title: str = "World dashboard",
         raise ValueError("figure_json must be a plotly figure with 'data' and 'layout' keys")
     height = int(fig["layout"].get("height", 900))
     payload = json.dumps(fig, sort_keys=True).replace("</", "<\\/")
-    return _TEMPLATE.format(title=html.escape(title), plotly_js=plotly_js(), figure_json=payload,
-                            n_panels=int(n_panels), height=height, background=background)
+    return _TEMPLATE.format(
+        title=html.escape(title),
+        plotly_js=plotly_js(),
+        figure_json=payload,
+        n_panels=int(n_panels),
+        height=height,
+        background=background,
+    )

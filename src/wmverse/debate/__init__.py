@@ -32,7 +32,7 @@ from .observations import (
     load_observations,
 )
 from .tendency import DEFAULT_ALLOCATIONS, Tendency
-from .trainer import EpochMetrics, TrainConfig, TrainHistory, Trainer
+from .trainer import EpochMetrics, TrainConfig, Trainer, TrainHistory
 from .validation import CHANCE, ValidationResult, Validator
 
 #: The seed's name for the convergence helper.

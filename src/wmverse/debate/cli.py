@@ -29,7 +29,9 @@ def add_subparser(subparsers) -> None:
     train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files")
     train.add_argument("--wandb", metavar="DIR", help="log a W&B run in offline mode under DIR")
     train.add_argument("--out", metavar="MODEL.json", help="save the trained model")
-    train.add_argument("--llm-url", help="OpenAI-compatible base URL for --judge llm (e.g. http://127.0.0.1:8000/v1)")
+    train.add_argument(
+        "--llm-url", help="OpenAI-compatible base URL for --judge llm (e.g. http://127.0.0.1:8000/v1)"
+    )
     train.add_argument("--llm-model", default="gpt-4o-mini", help="model name for --judge llm")
     train.add_argument("--llm-backend", choices=["openai", "claude"], default="openai")
     train.add_argument("--quiet", action="store_true", help="only the final table and validation line")
@@ -42,7 +44,14 @@ def add_subparser(subparsers) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .loggers import ConsoleLogger, JSONLogger, MultiLogger, TensorBoardLogger, WandbLogger, significance_stars
+    from .loggers import (
+        ConsoleLogger,
+        JSONLogger,
+        MultiLogger,
+        TensorBoardLogger,
+        WandbLogger,
+        significance_stars,
+    )
     from .model import create_world_model
     from .observations import ObservationFileError, load_labels
     from .trainer import TrainConfig, Trainer
@@ -65,7 +74,9 @@ def _train(args: argparse.Namespace) -> int:
         from .judges import make_judge
 
         judge = make_judge(args.judge, **judge_kwargs)
-        model = create_world_model(args.name, args.observations, judge=judge, prior_weight=config.prior_weight)
+        model = create_world_model(
+            args.name, args.observations, judge=judge, prior_weight=config.prior_weight
+        )
         labels = load_labels(args.labels) if args.labels else None
     except (ObservationFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -79,7 +90,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.wandb:
         loggers.append(WandbLogger(project="wmverse-debate", run_name=args.name, dir=args.wandb))
     n = len(model.observations)
-    print(f"Training the debate world model of {args.name}: {n} observations, judge={judge.name}, seed={args.seed}")
+    print(
+        f"Training the debate world model of {args.name}: {n} observations, judge={judge.name}, seed={args.seed}"
+    )
     history, result = Trainer(config, judge=judge).train(
         observations=model.observations,
         agents=model.agents,

@@ -258,13 +258,20 @@ class LexicalJudge(VectorJudge):
 
     name = "lexical"
 
-    def __init__(self, n_features: int = 4096, anchor_weight: float = 2.0):
+    def __init__(
+        self, n_features: int = 4096, anchor_weight: float = 2.0, idf: Sequence[float] | None = None
+    ):
         super().__init__(anchor_weight=anchor_weight)
         if n_features < 16:
             raise ValueError("n_features must be >= 16")
         self.n_features = int(n_features)
         self.idf = np.ones(self.n_features, dtype=np.float32)
         self.fitted = False
+        if idf is not None:  # a saved, already fitted judge
+            if len(idf) != self.n_features:
+                raise ValueError(f"idf has {len(idf)} entries, expected n_features={self.n_features}")
+            self.idf = np.asarray(idf, dtype=np.float32)
+            self.fitted = True
 
     def _bucket(self, token: str) -> int:
         return zlib.crc32(token.encode("utf-8")) % self.n_features
@@ -296,7 +303,10 @@ class LexicalJudge(VectorJudge):
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "n_features": self.n_features}
+        cfg = {**super().config(), "n_features": self.n_features}
+        if self.fitted:
+            cfg["idf"] = [round(float(x), 5) for x in self.idf]
+        return cfg
 
 
 # ------------------------------------------------------------------------------------

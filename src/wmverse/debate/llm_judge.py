@@ -28,7 +28,9 @@ from .tendency import TENDENCY_ORDER, Tendency, parse_tendency
 
 __all__ = ["LLMJudge", "LLMJudgeError", "build_ownership_prompt", "parse_ownership_response"]
 
-SYSTEM_PROMPT = "You classify short observations about a person by the motivation they reveal. Answer with JSON only."
+SYSTEM_PROMPT = (
+    "You classify short observations about a person by the motivation they reveal. Answer with JSON only."
+)
 
 
 class LLMJudgeError(RuntimeError):
@@ -102,7 +104,9 @@ class LLMJudge:
         if backend == "openai" and not base_url:
             base_url = os.environ.get("OPENAI_BASE_URL")
         if backend == "openai" and not base_url and not replay_only:
-            raise ValueError("the openai backend needs base_url (or $OPENAI_BASE_URL), e.g. http://127.0.0.1:8000/v1")
+            raise ValueError(
+                "the openai backend needs base_url (or $OPENAI_BASE_URL), e.g. http://127.0.0.1:8000/v1"
+            )
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.backend, self.base_url, self.model = backend, base_url, model
@@ -162,12 +166,20 @@ class LLMJudge:
     def _call_claude(self, prompt: str) -> str:
         try:
             done = subprocess.run(
-                [self.command, "-p", prompt], capture_output=True, text=True, timeout=self.timeout, check=False
+                [self.command, "-p", prompt],
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
             )
         except FileNotFoundError:
-            raise LLMJudgeError(f"the {self.command!r} command was not found; install it or use backend='openai'") from None
+            raise LLMJudgeError(
+                f"the {self.command!r} command was not found; install it or use backend='openai'"
+            ) from None
         except subprocess.TimeoutExpired:
-            raise LLMJudgeError(f"{self.command!r} timed out after {self.timeout}s; lower batch_size") from None
+            raise LLMJudgeError(
+                f"{self.command!r} timed out after {self.timeout}s; lower batch_size"
+            ) from None
         if done.returncode != 0:
             raise LLMJudgeError(f"{self.command!r} exited {done.returncode}: {done.stderr[:200]}")
         return done.stdout

@@ -82,10 +82,10 @@ class BaseLogger:
 class ConsoleLogger(BaseLogger):
     """The seed's console lines::
 
-        EPOCH 1 (lr=0.150)
-          Winner: SURVIVAL (score: 4.027)
-          Allocations: survival=18.7%, connection=17.9%, ...
-          Validation: 27.3% accuracy (p=0.001)**
+    EPOCH 1 (lr=0.150)
+      Winner: SURVIVAL (score: 4.027)
+      Allocations: survival=18.7%, connection=17.9%, ...
+      Validation: 27.3% accuracy (p=0.001)**
     """
 
     def __init__(self, stream: TextIO | None = None):

@@ -43,7 +43,9 @@ class WorldModel:
         self.history: dict[str, Any] = {}
 
     def __repr__(self) -> str:
-        return f"WorldModel({self.name!r}, n_observations={len(self.observations)}, judge={self.judge.name!r})"
+        return (
+            f"WorldModel({self.name!r}, n_observations={len(self.observations)}, judge={self.judge.name!r})"
+        )
 
     @property
     def claims(self) -> list[Claim]:

@@ -91,14 +91,18 @@ class ObservationStore:
             if not isinstance(obs, Observation):
                 raise TypeError(f"ObservationStore holds Observation objects, got {type(obs).__name__}")
             if obs.id in self._index:
-                raise ValueError(f"duplicate observation id {obs.id!r} (entries {self._index[obs.id]} and {i})")
+                raise ValueError(
+                    f"duplicate observation id {obs.id!r} (entries {self._index[obs.id]} and {i})"
+                )
             self._index[obs.id] = i
         self.source = source
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], source: str = "texts", prefix: str = "obs") -> ObservationStore:
         """A store of raw strings with generated ids ``{prefix}-0001``..."""
-        items = [Observation(id=f"{prefix}-{i:04d}", content=t, source_id=source) for i, t in enumerate(texts, 1)]
+        items = [
+            Observation(id=f"{prefix}-{i:04d}", content=t, source_id=source) for i, t in enumerate(texts, 1)
+        ]
         return cls(items, source=source)
 
     def __len__(self) -> int:
@@ -195,7 +199,9 @@ def _check_content(where: str, content: Any, max_chars: int, problems: list[str]
 def _parse_entry(i: int, entry: Any, max_chars: int, problems: list[str]) -> Observation | None:
     where = f"observations[{i}]"
     if not isinstance(entry, dict):
-        problems.append(f"{where}: expected an object with fields {', '.join(_FIELDS)}, got {type(entry).__name__}")
+        problems.append(
+            f"{where}: expected an object with fields {', '.join(_FIELDS)}, got {type(entry).__name__}"
+        )
         return None
     if isinstance(entry.get("id"), str):
         where = f"observations[{i}] (id {entry['id']!r})"
@@ -216,12 +222,16 @@ def _parse_entry(i: int, entry: Any, max_chars: int, problems: list[str]) -> Obs
     ts = entry.get("timestamp")
     if ts is not None:
         if not isinstance(ts, str):
-            problems.append(f"{where}: 'timestamp' must be an ISO 8601 string or null, got {type(ts).__name__}")
+            problems.append(
+                f"{where}: 'timestamp' must be an ISO 8601 string or null, got {type(ts).__name__}"
+            )
         else:
             try:
                 datetime.fromisoformat(ts.replace("Z", "+00:00"))
             except ValueError:
-                problems.append(f"{where}: 'timestamp' {ts!r} is not ISO 8601; use e.g. '2025-01-31T08:00:00Z'")
+                problems.append(
+                    f"{where}: 'timestamp' {ts!r} is not ISO 8601; use e.g. '2025-01-31T08:00:00Z'"
+                )
     emb = entry.get("embedding")
     if emb is not None and (
         not isinstance(emb, list)
@@ -256,7 +266,9 @@ def load_observations(path: str | Path, max_content_chars: int = MAX_CONTENT_CHA
     if isinstance(data, list):
         for i, text in enumerate(data):
             if not isinstance(text, str):
-                problems.append(f"entry [{i}]: a plain list must hold strings only, got {type(text).__name__}")
+                problems.append(
+                    f"entry [{i}]: a plain list must hold strings only, got {type(text).__name__}"
+                )
                 continue
             _check_content(f"entry [{i}]", text, max_chars=max_content_chars, problems=problems)
             items.append(Observation(id=f"obs-{i + 1:04d}", content=text, source_id=path.stem))
@@ -265,7 +277,8 @@ def load_observations(path: str | Path, max_content_chars: int = MAX_CONTENT_CHA
         obs = data.get("observations")
         if not isinstance(obs, list):
             raise ObservationFileError(
-                path, ["top level must have an 'observations' list (or the file must be a JSON list of strings)"]
+                path,
+                ["top level must have an 'observations' list (or the file must be a JSON list of strings)"],
             )
         source = data.get("source", path.stem)
         if not isinstance(source, str):

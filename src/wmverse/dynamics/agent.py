@@ -27,7 +27,7 @@ class AgentConfig:
     env_id: str = "CartPole-v1"  # gymnasium environment id
     backend: TransitionBackend = TransitionBackend.ENSEMBLE  # world-model backend
     seed: int = 0  # seeds the env, the model and the planner
-    hidden_dim: int = 128  # world-model width
+    hidden_dim: int = 64  # world-model width
     num_layers: int = 2  # world-model depth
     ensemble_size: int = 5  # members when backend == ENSEMBLE
     learning_rate: float = 1e-3  # world-model Adam step size
@@ -37,9 +37,18 @@ class AgentConfig:
     updates_per_step: int = 1  # gradient steps per real step (the first via update())
     action_bins: int = 5  # discretisation of continuous action spaces
     done_pos_weight: float = 10.0  # up-weights rare terminal transitions in the done head's loss
+    done_from_next_obs: bool = True  # termination classifier on the (predicted) next state
     surprise_threshold: float = 0.05  # forwarded to the model; crossing it forces a replan
     planner: PlannerConfig = field(
-        default_factory=lambda: PlannerConfig(method=PlanningMethod.CEM, horizon=20, population=150, cem_iterations=2, discount=0.97)
+        default_factory=lambda: PlannerConfig(
+            method=PlanningMethod.CEM,
+            horizon=25,
+            population=150,
+            cem_iterations=2,
+            discount=0.99,
+            uncertainty_penalty=1.0,  # pessimism: stay where the ensemble agrees (explored states)
+            time_budget_s=1.0,  # generous, so that runs do not depend on machine load
+        )
     )
     imagination_steps: int = 30  # length of the open-loop imagined trajectory per episode
 
@@ -91,9 +100,12 @@ class DynamicsAgent:
             rollout_horizon=c.planner.horizon or 10,
             surprise_threshold=c.surprise_threshold,
             done_pos_weight=c.done_pos_weight,
+            done_from_next_obs=c.done_from_next_obs,
             seed=c.seed,
         )
-        self.model = TorchWorldModel(wm_cfg, name=model_name or f"agent-{c.env_id}-{c.backend.name.lower()}-{c.seed}")
+        self.model = TorchWorldModel(
+            wm_cfg, name=model_name or f"agent-{c.env_id}-{c.backend.name.lower()}-{c.seed}"
+        )
         self.planner = DreamRolloutPlanner(self.model, replace(c.planner, seed=c.seed))
         self._rng = np.random.default_rng(c.seed)
         self.total_env_steps = 0
@@ -106,7 +118,15 @@ class DynamicsAgent:
     def _begin_episode(self) -> None:
         self._obs = self.env.reset()
         self.planner.reset()
-        self._ep = {"return": 0.0, "length": 0, "surprise": [], "plan_s": [], "planned": False, "actions": [], "real": [self._obs]}
+        self._ep = {
+            "return": 0.0,
+            "length": 0,
+            "surprise": [],
+            "plan_s": [],
+            "planned": False,
+            "actions": [],
+            "real": [self._obs],
+        }
 
     def _choose(self, obs: tuple[float, ...], surprise: float | None) -> tuple[int, float | None]:
         if self.total_env_steps < self.config.warmup_steps:
@@ -138,7 +158,9 @@ class DynamicsAgent:
         self._obs = None
         return report
 
-    def imagine_vs_real(self, start, actions, real_next) -> tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]]:  # type: ignore[no-untyped-def]
+    def imagine_vs_real(
+        self, start, actions, real_next
+    ) -> tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]]:  # type: ignore[no-untyped-def]
         """Open-loop dream of the first ``imagination_steps`` actions beside the real states."""
         k = min(self.config.imagination_steps, len(actions))
         if k == 0:
@@ -167,7 +189,9 @@ class DynamicsAgent:
                     self.model.train_steps(self.config.updates_per_step - 1)
                 last_surprise = self.model.last_prediction_error
             else:
-                last_surprise = self.model._error(self.model._obs(obs), action, self.model._obs(res.observation))
+                last_surprise = self.model._error(
+                    self.model._obs(obs), action, self.model._obs(res.observation)
+                )
             surprises.append(last_surprise)
             self.total_env_steps += 1
             ep = self._ep
@@ -200,7 +224,9 @@ class DynamicsAgent:
 
     def evaluate(self, episodes: int = 10, *, seed_offset: int = 10_000) -> list[float]:
         """Returns of ``episodes`` planning episodes on a fresh env, without learning."""
-        env = DiscreteActionEnv(self.config.env_id, seed=self.config.seed + seed_offset, action_bins=self.config.action_bins)
+        env = DiscreteActionEnv(
+            self.config.env_id, seed=self.config.seed + seed_offset, action_bins=self.config.action_bins
+        )
         returns = []
         for _ in range(episodes):
             obs = env.reset()

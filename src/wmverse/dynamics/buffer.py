@@ -59,7 +59,9 @@ class ReplayBuffer:
         """Append one transition (tensors of shape (obs_dim,)); returns its slot."""
         if self._next_gid > 0:
             prev = self._slot(self._next_gid - 1)
-            continues = not bool(self._store["done"][prev]) and torch.equal(self._store["next_obs"][prev], obs)
+            continues = not bool(self._store["done"][prev]) and torch.equal(
+                self._store["next_obs"][prev], obs
+            )
             if not continues:
                 self._episode += 1
         slot = self._slot(self._next_gid)

@@ -13,7 +13,9 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     train.add_argument("--env", default="CartPole-v1", help="gymnasium env id (CartPole-v1, Pendulum-v1)")
     train.add_argument("--backend", default="ensemble", choices=["mlp", "lstm", "transformer", "ensemble"])
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--max-env-steps", type=int, default=6000, help="budget of real env steps for learning")
+    train.add_argument(
+        "--max-env-steps", type=int, default=6000, help="budget of real env steps for learning"
+    )
     train.add_argument("--max-episodes", type=int, default=200)
     train.add_argument("--eval-episodes", type=int, default=10)
     train.add_argument("--warmup-steps", type=int, default=None, help="random-action steps before planning")
@@ -21,17 +23,23 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     train.add_argument("--horizon", type=int, default=None, help="planner horizon")
     train.add_argument("--method", choices=["cem", "random"], default=None, help="planning method")
     train.add_argument("--hidden-dim", type=int, default=None)
-    train.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT")
+    train.add_argument("--threads", type=int, default=1, help="torch threads (small nets: 1 is fastest)")
+    train.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT"
+    )
     train.set_defaults(func=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    import torch
+
     from .agent import AgentConfig, train_agent
     from .planner import PlanningMethod
     from .types import TransitionBackend
 
+    torch.set_num_threads(args.threads)
     cfg = AgentConfig(env_id=args.env, backend=TransitionBackend[args.backend.upper()], seed=args.seed)
     if args.env != "CartPole-v1":
         cfg = replace(cfg, planner=replace(cfg.planner, discount=0.99))
@@ -45,7 +53,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.horizon is not None:
         planner = replace(planner, horizon=args.horizon)
     if args.method is not None:
-        planner = replace(planner, method=PlanningMethod.CEM if args.method == "cem" else PlanningMethod.RANDOM_SHOOTING)
+        planner = replace(
+            planner, method=PlanningMethod.CEM if args.method == "cem" else PlanningMethod.RANDOM_SHOOTING
+        )
     cfg = replace(cfg, planner=planner)
     server = None
     if args.metrics_port is not None:
@@ -63,9 +73,18 @@ def _train(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    print(f"training {cfg.backend.name} world model + {cfg.planner.method.name} planner on {cfg.env_id} (seed {cfg.seed})", flush=True)
+    print(
+        f"training {cfg.backend.name} world model + {cfg.planner.method.name} planner on {cfg.env_id} (seed {cfg.seed})",
+        flush=True,
+    )
     try:
-        _, s = train_agent(cfg, max_env_steps=args.max_env_steps, max_episodes=args.max_episodes, eval_episodes=args.eval_episodes, progress=progress)
+        _, s = train_agent(
+            cfg,
+            max_env_steps=args.max_env_steps,
+            max_episodes=args.max_episodes,
+            eval_episodes=args.eval_episodes,
+            progress=progress,
+        )
     finally:
         if server is not None:
             server.close()

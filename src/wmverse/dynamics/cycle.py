@@ -16,9 +16,16 @@ from .types import ModelInput, WorldModel, WorldModelConfig
 class CognitiveCycle:
     """Chooses among candidate actions by dreaming each one repeated over the horizon."""
 
-    def __init__(self, world_model: WorldModel, config: WorldModelConfig | None = None, planner: DreamRolloutPlanner | None = None) -> None:
+    def __init__(
+        self,
+        world_model: WorldModel,
+        config: WorldModelConfig | None = None,
+        planner: DreamRolloutPlanner | None = None,
+    ) -> None:
         if not isinstance(world_model, WorldModel):
-            raise TypeError(f"world_model does not implement the WorldModel protocol: {type(world_model).__name__}")
+            raise TypeError(
+                f"world_model does not implement the WorldModel protocol: {type(world_model).__name__}"
+            )
         self._world_model = world_model
         self._cfg = config or getattr(world_model, "config", None) or WorldModelConfig()
         self._world_model_cfg = self._cfg
@@ -36,7 +43,9 @@ class CognitiveCycle:
             raise ValueError("candidate_actions must not be empty")
         best_action, best_reward = candidate_actions[0], float("-inf")
         for action in candidate_actions:
-            rollout = await self._world_model.dream_rollout(initial_obs=obs, action_sequence=[action] * self._cfg.rollout_horizon)
+            rollout = await self._world_model.dream_rollout(
+                initial_obs=obs, action_sequence=[action] * self._cfg.rollout_horizon
+            )
             if rollout.total_imagined_reward > best_reward:
                 best_reward = rollout.total_imagined_reward
                 best_action = action
@@ -44,7 +53,9 @@ class CognitiveCycle:
                 await self._trigger_replan()
         return best_action
 
-    async def _update_world_model(self, inp: ModelInput, actual_next_obs: tuple[float, ...], actual_reward: float, actual_done: bool) -> float:
+    async def _update_world_model(
+        self, inp: ModelInput, actual_next_obs: tuple[float, ...], actual_reward: float, actual_done: bool
+    ) -> float:
         """Feed a real transition to the model; records (and returns) its training loss."""
         loss = await self._world_model.update(inp, actual_next_obs, actual_reward, actual_done)
         self.last_loss = loss
@@ -62,6 +73,8 @@ class CognitiveCycle:
         """Public form of :meth:`_model_based_step`."""
         return await self._model_based_step(tuple(float(x) for x in obs), list(candidate_actions))
 
-    async def observe(self, inp: ModelInput, actual_next_obs: tuple[float, ...], actual_reward: float, actual_done: bool) -> float:
+    async def observe(
+        self, inp: ModelInput, actual_next_obs: tuple[float, ...], actual_reward: float, actual_done: bool
+    ) -> float:
         """Public form of :meth:`_update_world_model`."""
         return await self._update_world_model(inp, actual_next_obs, actual_reward, actual_done)

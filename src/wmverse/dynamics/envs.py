@@ -37,7 +37,9 @@ class DiscreteActionEnv:
             if action_bins < 2:
                 raise ValueError("action_bins must be >= 2 for a continuous action space")
             self.action_dim = action_bins
-            self._values = np.linspace(float(space.low[0]), float(space.high[0]), action_bins, dtype=np.float32)
+            self._values = np.linspace(
+                float(space.low[0]), float(space.high[0]), action_bins, dtype=np.float32
+            )
         else:
             raise ValueError(f"{env_id}: unsupported action space {space}")
         self.obs_dim = int(np.prod(self.env.observation_space.shape))
@@ -56,7 +58,9 @@ class DiscreteActionEnv:
             raise ValueError(f"action {action} out of range [0, {self.action_dim})")
         act = int(action) if self._values is None else np.array([self._values[int(action)]], dtype=np.float32)
         obs, reward, terminated, truncated, _ = self.env.step(act)
-        return StepResult(tuple(float(x) for x in np.asarray(obs).ravel()), float(reward), bool(terminated), bool(truncated))
+        return StepResult(
+            tuple(float(x) for x in np.asarray(obs).ravel()), float(reward), bool(terminated), bool(truncated)
+        )
 
     def close(self) -> None:
         self.env.close()

@@ -32,7 +32,9 @@ def transition_loss(
     obs_l = ((delta - target_delta) ** 2).mean(dim=(-1, -2))
     rew_l = ((reward - target_reward) ** 2).mean(dim=-1)
     pos_weight = torch.tensor(float(done_pos_weight))
-    done_l = F.binary_cross_entropy_with_logits(done_logit, target_done, reduction="none", pos_weight=pos_weight).mean(dim=-1)
+    done_l = F.binary_cross_entropy_with_logits(
+        done_logit, target_done, reduction="none", pos_weight=pos_weight
+    ).mean(dim=-1)
     per_member = obs_l + reward_weight * rew_l + done_weight * done_l
     loss = per_member.sum()
     metrics = {

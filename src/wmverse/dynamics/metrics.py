@@ -18,7 +18,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 #: Registry used when none is given.
 REGISTRY = CollectorRegistry()
 
-_FAMILIES: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Counter | Gauge]] = weakref.WeakKeyDictionary()
+_FAMILIES: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Counter | Gauge]] = (
+    weakref.WeakKeyDictionary()
+)
 _LOCK = threading.Lock()
 
 
@@ -28,11 +30,17 @@ def _families(registry: CollectorRegistry) -> dict[str, Counter | Gauge]:
         if fams is None:
             label = ["model"]
             fams = {
-                "update_total": Counter("wm_update_total", "Real transitions consumed", label, registry=registry),
+                "update_total": Counter(
+                    "wm_update_total", "Real transitions consumed", label, registry=registry
+                ),
                 "train_loss": Gauge("wm_train_loss", "Most recent SGD loss", label, registry=registry),
-                "surprise_score": Gauge("wm_surprise_score", "Most recent surprise score", label, registry=registry),
+                "surprise_score": Gauge(
+                    "wm_surprise_score", "Most recent surprise score", label, registry=registry
+                ),
                 "buffer_size": Gauge("wm_buffer_size", "Replay buffer fill level", label, registry=registry),
-                "rollout_steps_total": Counter("wm_rollout_steps_total", "Dream rollout steps executed", label, registry=registry),
+                "rollout_steps_total": Counter(
+                    "wm_rollout_steps_total", "Dream rollout steps executed", label, registry=registry
+                ),
             }
             _FAMILIES[registry] = fams
         return fams
@@ -79,7 +87,11 @@ class MetricsServer:
         self.thread.join(timeout=5)
 
 
-def serve_metrics(port: int = 0, addr: str = "127.0.0.1", registry: CollectorRegistry | None = None) -> MetricsServer:
+def serve_metrics(
+    port: int = 0, addr: str = "127.0.0.1", registry: CollectorRegistry | None = None
+) -> MetricsServer:
     """Serve ``registry`` (default :data:`REGISTRY`) over HTTP; port 0 picks a free port."""
-    server, thread = start_http_server(port, addr=addr, registry=registry if registry is not None else REGISTRY)
+    server, thread = start_http_server(
+        port, addr=addr, registry=registry if registry is not None else REGISTRY
+    )
     return MetricsServer(server, thread)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from .buffer import ReplayBuffer
 from .losses import disagreement, mse, split_heads, transition_loss
 from .metrics import WorldModelMetrics
-from .networks import build_network
+from .networks import EnsembleMLP, build_network
 from .normaliser import RunningNormaliser
 from .types import DreamRollout, InvalidInputError, ModelInput, ModelOutput, WorldModelConfig
 
@@ -74,15 +74,25 @@ class TorchWorldModel:
         shown (``update``/``learn``/``surprise``), 0.0 before any.
     """
 
-    def __init__(self, config: WorldModelConfig | None = None, *, name: str | None = None, registry: Any = None) -> None:
+    def __init__(
+        self, config: WorldModelConfig | None = None, *, name: str | None = None, registry: Any = None
+    ) -> None:
         self._cfg = config or WorldModelConfig()
         cfg = self._cfg
         self._gen = torch.Generator().manual_seed(int(cfg.seed))
         self.net = build_network(cfg, self._gen)
+        # Optional termination classifier on the state reached: done is usually a function
+        # of the next state (CartPole: |x| or |theta| past a limit), which generalises from
+        # far fewer terminal examples than a joint (obs, action) head.
+        self.done_net = (
+            EnsembleMLP(cfg.members, cfg.obs_dim, cfg.hidden_dim, 1, cfg.num_layers, self._gen)
+            if cfg.done_from_next_obs
+            else None
+        )
         self.obs_norm = RunningNormaliser(cfg.obs_dim)
         self.delta_norm = RunningNormaliser(cfg.obs_dim)
         self.reward_norm = RunningNormaliser(1)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
+        self.optimizer = torch.optim.Adam(self._parameters(), lr=cfg.learning_rate)
         self.buffer = ReplayBuffer(cfg.max_buffer_size, cfg.obs_dim)
         self._step_count = 0
         self._grad_steps = 0
@@ -90,7 +100,20 @@ class TorchWorldModel:
         self._last_loss = float("nan")
         self.name = name or f"{cfg.backend.name.lower()}-{next(_NAMES)}"
         self.metrics = WorldModelMetrics(self.name, registry)
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _parameters(self) -> list[torch.nn.Parameter]:
+        params = list(self.net.parameters())
+        if self.done_net is not None:
+            params += list(self.done_net.parameters())
+        return params
+
+    def _done_logit(self, next_obs: torch.Tensor) -> torch.Tensor:
+        """(E, B, D) next observations -> (E, B) termination logits of the done classifier."""
+        assert self.done_net is not None
+        return self.done_net(self.obs_norm.normalise(next_obs)).squeeze(-1)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -125,7 +148,9 @@ class TorchWorldModel:
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"{what} must be a sequence of numbers ({exc})") from None
         if arr.ndim != 1 or arr.shape[0] != self._cfg.obs_dim:
-            raise InvalidInputError(f"{what} has shape {arr.shape}, expected ({self._cfg.obs_dim},) = obs_dim")
+            raise InvalidInputError(
+                f"{what} has shape {arr.shape}, expected ({self._cfg.obs_dim},) = obs_dim"
+            )
         if not np.isfinite(arr).all():
             raise InvalidInputError(f"{what} contains NaN or infinite values")
         return torch.as_tensor(arr, dtype=torch.float32)
@@ -172,7 +197,9 @@ class TorchWorldModel:
         onehot = F.one_hot(actions, self._cfg.action_dim).to(obs.dtype)
         return torch.cat([self.obs_norm.normalise(obs), onehot], dim=-1)
 
-    def _forward(self, obs_win: torch.Tensor, act_win: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _forward(
+        self, obs_win: torch.Tensor, act_win: torch.Tensor, mask: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """One model step on left-padded windows (B, W, D)/(B, W)/(B, W); predicts the last."""
         if self._cfg.window == 1:
             out = self.net(self._features(obs_win[:, -1], act_win[:, -1]))
@@ -180,6 +207,8 @@ class TorchWorldModel:
             out = self.net(self._features(obs_win, act_win), mask)
         delta_n, rew_n, done_logit = split_heads(out, self._cfg.obs_dim)
         member_next = obs_win[:, -1].unsqueeze(0) + self.delta_norm.denormalise(delta_n)
+        if self.done_net is not None:
+            done_logit = self._done_logit(member_next)
         reward = self.reward_norm.denormalise(rew_n.unsqueeze(-1)).squeeze(-1)
         return {
             "next_obs": member_next.mean(0),
@@ -190,7 +219,9 @@ class TorchWorldModel:
         }
 
     @torch.no_grad()
-    def _rollout(self, obs0: torch.Tensor, actions: torch.Tensor, early_exit: bool) -> dict[str, torch.Tensor]:
+    def _rollout(
+        self, obs0: torch.Tensor, actions: torch.Tensor, early_exit: bool
+    ) -> dict[str, torch.Tensor]:
         """Roll (N, D) start states through (N, H) actions; early exit only makes sense for N=1."""
         n, h = actions.shape
         w = self._cfg.window
@@ -198,7 +229,12 @@ class TorchWorldModel:
         obs_hist = torch.zeros(n, w - 1 + h, d)
         act_hist = torch.zeros(n, w - 1 + h, dtype=torch.long)
         valid = torch.zeros(n, w - 1 + h, dtype=torch.bool)
-        outs: dict[str, list[torch.Tensor]] = {"next_obs": [], "reward": [], "done_prob": [], "uncertainty": []}
+        outs: dict[str, list[torch.Tensor]] = {
+            "next_obs": [],
+            "reward": [],
+            "done_prob": [],
+            "uncertainty": [],
+        }
         obs = obs0
         for t in range(h):
             pos = w - 1 + t
@@ -221,13 +257,19 @@ class TorchWorldModel:
         """
         obs = torch.as_tensor(np.asarray(observations, dtype=np.float32))
         if obs.dim() != 2 or obs.shape[1] != self._cfg.obs_dim or not torch.isfinite(obs).all():
-            raise InvalidInputError(f"observations must be finite with shape (N, {self._cfg.obs_dim}), got {tuple(obs.shape)}")
+            raise InvalidInputError(
+                f"observations must be finite with shape (N, {self._cfg.obs_dim}), got {tuple(obs.shape)}"
+            )
         acts = self._actions(actions)
         if acts.shape != (obs.shape[0],):
             raise InvalidInputError(f"actions must have shape ({obs.shape[0]},), got {tuple(acts.shape)}")
         with torch.no_grad():
             mask = torch.ones(obs.shape[0], 1, dtype=torch.bool)
-            return self._forward(obs.unsqueeze(1), acts.unsqueeze(1), mask) if self._cfg.window == 1 else self._forward_padded(obs, acts)
+            return (
+                self._forward(obs.unsqueeze(1), acts.unsqueeze(1), mask)
+                if self._cfg.window == 1
+                else self._forward_padded(obs, acts)
+            )
 
     def _forward_padded(self, obs: torch.Tensor, acts: torch.Tensor) -> dict[str, torch.Tensor]:
         w = self._cfg.window
@@ -250,10 +292,14 @@ class TorchWorldModel:
         if obs.dim() == 1:
             obs = self._obs(initial_obs, "initial_obs").expand(acts.shape[0], -1)
         elif obs.shape != (acts.shape[0], self._cfg.obs_dim) or not torch.isfinite(obs).all():
-            raise InvalidInputError(f"initial_obs must be finite with shape ({self._cfg.obs_dim},) or ({acts.shape[0]}, {self._cfg.obs_dim})")
+            raise InvalidInputError(
+                f"initial_obs must be finite with shape ({self._cfg.obs_dim},) or ({acts.shape[0]}, {self._cfg.obs_dim})"
+            )
         out = self._rollout(obs, acts, early_exit=False)
         self.metrics.rollout_steps_total.inc(acts.numel())
-        return BatchRollout(out["next_obs"], out["reward"], out["done_prob"], out["uncertainty"], self._cfg.done_threshold)
+        return BatchRollout(
+            out["next_obs"], out["reward"], out["done_prob"], out["uncertainty"], self._cfg.done_threshold
+        )
 
     # ------------------------------------------------------------------ learning
     def observe(self, obs: Any, action: Any, next_obs: Any, reward: Any, done: Any) -> int:
@@ -288,16 +334,23 @@ class TorchWorldModel:
             valid &= torch.arange(cfg.window) >= cfg.window - keep
             win = self.buffer.get(hist)
             out = self.net(self._features(win["obs"], win["action"]), valid)
+        if self.done_net is not None:  # trained on real next states, used on predicted ones
+            nxt = data["next_obs"] if data["next_obs"].dim() == 3 else data["next_obs"].unsqueeze(0)
+            out = torch.cat([out[..., : cfg.obs_dim + 1], self._done_logit(nxt).unsqueeze(-1)], dim=-1)
         target_delta = self.delta_norm.normalise(data["next_obs"] - data["obs"])
         target_reward = self.reward_norm.normalise(data["reward"].unsqueeze(-1)).squeeze(-1)
         loss, metrics = transition_loss(
-            out, target_delta, target_reward, data["done"], reward_weight=cfg.reward_loss_weight,
+            out,
+            target_delta,
+            target_reward,
+            data["done"],
+            reward_weight=cfg.reward_loss_weight,
             done_weight=cfg.done_loss_weight,
             done_pos_weight=cfg.done_pos_weight,
         )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(self._parameters(), cfg.grad_clip)
         self.optimizer.step()
         self._grad_steps += 1
         self._last_loss = metrics["loss"]
@@ -354,7 +407,9 @@ class TorchWorldModel:
                 step = self._forward_padded(o.unsqueeze(0), torch.tensor([a]))
             return self._output(step)
 
-    async def dream_rollout(self, initial_obs: tuple[float, ...], action_sequence: Sequence[int]) -> DreamRollout:
+    async def dream_rollout(
+        self, initial_obs: tuple[float, ...], action_sequence: Sequence[int]
+    ) -> DreamRollout:
         """Imagined trajectory; ends after the first step predicted done."""
         o = self._obs(initial_obs, "initial_obs")
         acts = self._actions(list(action_sequence)).reshape(1, -1)
@@ -362,7 +417,9 @@ class TorchWorldModel:
             if acts.shape[1] == 0:
                 return DreamRollout(steps=(), total_imagined_reward=0.0, surprise_score=0.0)
             out = self._rollout(o.unsqueeze(0), acts, early_exit=True)
-            steps = tuple(self._output({k: v[:, t] for k, v in out.items()}) for t in range(out["reward"].shape[1]))
+            steps = tuple(
+                self._output({k: v[:, t] for k, v in out.items()}) for t in range(out["reward"].shape[1])
+            )
             self.metrics.rollout_steps_total.inc(len(steps))
         return DreamRollout(
             steps=steps,
@@ -371,7 +428,9 @@ class TorchWorldModel:
             uncertainty=sum(s.uncertainty for s in steps) / max(len(steps), 1),
         )
 
-    async def update(self, inp: ModelInput, actual_next_obs: tuple[float, ...], actual_reward: float, actual_done: bool) -> float:
+    async def update(
+        self, inp: ModelInput, actual_next_obs: tuple[float, ...], actual_reward: float, actual_done: bool
+    ) -> float:
         """Online update from a real transition; returns the scalar loss of its gradient step."""
         async with self._lock():
             return self.learn(inp, actual_next_obs, actual_reward, actual_done)
@@ -408,6 +467,7 @@ class TorchWorldModel:
             "last_prediction_error": self._last_error,
             "last_loss": self._last_loss,
             "network": copy.deepcopy(self.net.state_dict()),
+            "done_network": copy.deepcopy(self.done_net.state_dict()) if self.done_net is not None else None,
             "normalisers": {
                 "obs": copy.deepcopy(self.obs_norm.state_dict()),
                 "delta": copy.deepcopy(self.delta_norm.state_dict()),
@@ -425,6 +485,8 @@ class TorchWorldModel:
         if WorldModelConfig.from_dict(snap["config"]) != self._cfg:
             raise ValueError("snapshot config differs from this model's config; use from_snapshot()")
         self.net.load_state_dict(snap["network"])
+        if self.done_net is not None:
+            self.done_net.load_state_dict(snap["done_network"])
         self.obs_norm.load_state_dict(snap["normalisers"]["obs"])
         self.delta_norm.load_state_dict(snap["normalisers"]["delta"])
         self.reward_norm.load_state_dict(snap["normalisers"]["reward"])
@@ -439,13 +501,17 @@ class TorchWorldModel:
         self.metrics.buffer_size.set(len(self.buffer))
 
     @classmethod
-    def from_snapshot(cls, snap: dict[str, Any], *, name: str | None = None, registry: Any = None) -> TorchWorldModel:
+    def from_snapshot(
+        cls, snap: dict[str, Any], *, name: str | None = None, registry: Any = None
+    ) -> TorchWorldModel:
         """A new model equal to the one that produced ``snap``."""
         model = cls(WorldModelConfig.from_dict(snap["config"]), name=name, registry=registry)
         model.load_snapshot(snap)
         return model
 
 
-def build_world_model(config: WorldModelConfig | None = None, *, name: str | None = None, registry: Any = None) -> TorchWorldModel:
+def build_world_model(
+    config: WorldModelConfig | None = None, *, name: str | None = None, registry: Any = None
+) -> TorchWorldModel:
     """A working, untrained world model for ``config.backend`` (default: the seed's MLP config)."""
     return TorchWorldModel(config or WorldModelConfig(), name=name, registry=registry)

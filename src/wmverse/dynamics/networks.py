@@ -39,11 +39,15 @@ class EnsembleMLP(nn.Module):
     members; input (E, B, F) gives each member its own batch (bootstrapped training).
     """
 
-    def __init__(self, members: int, in_dim: int, hidden: int, out_dim: int, layers: int, generator: torch.Generator) -> None:
+    def __init__(
+        self, members: int, in_dim: int, hidden: int, out_dim: int, layers: int, generator: torch.Generator
+    ) -> None:
         super().__init__()
         self.members = members
         dims = [in_dim] + [hidden] * layers + [out_dim]
-        self.layers = nn.ModuleList(EnsembleLinear(members, a, b, generator) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.layers = nn.ModuleList(
+            EnsembleLinear(members, a, b, generator) for a, b in zip(dims[:-1], dims[1:], strict=True)
+        )
         self.act = nn.SiLU()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -74,7 +78,9 @@ def _init_from(module: nn.Module, generator: torch.Generator) -> None:
 class LSTMTransition(nn.Module):
     """LSTM over a window of (obs, action, valid) steps; the last step's state feeds the head."""
 
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int, generator: torch.Generator) -> None:
+    def __init__(
+        self, in_dim: int, hidden: int, out_dim: int, layers: int, generator: torch.Generator
+    ) -> None:
         super().__init__()
         self.members = 1
         self.proj = nn.Linear(in_dim + 1, hidden)
@@ -94,14 +100,27 @@ class LSTMTransition(nn.Module):
 class TransformerTransition(nn.Module):
     """Transformer encoder over a window of steps with learned positions; reads the last token."""
 
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int, heads: int, window: int, generator: torch.Generator) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int,
+        out_dim: int,
+        layers: int,
+        heads: int,
+        window: int,
+        generator: torch.Generator,
+    ) -> None:
         super().__init__()
         self.members = 1
         self.proj = nn.Linear(in_dim, hidden)
         self.pos = nn.Parameter(torch.zeros(window, hidden))
-        block = nn.TransformerEncoderLayer(hidden, heads, dim_feedforward=2 * hidden, dropout=0.0, batch_first=True, norm_first=True)
+        block = nn.TransformerEncoderLayer(
+            hidden, heads, dim_feedforward=2 * hidden, dropout=0.0, batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(block, num_layers=layers, enable_nested_tensor=False)
-        self.head = nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, out_dim))
+        self.head = nn.Sequential(
+            nn.LayerNorm(hidden), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, out_dim)
+        )
         _init_from(self, generator)
         with torch.no_grad():  # LayerNorms start as identity maps
             for m in self.modules():
@@ -129,5 +148,7 @@ def build_network(config: WorldModelConfig, generator: torch.Generator) -> nn.Mo
     if backend is TransitionBackend.LSTM:
         return LSTMTransition(in_dim, config.hidden_dim, out_dim, config.num_layers, generator)
     if backend is TransitionBackend.TRANSFORMER:
-        return TransformerTransition(in_dim, config.hidden_dim, out_dim, config.num_layers, config.num_heads, config.window, generator)
+        return TransformerTransition(
+            in_dim, config.hidden_dim, out_dim, config.num_layers, config.num_heads, config.window, generator
+        )
     raise ValueError(f"unknown backend {backend!r}")

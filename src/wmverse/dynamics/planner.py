@@ -99,7 +99,11 @@ class DreamRolloutPlanner:
         roll = self.model.rollout_batch(obs, seqs)
         c = self.config
         score = survival_return(
-            roll.rewards, roll.done_probs, discount=c.discount, uncertainty=roll.uncertainty, uncertainty_penalty=c.uncertainty_penalty
+            roll.rewards,
+            roll.done_probs,
+            discount=c.discount,
+            uncertainty=roll.uncertainty,
+            uncertainty_penalty=c.uncertainty_penalty,
         )
         return score, roll.uncertainty.mean(dim=1)
 
@@ -118,7 +122,13 @@ class DreamRolloutPlanner:
             seqs = torch.randint(0, a, (c.population, h), generator=self._gen)
             score, unc = self._score(obs, seqs)
             best = int(score.argmax())
-            best_seq, best_score, best_unc, iters, evaluated = seqs[best], float(score[best]), float(unc[best]), 1, c.population
+            best_seq, best_score, best_unc, iters, evaluated = (
+                seqs[best],
+                float(score[best]),
+                float(unc[best]),
+                1,
+                c.population,
+            )
         else:
             probs = uniform.clone()
             if self._probs is not None:  # warm start: shift last distribution by one step
@@ -146,7 +156,9 @@ class DreamRolloutPlanner:
             assert best_seq is not None
         elapsed = time.perf_counter() - start
         seq = tuple(int(x) for x in best_seq.tolist())
-        result = PlanResult(seq[0], seq, best_score, best_unc, iters, evaluated, elapsed, elapsed <= c.time_budget_s)
+        result = PlanResult(
+            seq[0], seq, best_score, best_unc, iters, evaluated, elapsed, elapsed <= c.time_budget_s
+        )
         self.last_result = result
         return result
 

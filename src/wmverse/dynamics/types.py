@@ -89,6 +89,7 @@ class WorldModelConfig:
     done_threshold: float = 0.5  # done probability above which a step counts as terminal
     done_loss_weight: float = 1.0  # weight of the termination BCE in the joint loss
     done_pos_weight: float = 1.0  # BCE weight of terminal transitions (they are rare)
+    done_from_next_obs: bool = False  # done from a classifier of the (predicted) next observation
     reward_loss_weight: float = 1.0  # weight of the reward MSE in the joint loss
     grad_clip: float = 10.0  # max gradient norm per step
 

@@ -10,7 +10,7 @@ from .config import BLMConfig, MemoryConfig, SLMConfig, TrainingConfig
 from .data import StateTransitionDataset
 from .evaluate import Evaluator
 from .memory import ArtificialMemory, MemoryRead
-from .pipeline import default_system, demo_config, make_datasets, run_training, train_phases
+from .pipeline import DEMO_MEMORY, default_system, demo_config, make_datasets, run_training, train_phases
 from .populate import MemoryPopulator
 from .slm import AddressHead, SmallLeWorldModel
 from .system import LeWorldSystem, count_params
@@ -20,6 +20,7 @@ __all__ = [
     "AddressHead",
     "ArtificialMemory",
     "BLMConfig",
+    "DEMO_MEMORY",
     "BigLeWorldModel",
     "Evaluator",
     "LeWorldSystem",

@@ -23,7 +23,7 @@ def add_subparser(subparsers) -> None:
 def _train(args: argparse.Namespace) -> int:
     import torch
 
-    from .pipeline import default_system, demo_config, run_training
+    from .pipeline import DEMO_MEMORY, default_system, demo_config, run_training
 
     if args.sequences < 4:
         raise SystemExit("--sequences must be at least 4")
@@ -34,7 +34,7 @@ def _train(args: argparse.Namespace) -> int:
         if getattr(args, f"phase{i}_epochs") is not None
     }
     config = demo_config(args.difficulty, seed=args.seed, **overrides)
-    system = default_system(config)
+    system = default_system(config, memory=DEMO_MEMORY)
     result = run_training(
         system,
         config,

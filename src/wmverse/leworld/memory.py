@@ -33,6 +33,30 @@ class MemoryRead(NamedTuple):
     mask: Tensor
 
 
+class _StraightThroughRead(torch.autograd.Function):
+    """Forward: the hard read. Backward: the gradient of ``sum_k p_k * mean(alt_k)`` w.r.t. ``p``.
+
+    ``d/dp_k = <g, C[end_k] - C[start_k]> / len_k``: one gather of prefix-sum rows and one
+    batched dot product, in the backward pass only (the forward pass reads one range).
+    """
+
+    @staticmethod
+    def forward(ctx, p_all, hard, alt_start, alt_end, prefix):  # noqa: D102
+        ctx.save_for_backward(alt_start, alt_end, prefix)
+        return hard.clone()
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        alt_start, alt_end, prefix = ctx.saved_tensors
+        k = alt_start.shape[-1]
+        g = grad.reshape(-1, grad.shape[-1], 1)  # (M, W, 1)
+        idx = torch.cat([alt_end.reshape(-1, k), alt_start.reshape(-1, k)], dim=1)  # (M, 2K)
+        dots = torch.bmm(prefix[idx], g).squeeze(-1)  # (M, 2K): <g, C[i]>
+        length = (idx[:, :k] - idx[:, k:]).clamp(min=1).to(dots.dtype)
+        grad_p = (dots[:, :k] - dots[:, k:]) / length
+        return grad_p.reshape(alt_start.shape), None, None, None, None
+
+
 class ArtificialMemory(nn.Module):
     """``num_words x word_size`` bits plus a trained encoder of what is read.
 
@@ -149,21 +173,18 @@ class ArtificialMemory(nn.Module):
 
         values = torch.arange(half, device=high.device)
         starts_h = values * half + low.unsqueeze(-1)  # vary the high byte
-        ends_h = (starts_h + length.unsqueeze(-1)).clamp(max=n)
         starts_l = high.unsqueeze(-1) * half + values  # vary the low byte
-        ends_l = (starts_l + length.unsqueeze(-1)).clamp(max=n)
         lengths = torch.arange(1, c.max_read_range + 1, device=high.device)
         starts_r = start.unsqueeze(-1).expand(*start.shape, c.max_read_range)
-        ends_r = (start.unsqueeze(-1) + lengths).clamp(max=n)
-
-        soft = hard.new_zeros(())
-        for p, s, e in ((p_high, starts_h, ends_h), (p_low, starts_l, ends_l), (p_range, starts_r, ends_r)):
-            alt = self.range_mean(s, e)  # S + (K, W)
-            mixed = (p.unsqueeze(-1) * alt).sum(-2)
-            soft = soft + (mixed - mixed.detach())
-        bits = hard + soft
+        alt_start = torch.cat([starts_h, starts_l, starts_r], -1)
+        lens = torch.cat([length.unsqueeze(-1).expand_as(starts_h), length.unsqueeze(-1).expand_as(starts_l),
+                          lengths.expand_as(starts_r)], -1)  # fmt: skip
+        alt_end = (alt_start + lens).clamp(max=n)
+        p_all = torch.cat([p_high, p_low, p_range], -1)
+        bits = _StraightThroughRead.apply(p_all, hard, alt_start, alt_end, self.prefix_sums())
 
         eff_len = end - start
+        ends_r = alt_end[..., 2 * half :]
         soft_len = (p_range * (ends_r - starts_r).to(p_range.dtype)).sum(-1)
         length_st = eff_len.to(bits.dtype) + (soft_len - soft_len.detach())
         rel = (length_st / c.max_read_range).unsqueeze(-1)

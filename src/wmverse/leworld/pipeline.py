@@ -15,6 +15,9 @@ from .trainers import Phase1Trainer, Phase2Trainer, Phase3Trainer
 
 Log = Callable[[str], None]
 
+#: memory of the demo preset: 128 x 128 addresses of 32 bits, reads of up to 64 words
+DEMO_MEMORY = MemoryConfig(num_words=16384, word_size=32, max_read_range=64)
+
 
 def make_datasets(
     system: LeWorldSystem, config: TrainingConfig, num_train: int, num_val: int, difficulty: str

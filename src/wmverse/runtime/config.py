@@ -68,3 +68,7 @@ class RunResult:
     """Node names in scheduling order (agents, then the world)."""
     messages: int = 0
     """Messages delivered by the router."""
+    load_wall_s: float = 0.0
+    """Real seconds spent loading the scripts (building the nodes)."""
+    loop_wall_s: float = 0.0
+    """Real seconds spent ticking (from the first tick to the end, hooks excluded)."""

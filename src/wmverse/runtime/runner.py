@@ -15,6 +15,7 @@ import html
 import os
 import runpy
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -236,12 +237,18 @@ def run_world(
             stack.callback(runtime.role_code.cleanup)
             stack.callback(set_active_runtime, None)
             set_active_runtime(runtime)
+            started = time.perf_counter()
             for script in scripts:
                 _load_script(runtime, script)
+            result.load_wall_s = time.perf_counter() - started
             world_node = runtime.world_node
             if world_node is not None:
                 world_node.hosted.runtime_out_dir = str(out_dir)
-            result.ended_by = asyncio.run(runtime.run())
+            started = time.perf_counter()
+            try:
+                result.ended_by = asyncio.run(runtime.run())
+            finally:
+                result.loop_wall_s = time.perf_counter() - started
             try:
                 result.summary, result.stats_db, result.dashboard = _finish(runtime, out_dir)
             except Exception as exc:  # noqa: BLE001 - a failing world hook is reported with its location

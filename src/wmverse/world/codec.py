@@ -95,6 +95,8 @@ def observations_from_payload(items: Any) -> Any:
     from wmverse.debate import Observation, ObservationStore
 
     return ObservationStore(
-        [Observation(id=str(d["id"]), content=str(d["content"]), source_id=str(d.get("source_id", "")))
-         for d in items]
+        [
+            Observation(id=str(d["id"]), content=str(d["content"]), source_id=str(d.get("source_id", "")))
+            for d in items
+        ]
     )

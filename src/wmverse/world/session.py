@@ -134,8 +134,13 @@ class TrainingSession:
     def request_settings(self) -> dict[str, Any]:
         """The proposal settings every propose request carries (from the TrainConfig)."""
         tc = self.config.train
-        return {"seed": tc.seed, "judge": tc.judge, "claims_per_agent": tc.claims_per_agent,
-                "evidence_per_claim": tc.evidence_per_claim, "exploration": tc.exploration}
+        return {
+            "seed": tc.seed,
+            "judge": tc.judge,
+            "claims_per_agent": tc.claims_per_agent,
+            "evidence_per_claim": tc.evidence_per_claim,
+            "exploration": tc.exploration,
+        }
 
     # -- protocol ----------------------------------------------------------------------------------------
     @property
@@ -150,7 +155,9 @@ class TrainingSession:
     @property
     def finished(self) -> bool:
         """True once training converged or ran ``max_epochs`` epochs."""
-        return self.converged or (self.epoch >= self.config.train.max_epochs and len(self.history) >= self.epoch)
+        return self.converged or (
+            self.epoch >= self.config.train.max_epochs and len(self.history) >= self.epoch
+        )
 
     def begin_epoch(self) -> int:
         """Start the next epoch (clears the collected claims and stakes); returns its 1-based number."""
@@ -212,8 +219,12 @@ class TrainingSession:
             winner=winner,
             winning_claim=best_tree.claim.text if best_tree is not None else "",
             claim_scores={t: float(scores[t]) for t in self.tendencies},
-            stakes_pro={t: sum(1 for s in self._stakes[t] if s.side is StakeSide.PRO) for t in self.tendencies},
-            stakes_con={t: sum(1 for s in self._stakes[t] if s.side is StakeSide.CON) for t in self.tendencies},
+            stakes_pro={
+                t: sum(1 for s in self._stakes[t] if s.side is StakeSide.PRO) for t in self.tendencies
+            },
+            stakes_con={
+                t: sum(1 for s in self._stakes[t] if s.side is StakeSide.CON) for t in self.tendencies
+            },
             n_claims={t: len(self._claims[t]) for t in self.tendencies},
             allocations=dict(new_alloc),
             delta=delta,
@@ -241,21 +252,34 @@ class TrainingSession:
             last = self.history[-1]
             score = min(1.0, max(0.0, 1.0 - last.delta / max(self.config.train.convergence_threshold, 1e-12)))
             for t in self.tendencies:
-                out.append(BadgeDecision(
-                    tendency=t, badge_type="completed", score=score, reason="converged",
-                    description=(f"Training converged at epoch {last.epoch} (allocation delta {last.delta:.4f} < "
-                                 f"{self.config.train.convergence_threshold}); final allocation of {t.value} "
-                                 f"{self.allocations[t]:.3f}; awarded {when}"),
-                ))
+                out.append(
+                    BadgeDecision(
+                        tendency=t,
+                        badge_type="completed",
+                        score=score,
+                        reason="converged",
+                        description=(
+                            f"Training converged at epoch {last.epoch} (allocation delta {last.delta:.4f} < "
+                            f"{self.config.train.convergence_threshold}); final allocation of {t.value} "
+                            f"{self.allocations[t]:.3f}; awarded {when}"
+                        ),
+                    )
+                )
         if self.validations and self.history:
             v = self.validations[-1]
             if v.p_value < self.config.significance:
                 w = self.history[-1].winner
-                out.append(BadgeDecision(
-                    tendency=w, badge_type="pro", score=min(1.0, max(0.0, v.value)),
-                    reason="validation_significant",
-                    description=(f"Validation significant at epoch {v.epoch}: {v.metric} {v.value:.1%} on {v.n} "
-                                 f"held-out observations vs chance {v.chance:.1%}, p={v.p_value:.2e} < "
-                                 f"{self.config.significance}; winner {w.value}; awarded {when}"),
-                ))
+                out.append(
+                    BadgeDecision(
+                        tendency=w,
+                        badge_type="pro",
+                        score=min(1.0, max(0.0, v.value)),
+                        reason="validation_significant",
+                        description=(
+                            f"Validation significant at epoch {v.epoch}: {v.metric} {v.value:.1%} on {v.n} "
+                            f"held-out observations vs chance {v.chance:.1%}, p={v.p_value:.2e} < "
+                            f"{self.config.significance}; winner {w.value}; awarded {when}"
+                        ),
+                    )
+                )
         return out

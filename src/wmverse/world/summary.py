@@ -10,14 +10,20 @@ from wmverse.debate import DEFAULT_ALLOCATIONS
 __all__ = ["format_summary"]
 
 
-def format_summary(session: Any, badges: Sequence[dict[str, Any]], stats_db: str | None,
-                   dashboard: str | None) -> str:
+def format_summary(
+    session: Any, badges: Sequence[dict[str, Any]], stats_db: str | None, dashboard: str | None
+) -> str:
     """Allocation table (start -> end), validation (value, CI, p-value), convergence, badges and paths."""
     lines = ["=" * 64, "TRAINING WORLD SUMMARY", "=" * 64]
     tc = session.config.train
-    status = "converged" if session.converged else (
-        "max epochs reached" if session.finished else "stopped before the end of training")
-    lines.append(f"Epochs run: {session.epoch} / {tc.max_epochs} ({status}); judge: {tc.judge}; seed: {tc.seed}")
+    status = (
+        "converged"
+        if session.converged
+        else ("max epochs reached" if session.finished else "stopped before the end of training")
+    )
+    lines.append(
+        f"Epochs run: {session.epoch} / {tc.max_epochs} ({status}); judge: {tc.judge}; seed: {tc.seed}"
+    )
     lines.append(f"Observations: {len(session.train)} train, {len(session.val)} held out")
     lines.append("")
     lines.append(f"{'Tendency':<12} {'start':>7} {'final':>7} {'change':>8}  {'epochs won':>10}")
@@ -30,8 +36,10 @@ def format_summary(session: Any, badges: Sequence[dict[str, Any]], stats_db: str
     lines.append("")
     if session.validations:
         v = session.validations[-1]
-        lines.append(f"Validation ({v.metric}, held-out only): {v.value:.1%} ({v.correct}/{v.n}), "
-                     f"95% CI [{v.ci_low:.1%}, {v.ci_high:.1%}], chance {v.chance:.1%}, p={v.p_value:.3g}")
+        lines.append(
+            f"Validation ({v.metric}, held-out only): {v.value:.1%} ({v.correct}/{v.n}), "
+            f"95% CI [{v.ci_low:.1%}, {v.ci_high:.1%}], chance {v.chance:.1%}, p={v.p_value:.3g}"
+        )
     else:
         lines.append("Validation: not run")
     lines.append("")

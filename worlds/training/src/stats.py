@@ -17,8 +17,13 @@ from wmverse.dashboard import SidebarDash, render_offline_html
 EPOCH_AXIS = {"title": "epoch", "dtick": 1}
 
 TENDENCY_COLORS = {
-    "survival": "#FF3B30", "status": "#FFB347", "meaning": "#B388FF", "connection": "#00D4AA",
-    "autonomy": "#1A5CFF", "comfort": "#FF6692", "curiosity": "#33EABD",
+    "survival": "#FF3B30",
+    "status": "#FFB347",
+    "meaning": "#B388FF",
+    "connection": "#00D4AA",
+    "autonomy": "#1A5CFF",
+    "comfort": "#FF6692",
+    "curiosity": "#33EABD",
 }
 
 
@@ -85,32 +90,51 @@ class WStats(Stats):
         p = UIPlot(title="World graph")
         self._populate_graph(p, view, "graph")
         nodes = (world.get("graph") or {}).get("nodes") or {}
-        names = {pid[-6:]: str(info.get("Name", pid[-6:])).replace("Tendency", "").lower()
-                 for pid, info in nodes.items()}
+        names = {
+            pid[-6:]: str(info.get("Name", pid[-6:])).replace("Tendency", "").lower()
+            for pid, info in nodes.items()
+        }
         for trace in p.data:  # label nodes by name (the world, the tendencies), not by peer-id tails
             if trace.get("mode") == "markers+text":
                 trace["text"] = [names.get(t, t) for t in trace["text"]]
-        clean = {"showgrid": False, "showticklabels": False, "zeroline": False, "title": None, "showline": False}
+        clean = {
+            "showgrid": False,
+            "showticklabels": False,
+            "zeroline": False,
+            "title": None,
+            "showline": False,
+        }
         p.set_layout_opt("xaxis", clean)
         p.set_layout_opt("yaxis", clean)
         dash.add_panel(p, "left_top")
 
         p = UIPlot(title="Summary")
-        last = {k: (world.get(k) or [[0, None]])[-1][1] for k in ("epoch", "val_accuracy", "p_value", "winner")}
-        rows = [["Epochs run", last["epoch"]], ["Final winner", world.get("final_winner") or last["winner"]],
-                [world.get("validation_metric") or "validation", _fmt(last["val_accuracy"], pct=True)],
-                ["p-value", _fmt(last["p_value"], sci=True)],
-                ["Converged", "yes" if (world.get("converged") or [[0, 0]])[-1][1] else "no"],
-                ["Finished", "yes" if world.get("training_finished") else "no"]]
+        last = {
+            k: (world.get(k) or [[0, None]])[-1][1] for k in ("epoch", "val_accuracy", "p_value", "winner")
+        }
+        rows = [
+            ["Epochs run", last["epoch"]],
+            ["Final winner", world.get("final_winner") or last["winner"]],
+            [world.get("validation_metric") or "validation", _fmt(last["val_accuracy"], pct=True)],
+            ["p-value", _fmt(last["p_value"], sci=True)],
+            ["Converged", "yes" if (world.get("converged") or [[0, 0]])[-1][1] else "no"],
+            ["Finished", "yes" if world.get("training_finished") else "no"],
+        ]
         p.add_table(None, [[r[0] for r in rows], [str(r[1]) for r in rows]])
         dash.add_panel(p, "left_mid")
 
         p = UIPlot(title="Badges")
         badges = world.get("badges") or []
         if badges:
-            p.add_table(["Tendency", "Type", "Score", "Why"],
-                        [[b.get("tendency", "") for b in badges], [b.get("badge_type", "") for b in badges],
-                         [f"{b.get('score', 0):.2f}" for b in badges], [b.get("reason", "") for b in badges]])
+            p.add_table(
+                ["Tendency", "Type", "Score", "Why"],
+                [
+                    [b.get("tendency", "") for b in badges],
+                    [b.get("badge_type", "") for b in badges],
+                    [f"{b.get('score', 0):.2f}" for b in badges],
+                    [b.get("reason", "") for b in badges],
+                ],
+            )
         else:
             p.add_table(["Badges"], [["none awarded (yet)"]])
         dash.add_panel(p, "left_bot")
@@ -130,8 +154,13 @@ class WStats(Stats):
         series = world.get("val_accuracy") or []
         if series:
             xs = epochs(series)
-            p.add_line(xs, [v for _, v in series], name=world.get("validation_metric") or "accuracy",
-                       color=THEME["main"], show_legend=False)
+            p.add_line(
+                xs,
+                [v for _, v in series],
+                name=world.get("validation_metric") or "accuracy",
+                color=THEME["main"],
+                show_legend=False,
+            )
             p.add_line(xs, [1 / 7] * len(xs), name="chance 1/7", color="#FF3B30", show_legend=False)
         p.set_layout_opt("xaxis", EPOCH_AXIS)
         p.set_layout_opt("yaxis", {"title": "fraction", "range": [0, 1]})
@@ -141,8 +170,9 @@ class WStats(Stats):
         series = world.get("p_value") or []
         if series:
             xs = epochs(series)
-            p.add_line(xs, [max(v, 1e-300) for _, v in series], name="p-value", color="#FFB347",
-                       show_legend=False)
+            p.add_line(
+                xs, [max(v, 1e-300) for _, v in series], name="p-value", color="#FFB347", show_legend=False
+            )
             p.add_line(xs, [0.01] * len(xs), name="0.01", color="#677385", show_legend=False)
         p.set_layout_opt("xaxis", EPOCH_AXIS)
         p.set_layout_opt("yaxis", {"title": "p", "type": "log"})
@@ -155,14 +185,20 @@ class WStats(Stats):
             counts[w] = counts.get(w, 0) + 1
         names = sorted(counts)
         if names:
-            p.add_bar(names, [counts[n] for n in names], names=[counts[n] for n in names],
-                      colors=[TENDENCY_COLORS.get(n, THEME["main"]) for n in names])
+            p.add_bar(
+                names,
+                [counts[n] for n in names],
+                names=[counts[n] for n in names],
+                colors=[TENDENCY_COLORS.get(n, THEME["main"]) for n in names],
+            )
         p.set_layout_opt("yaxis", {"title": "epochs won"})
         p.set_layout_opt("xaxis", {"title": None})
         dash.add_panel(p, "right_top")
 
         p = UIPlot(title="Agents' states")
-        self._populate_distribution(p, {"peers": {k: v for k, v in peers.items() if k in tendency_of}}, "state")
+        self._populate_distribution(
+            p, {"peers": {k: v for k, v in peers.items() if k in tendency_of}}, "state"
+        )
         p.set_layout_opt("yaxis", {"title": "#agents"})
         p.set_layout_opt("xaxis", {"title": None})
         dash.add_panel(p, "right_mid")

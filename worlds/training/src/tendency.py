@@ -48,24 +48,34 @@ class WAgent(Agent):
         await self.send_stats_to_world()
 
     @action
-    async def propose(self, epoch: int = 0, observations: list | None = None, seed: int = 0,
-                      judge: str = "lexical", claims_per_agent: int = 3, evidence_per_claim: int = 5,
-                      exploration: float = 0.01, interaction: Interaction | None = None) -> bool:
+    async def propose(
+        self,
+        epoch: int = 0,
+        observations: list | None = None,
+        seed: int = 0,
+        judge: str = "lexical",
+        claims_per_agent: int = 3,
+        evidence_per_claim: int = 5,
+        exploration: float = 0.01,
+        interaction: Interaction | None = None,
+    ) -> bool:
         """World request: propose this epoch's claims from the training observations."""
         if observations:
             self.train_store = codec.observations_from_payload(observations)
         if self.train_store is None:
             return False
         self.epoch = int(epoch)
-        claims = self.debater.propose(self.train_store, self.epoch, seed, judge, claims_per_agent,
-                                      evidence_per_claim, exploration)
+        claims = self.debater.propose(
+            self.train_store, self.epoch, seed, judge, claims_per_agent, evidence_per_claim, exploration
+        )
         body = {"epoch": self.epoch, "tendency": self.debater.tendency.value, "claims": codec.encode(claims)}
         await self._report("proposal", json.dumps(body, sort_keys=True))
         return True
 
     @action
-    async def stake(self, epoch: int = 0, claims: list | None = None,
-                    interaction: Interaction | None = None) -> bool:
+    async def stake(
+        self, epoch: int = 0, claims: list | None = None, interaction: Interaction | None = None
+    ) -> bool:
         """World request: stake observations PRO on own claims and CON on rivals' (all claims of the epoch)."""
         if self.train_store is None or claims is None:
             return False
@@ -75,8 +85,14 @@ class WAgent(Agent):
         return True
 
     @action
-    async def resolution(self, epoch: int = 0, allocation: float = -1.0, winner: str = "",
-                         badges: list | None = None, interaction: Interaction | None = None) -> bool:
+    async def resolution(
+        self,
+        epoch: int = 0,
+        allocation: float = -1.0,
+        winner: str = "",
+        badges: list | None = None,
+        interaction: Interaction | None = None,
+    ) -> bool:
         """World request: the epoch is resolved; adopt the allocation the world computed and suggest the
         badges the world said this agent earned (the world records only what it decided)."""
         if allocation < 0:
@@ -84,6 +100,10 @@ class WAgent(Agent):
         self.debater.apply_resolution(allocation)
         _, own = self.get_peer_ids()
         for b in badges or []:
-            await self.suggest_badges_to_world(agent=[own], score=float(b["score"]), badge_type=b["badge_type"],
-                                               badge_description=b["badge_description"])
+            await self.suggest_badges_to_world(
+                agent=[own],
+                score=float(b["score"]),
+                badge_type=b["badge_type"],
+                badge_description=b["badge_description"],
+            )
         return True

@@ -62,6 +62,7 @@ class WWorld(World):
         self.decided_badges = {}  # peer id -> list of BadgeDecision still to be suggested by that agent
         self.recorded_badges: list[dict] = []
         self._replied: set[str] = set()
+        self._asked: set[tuple[str, str]] = set()
         self._asked_at = 0.0
         self._finish_started_at = -1.0
         self.behav = self._build_world_behaviour()
@@ -86,7 +87,9 @@ class WWorld(World):
         behav.add_transit("idle", "proposing", action="propose", msg="📝 Proposing claims")
         behav.add_transit("proposing", "staking", action="stake", msg="⚖️ Staking observations")
         behav.add_transit("staking", "awaiting_resolution", action="nop")
-        behav.add_transit("awaiting_resolution", "idle", action="resolution", msg="📊 Adopting the new allocation")
+        behav.add_transit(
+            "awaiting_resolution", "idle", action="resolution", msg="📊 Adopting the new allocation"
+        )
         # A lost resolution must not leave an agent deaf to the next epoch
         behav.add_transit("awaiting_resolution", "proposing", action="propose", msg="📝 Proposing claims")
         behav.set_state("idle")
@@ -96,14 +99,34 @@ class WWorld(World):
         b = HybridStateMachine(self)
         b.set_welcome_message("🌍 Training world up: waiting for the seven tendency agents")
         b.add_state("waiting_for_tendencies", msg="👥 Waiting for the seven tendency agents")
-        b.add_transit("waiting_for_tendencies", "ready", action="tendencies_joined", msg="👥 All tendencies joined")
-        b.add_transit("ready", "collecting_proposals", action="ask_to_propose", msg="📣 Asking every tendency to propose")
-        b.add_transit("collecting_proposals", "proposals_in", action="proposals_received", msg="📥 All claims in")
-        b.add_transit("proposals_in", "collecting_stakes", action="ask_to_stake", msg="📣 Asking every tendency to stake")
+        b.add_transit(
+            "waiting_for_tendencies", "ready", action="tendencies_joined", msg="👥 All tendencies joined"
+        )
+        b.add_transit(
+            "ready",
+            "collecting_proposals",
+            action="ask_to_propose",
+            msg="📣 Asking every tendency to propose",
+        )
+        b.add_transit(
+            "collecting_proposals", "proposals_in", action="proposals_received", msg="📥 All claims in"
+        )
+        b.add_transit(
+            "proposals_in",
+            "collecting_stakes",
+            action="ask_to_stake",
+            msg="📣 Asking every tendency to stake",
+        )
         b.add_transit("collecting_stakes", "stakes_in", action="stakes_received", msg="📥 All stakes in")
-        b.add_transit("stakes_in", "resolved", action="resolve_epoch", msg="🏛️ Trainer: resolve, reallocate, decay lr")
-        b.add_transit("resolved", "validated", action="validate_epoch", msg="🔎 Validator: judging held-out data")
-        b.add_transit("validated", "announced", action="announce_resolution", msg="📣 Announcing the resolution")
+        b.add_transit(
+            "stakes_in", "resolved", action="resolve_epoch", msg="🏛️ Trainer: resolve, reallocate, decay lr"
+        )
+        b.add_transit(
+            "resolved", "validated", action="validate_epoch", msg="🔎 Validator: judging held-out data"
+        )
+        b.add_transit(
+            "validated", "announced", action="announce_resolution", msg="📣 Announcing the resolution"
+        )
         b.add_transit("announced", "ready", action="continue_training")
         b.add_transit("announced", "finished", action="finish_training")
         b.add_state("finished", msg="🏁 Training finished", blocking=True)
@@ -120,20 +143,36 @@ class WWorld(World):
         return sorted(peers)
 
     def _store(self, name, value, group_key=None):
-        self.stats.store_stat(name, value, group_key=group_key or self.get_peer_ids()[1],
-                              timestamp=clock.get_time_ms())
+        self.stats.store_stat(
+            name, value, group_key=group_key or self.get_peer_ids()[1], timestamp=clock.get_time_ms()
+        )
 
     def _check_protocol(self) -> None:
         if self.protocol_errors:
             raise RuntimeError("tendency agents broke the protocol: " + "; ".join(self.protocol_errors))
 
     async def _ask(self, action_name: str, peers: list[str], per_peer_kwargs) -> bool:
-        sent = True
+        """Send ``action_name`` to every peer not asked yet in this phase; True once all were reached.
+
+        Requests are volatile (fire and forget): the answers come back through the stats channel, and an
+        agent does not report completion to a world it never handshook as a peer.
+        """
         for pid in peers:
-            inter = await self._send(action_name=action_name, target=pid, action_kwargs=per_peer_kwargs(pid))
-            sent = sent and inter is not None
+            if (action_name, pid) in self._asked:
+                continue
+            inter = await self._send(
+                action_name=action_name, target=pid, action_kwargs=per_peer_kwargs(pid), volatile=True
+            )
+            if inter is not None:
+                self._asked.add((action_name, pid))
         self._asked_at = clock.get_time()
-        return sent
+        return all((action_name, pid) in self._asked for pid in peers)
+
+    async def on_tick(self):
+        """Interaction housekeeping every tick (what ``AgentBasics.behave`` does for agents): close the
+        fire-and-forget requests and drain completed ones, so the manager never fills up."""
+        await self.im.complete_expired()
+        self.im.drain_completed()
 
     def _missing_replies(self) -> list[str]:
         return [p for p in self._tendency_peers() if p not in self._replied]
@@ -149,11 +188,14 @@ class WWorld(World):
         """Open the next epoch and ask every tendency agent to propose claims."""
         self._check_protocol()
         epoch = self.session.begin_epoch()
-        self._replied = set()
+        self._replied, self._asked = set(), set()
         payload = self.session.training_payload()
         settings = self.session.request_settings()
-        return await self._ask("propose", self._tendency_peers(),
-                               lambda pid: {"epoch": epoch, "observations": payload, **settings})
+        return await self._ask(
+            "propose",
+            self._tendency_peers(),
+            lambda pid: {"epoch": epoch, "observations": payload, **settings},
+        )
 
     @action
     async def proposals_received(self) -> bool:
@@ -163,8 +205,15 @@ class WWorld(World):
             return True
         missing = self._missing_replies()
         if missing and clock.get_time() - self._asked_at > RESEND_AFTER_S:
-            payload, settings, epoch = self.session.training_payload(), self.session.request_settings(), self.session.epoch
-            await self._ask("propose", missing, lambda pid: {"epoch": epoch, "observations": payload, **settings})
+            payload, settings, epoch = (
+                self.session.training_payload(),
+                self.session.request_settings(),
+                self.session.epoch,
+            )
+            self._asked -= {("propose", p) for p in missing}
+            await self._ask(
+                "propose", missing, lambda pid: {"epoch": epoch, "observations": payload, **settings}
+            )
         return False
 
     @action
@@ -173,7 +222,9 @@ class WWorld(World):
         self._replied = set()
         claims = codec.encode(self.session.all_claims())
         epoch = self.session.epoch
-        return await self._ask("stake", self._tendency_peers(), lambda pid: {"epoch": epoch, "claims": claims})
+        return await self._ask(
+            "stake", self._tendency_peers(), lambda pid: {"epoch": epoch, "claims": claims}
+        )
 
     @action
     async def stakes_received(self) -> bool:
@@ -184,6 +235,7 @@ class WWorld(World):
         missing = self._missing_replies()
         if missing and clock.get_time() - self._asked_at > RESEND_AFTER_S:
             claims, epoch = codec.encode(self.session.all_claims()), self.session.epoch
+            self._asked -= {("stake", p) for p in missing}
             await self._ask("stake", missing, lambda pid: {"epoch": epoch, "claims": claims})
         return False
 
@@ -214,9 +266,12 @@ class WWorld(World):
         self._store("p_value", v.p_value)
         self._store("validation_metric", v.metric)
         tc = self.config.train
-        print(f"[world] epoch {rec.epoch}/{tc.max_epochs} lr={rec.learning_rate:.3f} winner={rec.winner.value} "
-              f"delta={rec.delta:.4f} {v.metric}={v.value:.1%} ({v.correct}/{v.n}) p={v.p_value:.3g}"
-              + (" converged" if rec.converged else ""), flush=True)
+        print(
+            f"[world] epoch {rec.epoch}/{tc.max_epochs} lr={rec.learning_rate:.3f} winner={rec.winner.value} "
+            f"delta={rec.delta:.4f} {v.metric}={v.value:.1%} ({v.correct}/{v.n}) p={v.p_value:.3g}"
+            + (" converged" if rec.converged else ""),
+            flush=True,
+        )
         return True
 
     @action
@@ -232,10 +287,16 @@ class WWorld(World):
 
         def kwargs(pid):
             t = tendency_of[pid]
-            badges = [{"badge_type": d.badge_type, "score": d.score, "badge_description": d.description}
-                      for d in self.decided_badges.get(pid, [])]
-            return {"epoch": rec.epoch, "allocation": rec.allocations[t], "winner": rec.winner.value,
-                    "badges": badges}
+            badges = [
+                {"badge_type": d.badge_type, "score": d.score, "badge_description": d.description}
+                for d in self.decided_badges.get(pid, [])
+            ]
+            return {
+                "epoch": rec.epoch,
+                "allocation": rec.allocations[t],
+                "winner": rec.winner.value,
+                "badges": badges,
+            }
 
         return await self._ask("resolution", self._tendency_peers(), kwargs)
 
@@ -253,8 +314,11 @@ class WWorld(World):
         if self._finish_started_at < 0:
             self._finish_started_at = now
         pending = sum(len(v) for v in self.decided_badges.values())
-        if pending and now - self._finish_started_at < BADGE_WAIT_S:
-            return False
+        settled = all(
+            self.stats.get_last_value("state", group_key=p) == "idle" for p in self._tendency_peers()
+        )
+        if (pending or not settled) and now - self._finish_started_at < BADGE_WAIT_S:
+            return False  # wait for the badge suggestions and for every agent to report it is idle again
         if pending:
             print(f"[world] {pending} decided badge(s) were never suggested by their agents", flush=True)
         self._store("final_winner", self.session.history[-1].winner.value)
@@ -295,15 +359,29 @@ class WWorld(World):
         decisions = self.decided_badges.get(peer_id, [])
         match = next((d for d in decisions if d.badge_type == badge_type), None)
         if match is None:
-            print(f"[world] rejected badge suggestion {badge_type!r} for {peer_id}: not decided by the world",
-                  flush=True)
+            print(
+                f"[world] rejected badge suggestion {badge_type!r} for {peer_id}: not decided by the world",
+                flush=True,
+            )
             return
         decisions.remove(match)
-        super().add_badge(peer_id=peer_id, score=match.score, badge_type=match.badge_type,
-                          agent_token=agent_token, badge_description=match.description)
-        self.recorded_badges.append({"tendency": match.tendency.value, "peer_id": peer_id,
-                                     "badge_type": match.badge_type, "score": match.score,
-                                     "reason": match.reason, "description": match.description})
+        super().add_badge(
+            peer_id=peer_id,
+            score=match.score,
+            badge_type=match.badge_type,
+            agent_token=agent_token,
+            badge_description=match.description,
+        )
+        self.recorded_badges.append(
+            {
+                "tendency": match.tendency.value,
+                "peer_id": peer_id,
+                "badge_type": match.badge_type,
+                "score": match.score,
+                "reason": match.reason,
+                "description": match.description,
+            }
+        )
 
     # -- end-of-run hooks (runtime contract) -------------------------------------------------------------
     def is_finished(self) -> bool:

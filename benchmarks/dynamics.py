@@ -1,0 +1,166 @@
+"""Throughput of the dynamics world model (run: python benchmarks/dynamics.py).
+
+1. Vectorised ensemble (one batched matmul per layer) vs a Python loop over members.
+2. Batched dream rollouts (1,000 sequences x horizon 10, one forward pass per step) vs the
+   seed's loop (one ``dream_rollout`` call per sequence, one forward per step).
+3. Planner time per decision vs the spec's 50 ms budget.
+Timings are wall-clock medians on this machine's CPU (torch threads as printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from wmverse.dynamics import (
+    DreamRolloutPlanner,
+    PlannerConfig,
+    PlanningMethod,
+    TransitionBackend,
+    build_world_model,
+)
+from wmverse.dynamics.testing import small_config
+
+
+def _median_time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _looped_members(net) -> list[nn.Sequential]:  # type: ignore[no-untyped-def]
+    """Independent nn.Sequential copies of each member (the 'naive' ensemble)."""
+    members = []
+    for m in range(net.members):
+        layers: list[nn.Module] = []
+        weights = net.member_weights(m)
+        for i, (w, b) in enumerate(weights):
+            lin = nn.Linear(w.shape[0], w.shape[1])
+            with torch.no_grad():
+                lin.weight.copy_(w.T)
+                lin.bias.copy_(b)
+            layers.append(lin)
+            if i < len(weights) - 1:
+                layers.append(nn.SiLU())
+        members.append(nn.Sequential(*layers))
+    return members
+
+
+def bench_ensemble(members: int, batch: int, hidden: int, repeats: int) -> None:
+    cfg = small_config(
+        TransitionBackend.ENSEMBLE, obs_dim=4, action_dim=2, ensemble_size=members, hidden_dim=hidden
+    )
+    net = build_world_model(cfg).net
+    loop = _looped_members(net)
+    x = torch.randn(batch, 6)
+    with torch.no_grad():
+        assert torch.allclose(net(x), torch.stack([m(x) for m in loop]), atol=1e-4)
+        t_vec = _median_time(lambda: net(x), repeats)
+        t_loop = _median_time(lambda: torch.stack([m(x) for m in loop]), repeats)
+    print(f"  forward  E={members} batch={batch:5d} hidden={hidden}: vectorised {t_vec * 1e6:8.1f} us, "
+          f"loop {t_loop * 1e6:8.1f} us  -> {t_loop / t_vec:5.1f}x")  # fmt: skip
+    xe = torch.randn(members, batch, 6)
+    params_loop = [p for m in loop for p in m.parameters()]
+
+    def step_vec() -> None:
+        net.zero_grad()
+        net(xe).square().mean().backward()
+
+    def step_loop() -> None:
+        for p in params_loop:
+            p.grad = None
+        torch.stack([m(xe[i]) for i, m in enumerate(loop)]).square().mean().backward()
+
+    t_vec, t_loop = _median_time(step_vec, repeats), _median_time(step_loop, repeats)
+    print(f"  fwd+bwd  E={members} batch={batch:5d} hidden={hidden}: vectorised {t_vec * 1e6:8.1f} us, "
+          f"loop {t_loop * 1e6:8.1f} us  -> {t_loop / t_vec:5.1f}x")  # fmt: skip
+
+
+def _cartpole_sized_model(seed: int = 0):  # type: ignore[no-untyped-def]
+    cfg = small_config(
+        TransitionBackend.ENSEMBLE, obs_dim=4, action_dim=2, ensemble_size=5, hidden_dim=128, seed=seed
+    )
+    wm = build_world_model(cfg)
+    rng = np.random.default_rng(seed)
+    for _ in range(256):  # a never-ending toy dynamics, so no dream exits early
+        obs = rng.uniform(-1, 1, 4)
+        a = int(rng.integers(2))
+        wm.observe(obs, a, 0.95 * obs + 0.05 * (2 * a - 1), 1.0, False)
+    wm.train_steps(100)
+    return wm
+
+
+def bench_rollouts(n: int, horizon: int) -> None:
+    wm = _cartpole_sized_model()
+    rng = np.random.default_rng(1)
+    seqs = rng.integers(0, 2, size=(n, horizon))
+    obs0 = (0.01, -0.02, 0.03, 0.0)
+
+    async def seed_loop() -> int:
+        steps = 0
+        for seq in seqs:
+            roll = await wm.dream_rollout(obs0, seq.tolist())
+            steps += len(roll.steps)
+        return steps
+
+    t0 = time.perf_counter()
+    steps = asyncio.run(seed_loop())
+    t_loop = time.perf_counter() - t0
+    t_batch = _median_time(lambda: wm.rollout_batch(obs0, seqs), 5)
+    print(f"  {n} sequences x horizon {horizon} (ENSEMBLE E=5, hidden 128): seed loop {t_loop * 1e3:8.1f} ms "
+          f"({steps} steps), batched {t_batch * 1e3:6.2f} ms  -> {t_loop / t_batch:6.1f}x")  # fmt: skip
+
+
+def bench_planner(decisions: int) -> None:
+    wm = _cartpole_sized_model()
+    rng = np.random.default_rng(2)
+    for name, cfg in [
+        (
+            "CEM h=20 pop=150 iters=2 (agent default)",
+            PlannerConfig(horizon=20, population=150, cem_iterations=2),
+        ),
+        ("CEM h=10 pop=200 iters=3", PlannerConfig(horizon=10, population=200, cem_iterations=3)),
+        (
+            "random shooting h=20 pop=300",
+            PlannerConfig(method=PlanningMethod.RANDOM_SHOOTING, horizon=20, population=300),
+        ),
+    ]:
+        planner = DreamRolloutPlanner(wm, cfg)
+        planner.plan(rng.uniform(-0.05, 0.05, 4))
+        times = [planner.plan(rng.uniform(-0.05, 0.05, 4)).elapsed_s for _ in range(decisions)]
+        within = sum(t <= cfg.time_budget_s for t in times)
+        print(f"  {name:42s}: median {statistics.median(times) * 1e3:6.1f} ms, p95 "
+              f"{np.percentile(times, 95) * 1e3:6.1f} ms, {within}/{decisions} within {cfg.time_budget_s * 1e3:.0f} ms")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={torch.get_num_threads()}"
+    )
+    print("1. ensemble: vectorised vs Python loop over members (target >= 3x at 5 members)")
+    for members, batch in [(5, 32), (5, 256), (5, 2000), (10, 256)]:
+        bench_ensemble(members, batch, 128, args.repeats)
+    print("2. dream rollouts: batched vs the seed's one-step-at-a-time loop (target >= 100x)")
+    bench_rollouts(1000, 10)
+    print("3. planner time per decision (budget 50 ms)")
+    bench_planner(30)
+
+
+if __name__ == "__main__":
+    main()

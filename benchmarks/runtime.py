@@ -1,0 +1,170 @@
+"""Throughput of the in-process runtime: simulated seconds per wall second and ticks per second.
+
+A world is generated in a temporary folder with N worker agents and one hub agent (N = 7, 50, 200):
+each worker connects to the hub by role (handshake through PROFILE/AGENT_APPROVAL messages), then
+loops 'idle' -> 'pinged' -> 'idle', sending an interaction request to the hub every 0.5 simulated
+seconds and its stats to the world every simulated second. The hub serves every request.
+
+    python benchmarks/runtime.py [--agents 7 50 200] [--ticks 200] [--tick-ms 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+WORLD_PY = '''
+import os
+
+from unaiverse.hsm import HybridStateMachine
+from unaiverse.world import World
+
+from .stats import WStats
+
+
+class WWorld(World):
+    def __init__(self, **kwargs):
+        folder = os.path.dirname(os.path.abspath(__file__))
+        db = os.path.join(os.environ["WMVERSE_OUT_DIR"], "world_stats.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        super().__init__(world_folder=folder, stats=WStats(is_world=True, db_path=db), **kwargs)
+
+    def assign_role(self, profile, is_world_master):
+        return "hub" if profile.get_static_profile()["node_name"] == "Hub" else "worker"
+
+    def create_behav_files(self):
+        from .hub import WAgent as Hub
+        from .worker import WAgent as Worker
+
+        behav = HybridStateMachine(Worker(proc=None))
+        behav.set_role("worker")
+        behav.add_state("init", blocking=True)
+        behav.add_state("searching", blocking=True)
+        behav.add_state("idle", blocking=True)
+        behav.add_state("pinged", blocking=True)
+        behav.add_transit("init", "searching", action="connect_by_role", args={"role": "hub"})
+        behav.add_transit("searching", "idle", action="hub_known")
+        behav.add_transit("idle", "pinged", action="ping_hub", delay=0.5)
+        behav.add_transit("pinged", "idle", action="nop")
+        behav.save(os.path.join(self.world_folder, "worker.json"), only_if_changed=Worker(proc=None))
+
+        behav = HybridStateMachine(Hub(proc=None))
+        behav.set_role("hub")
+        behav.add_state("serving", blocking=True)
+        behav.add_transit("serving", "serving", action="pong", ready=False)
+        behav.save(os.path.join(self.world_folder, "hub.json"), only_if_changed=Hub(proc=None))
+'''
+
+WORKER_PY = '''
+from unaiverse.agent import Agent, action
+
+
+class WAgent(Agent):
+    @action
+    async def hub_known(self) -> bool:
+        return len(self.get_agents_by_role("hub")) > 0
+
+    @action
+    async def ping_hub(self) -> bool:
+        hubs = self.get_agents_by_role("hub")
+        return await self.send(action_name="pong", target=hubs[:1]) if hubs else False
+'''
+
+HUB_PY = '''
+from unaiverse.agent import Agent, action
+from unaiverse.interaction import Interaction
+
+
+class WAgent(Agent):
+    served = 0
+
+    @action
+    async def pong(self, interaction: Interaction | None = None) -> bool:
+        type(self).served += 1
+        return True
+'''
+
+STATS_PY = '''
+from unaiverse.stats import Stats
+
+
+class WStats(Stats):
+    pass
+'''
+
+RUN_W = '''from src.world import WWorld
+from unaiverse.networking.node.node import Node
+
+node = Node(WWorld(), node_name="BenchWorld", hidden=True)
+node.run()
+'''
+
+RUN_AGENT = '''from unaiverse.agent import Agent
+from unaiverse.networking.node.node import Node
+
+node = Node(Agent(proc=None), node_name="{name}", hidden=True, send_stats_every=1.0)
+node.run(join_world="BenchWorld")
+'''
+
+
+def make_world(folder: Path, n_workers: int) -> Path:
+    """Writes a benchmark world with ``n_workers`` workers and one hub into ``folder``."""
+    (folder / "src").mkdir(parents=True)
+    for name, text in {"world.py": WORLD_PY, "worker.py": WORKER_PY, "hub.py": HUB_PY, "stats.py": STATS_PY,
+                       "__init__.py": ""}.items():
+        (folder / "src" / name).write_text(text)
+    (folder / "run_w.py").write_text(RUN_W)
+    (folder / "run_0000.py").write_text(RUN_AGENT.format(name="Hub"))
+    for i in range(1, n_workers + 1):
+        (folder / f"run_{i:04d}.py").write_text(RUN_AGENT.format(name=f"Worker{i:04d}"))
+    return folder
+
+
+def bench(n_workers: int, ticks: int, tick_ms: float) -> dict:
+    from wmverse.runtime import RuntimeConfig, run_world
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = make_world(Path(tmp) / f"bench{n_workers}", n_workers)
+        config = RuntimeConfig(seed=0, max_steps=ticks, tick_ms=tick_ms, quiet=True, out_dir=Path(tmp) / "out")
+        started = time.perf_counter()
+        result = run_world(folder, config)
+        total = time.perf_counter() - started
+    if result.exit_code != 0:
+        raise SystemExit(f"benchmark world failed: {result.error}")
+    return {
+        "agents": n_workers,
+        "ticks": result.steps,
+        "sim_s": result.sim_seconds,
+        "load_s": result.load_wall_s,
+        "loop_s": result.loop_wall_s,
+        "total_s": total,
+        "messages": result.messages,
+        "ticks_per_s": result.steps / result.loop_wall_s,
+        "sim_per_wall": result.sim_seconds / result.loop_wall_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, nargs="+", default=[7, 50, 200], help="worker agents per world")
+    parser.add_argument("--ticks", type=int, default=200, help="ticks per run")
+    parser.add_argument("--tick-ms", type=float, default=100.0, help="synthetic ms per tick")
+    args = parser.parse_args()
+    print(f"runtime benchmark: {args.ticks} ticks of {args.tick_ms:g} ms, hub + N workers, wire encoding on; "
+          f"python {platform.python_version()}, {os.cpu_count()} CPUs (shared machine: figures are approximate)")
+    print(f"{'agents':>6} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
+          f"{'ticks/s':>8} {'sim s/wall s':>12}")
+    for n in args.agents:
+        r = bench(n, args.ticks, args.tick_ms)
+        print(f"{r['agents']:>6} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} {r['loop_s']:>7.2f} "
+              f"{r['messages']:>9} {r['ticks_per_s']:>8.1f} {r['sim_per_wall']:>12.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+from wmverse.debate import Claim, Observation, ObservationStore, Stake, StakeSide, Tendency
+from wmverse.world import codec
+
+
+def test_claims_and_stakes_round_trip_through_json():
+    claims = [Claim("c1", Tendency.COMFORT, "comfort explains naps", ("o1", "o2"), ("nap", "sofa"), 0.25)]
+    stakes = [
+        Stake("o1", "c1", StakeSide.PRO, 0.5, Tendency.COMFORT),
+        Stake("o2", "c1", StakeSide.CON, 0.125, Tendency.STATUS),
+    ]
+    wire = json.loads(json.dumps(codec.encode({"claims": claims, "stakes": stakes})))
+    back = codec.decode(wire)
+    assert back["claims"] == claims and back["stakes"] == stakes
+    assert isinstance(back["claims"][0].support_ids, tuple)
+    assert codec.loads(codec.dumps(claims)) == claims
+    assert codec.dumps(claims) == codec.dumps(list(claims))  # stable bytes
+
+
+def test_only_debate_classes_can_be_rebuilt():
+    with pytest.raises(ValueError, match="unknown class 'Popen'"):
+        codec.decode({"__dataclass__": "Popen", "fields": {}})
+    with pytest.raises(ValueError, match="unknown enum"):
+        codec.decode({"__enum__": "Signals", "value": 9})
+    with pytest.raises(TypeError, match="cannot encode object"):
+        codec.encode(object())
+
+
+def test_observation_payload_carries_no_metadata_or_labels():
+    store = ObservationStore(
+        [Observation("o1", "I fixed the roof", "diary", "2024-01-01", None, {"tendency": "survival"})]
+    )
+    payload = codec.observations_payload(store)
+    assert payload == [{"id": "o1", "content": "I fixed the roof", "source_id": "diary"}]
+    back = codec.observations_from_payload(payload)
+    assert back.ids == ["o1"] and back["o1"].metadata == {}

@@ -1,0 +1,149 @@
+"""worlds/training end to end under the in-process runtime: stats DB, badges, dashboard, determinism,
+and the dashboard opened in a real headless Chromium."""
+
+import html as html_lib
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from world_test_helpers import REPO, WORLD, db_dump, series, static
+
+from wmverse.debate import Tendency
+
+EPOCHS = 3
+ENV = {
+    "WMVERSE_SEED": "0",
+    "WMVERSE_JUDGE": "embedding",
+    "WMVERSE_EPOCHS": str(EPOCHS),
+    # loose convergence so that a 3-epoch run exercises the convergence badge too
+    "WMVERSE_TRAIN_CONVERGENCE_THRESHOLD": "0.1",
+    "WMVERSE_TRAIN_PATIENCE": "1",
+}
+
+
+def _run(out, cache, extra_env=None, seed=0):
+    env = {**os.environ, **ENV, "WMVERSE_CACHE_DIR": str(cache), **(extra_env or {})}
+    cmd = [sys.executable, "run_synch.py", str(WORLD), "--seed", str(seed), "--out", str(out), "--quiet"]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("world_e2e")
+    first = _run(base / "a", base / "cache")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    second = _run(base / "b", base / "cache")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    return base / "a", first.stdout, base / "b", second.stdout
+
+
+def test_run_reports_epochs_summary_and_paths(runs):
+    out, stdout, _, _ = runs
+    for e in (1, 2):
+        assert f"[world] epoch {e}/{EPOCHS}" in stdout
+    assert "TRAINING WORLD SUMMARY" in stdout and "(converged)" in stdout
+    assert all(f"\n{t.value:<12} " in stdout for t in Tendency)
+    assert "Validation (accuracy, held-out only)" in stdout
+    assert str(out / "world_stats.db") in stdout and str(out / "dashboard.html") in stdout
+
+
+def test_stats_database_holds_the_training_run(runs):
+    out = runs[0]
+    db = out / "world_stats.db"
+    epochs = [v for _, v in next(iter(series(db, "epoch").values()))]
+    assert epochs == [1, 2]  # converged at epoch 2 with the loose threshold
+    tendency_of = {pid: t for pid, t in static(db, "tendency").items()}
+    assert sorted(tendency_of.values()) == sorted(t.value for t in Tendency)
+    alloc = series(db, "allocation")
+    assert set(alloc) == set(tendency_of)
+    for k in range(len(epochs)):
+        values = [alloc[pid][k][1] for pid in alloc]
+        assert sum(values) == pytest.approx(1.0) and all(0.03 - 1e-9 <= v <= 0.5 + 1e-9 for v in values)
+    final = next(iter(static(db, "final_allocations").values()))
+    assert final == pytest.approx({tendency_of[pid]: alloc[pid][-1][1] for pid in alloc})
+    for stat in ("claim_score", "stakes_pro", "stakes_con", "claims_proposed"):
+        assert set(series(db, stat)) == set(tendency_of)
+    assert [v for _, v in next(iter(series(db, "converged").values()))] == [0, 1]
+    p = [v for _, v in next(iter(series(db, "p_value").values()))]
+    acc = [v for _, v in next(iter(series(db, "val_accuracy").values()))]
+    assert len(p) == len(acc) == 2 and p[-1] < 0.01 and acc[-1] > 1 / 7
+    states = static(db, "state")
+    assert {states[pid] for pid in tendency_of} == {"idle"}
+
+
+def test_badges_were_suggested_by_agents_and_decided_by_the_world(runs):
+    out, stdout, _, _ = runs
+    badges = next(iter(static(out / "world_stats.db", "badges").values()))
+    completed = [b for b in badges if b["reason"] == "converged"]
+    significant = [b for b in badges if b["reason"] == "validation_significant"]
+    assert sorted(b["tendency"] for b in completed) == sorted(t.value for t in Tendency)
+    assert all(b["badge_type"] == "completed" and 0 <= b["score"] <= 1 for b in completed)
+    assert len(significant) == 1 and significant[0]["badge_type"] == "pro"
+    assert "Validation significant at epoch 2" in significant[0]["description"]
+    assert "Training converged at epoch 2" in completed[0]["description"]
+    assert f"Badges ({len(badges)}):" in stdout and "rejected badge" not in stdout
+
+
+def test_same_seed_same_database_and_allocations(runs):
+    a, out_a, b, out_b = runs
+    assert db_dump(a / "world_stats.db") == db_dump(b / "world_stats.db")
+    table = [line for line in out_a.splitlines() if line.split(" ")[0] in {t.value for t in Tendency}]
+    assert len(table) == 7
+    assert table == [line for line in out_b.splitlines() if line.split(" ")[0] in {t.value for t in Tendency}]
+
+
+# -- the dashboard in a real browser -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chromium():
+    from wmverse.dashboard.browser import find_chromium
+
+    if find_chromium() is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("Chromium is required under CI (apt-get install chromium)")
+        pytest.skip("no Chromium on this machine (apt-get install chromium); CI runs this test")
+    return True
+
+
+PANELS = [
+    "World graph",
+    "Summary",
+    "Badges",
+    "Allocation per tendency",
+    "Held-out validation vs chance (1/7)",
+    "p-value (log scale; line: 0.01)",
+    "Epoch winners",
+    "Agents' states",
+    "Allocation delta and learning rate",
+]
+
+
+@pytest.mark.browser
+def test_dashboard_renders_offline_in_chromium(runs, chromium, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from wmverse.dashboard.browser import dump_dom, screenshot
+
+    page = runs[0] / "dashboard.html"
+    html = page.read_text("utf-8")
+    assert "<script src" not in html
+    n_traces = html.split("var DASH = ", 1)[1].count('"type": ')
+    dom = dump_dom(page)
+    assert 'data-rendered="1"' in dom, "plotly never finished drawing (offline?)"
+    assert 'class="main-svg"' in dom
+    drawn_titles = {html_lib.unescape(t) for t in re.findall(r'font-weight:bold">([^<]+)</tspan>', dom)}
+    assert set(PANELS) <= drawn_titles  # every panel's title was drawn into the SVG by plotly
+    assert 'data-panels="9"' in dom and "rendered " in dom
+    assert dom.count('class="trace ') + dom.count('class="table"') >= 9
+    assert n_traces >= 9
+
+    png = screenshot(page, tmp_path / "dash.png")
+    img = np.asarray(Image.open(png).convert("RGB"), dtype=np.int32)
+    flat = img.reshape(-1, 3)
+    colors, counts = np.unique(flat, axis=0, return_counts=True)
+    background = colors[counts.argmax()]
+    drawn = (np.abs(flat - background).sum(axis=1) > 60).mean()
+    assert drawn > 0.03, "the screenshot is (almost) blank"
+    assert len(colors) > 200
