@@ -101,8 +101,8 @@ def _cartpole_sized_model(seed: int = 0):  # type: ignore[no-untyped-def]
     return wm
 
 
-def bench_rollouts(n: int, horizon: int) -> None:
-    wm = _cartpole_sized_model()
+def bench_rollouts(n: int, horizon: int, hidden: int) -> None:
+    wm = _cartpole_sized_model(hidden)
     rng = np.random.default_rng(1)
     seqs = rng.integers(0, 2, size=(n, horizon))
     obs0 = (0.01, -0.02, 0.03, 0.0)
@@ -118,7 +118,7 @@ def bench_rollouts(n: int, horizon: int) -> None:
     steps = asyncio.run(seed_loop())
     t_loop = time.perf_counter() - t0
     t_batch = _median_time(lambda: wm.rollout_batch(obs0, seqs), 5)
-    print(f"  {n} sequences x horizon {horizon} (ENSEMBLE E=5, hidden 128): seed loop {t_loop * 1e3:8.1f} ms "
+    print(f"  {n} sequences x horizon {horizon} (ENSEMBLE E=5, hidden {hidden}): seed loop {t_loop * 1e3:8.1f} ms "
           f"({steps} steps), batched {t_batch * 1e3:6.2f} ms  -> {t_loop / t_batch:6.1f}x")  # fmt: skip
 
 
@@ -154,11 +154,12 @@ def main() -> None:
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={torch.get_num_threads()}"
     )
     print("1. ensemble: vectorised vs Python loop over members (target >= 3x at 5 members)")
-    for members, batch in [(5, 32), (5, 256), (5, 2000), (10, 256)]:
-        bench_ensemble(members, batch, 128, args.repeats)
+    for members, batch, hidden in [(5, 32, 64), (5, 256, 64), (5, 256, 128), (5, 2000, 64), (10, 256, 64)]:
+        bench_ensemble(members, batch, hidden, args.repeats)
     print("2. dream rollouts: batched vs the seed's one-step-at-a-time loop (target >= 100x)")
-    bench_rollouts(1000, 10)
-    print("3. planner time per decision (budget 50 ms)")
+    bench_rollouts(1000, 10, 64)
+    bench_rollouts(1000, 10, 128)
+    print("3. planner time per decision (budget 50 ms; ENSEMBLE E=5, hidden 64, CartPole-sized)")
     bench_planner(30)
 
 

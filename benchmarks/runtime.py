@@ -3,7 +3,8 @@
 A world is generated in a temporary folder with N worker agents and one hub agent (N = 7, 50, 200):
 each worker connects to the hub by role (handshake through PROFILE/AGENT_APPROVAL messages), then
 loops 'idle' -> 'pinged' -> 'idle', sending an interaction request to the hub every 0.5 simulated
-seconds and its stats to the world every simulated second. The hub serves every request.
+seconds and its stats to the world every simulated second. The hub's state machine serves one request
+per tick; the others wait in its queue or are refused when its interaction manager is full.
 
     python benchmarks/runtime.py [--agents 7 50 200] [--ticks 200] [--tick-ms 100]
 """
@@ -17,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-WORLD_PY = '''
+WORLD_PY = """
 import os
 
 from unaiverse.hsm import HybridStateMachine
@@ -59,9 +60,9 @@ class WWorld(World):
         behav.add_state("serving", blocking=True)
         behav.add_transit("serving", "serving", action="pong", ready=False)
         behav.save(os.path.join(self.world_folder, "hub.json"), only_if_changed=Hub(proc=None))
-'''
+"""
 
-WORKER_PY = '''
+WORKER_PY = """
 from unaiverse.agent import Agent, action
 
 
@@ -74,9 +75,9 @@ class WAgent(Agent):
     async def ping_hub(self) -> bool:
         hubs = self.get_agents_by_role("hub")
         return await self.send(action_name="pong", target=hubs[:1]) if hubs else False
-'''
+"""
 
-HUB_PY = '''
+HUB_PY = """
 from unaiverse.agent import Agent, action
 from unaiverse.interaction import Interaction
 
@@ -88,36 +89,41 @@ class WAgent(Agent):
     async def pong(self, interaction: Interaction | None = None) -> bool:
         type(self).served += 1
         return True
-'''
+"""
 
-STATS_PY = '''
+STATS_PY = """
 from unaiverse.stats import Stats
 
 
 class WStats(Stats):
     pass
-'''
+"""
 
-RUN_W = '''from src.world import WWorld
+RUN_W = """from src.world import WWorld
 from unaiverse.networking.node.node import Node
 
 node = Node(WWorld(), node_name="BenchWorld", hidden=True)
 node.run()
-'''
+"""
 
-RUN_AGENT = '''from unaiverse.agent import Agent
+RUN_AGENT = """from unaiverse.agent import Agent
 from unaiverse.networking.node.node import Node
 
 node = Node(Agent(proc=None), node_name="{name}", hidden=True, send_stats_every=1.0)
 node.run(join_world="BenchWorld")
-'''
+"""
 
 
 def make_world(folder: Path, n_workers: int) -> Path:
     """Writes a benchmark world with ``n_workers`` workers and one hub into ``folder``."""
     (folder / "src").mkdir(parents=True)
-    for name, text in {"world.py": WORLD_PY, "worker.py": WORKER_PY, "hub.py": HUB_PY, "stats.py": STATS_PY,
-                       "__init__.py": ""}.items():
+    for name, text in {
+        "world.py": WORLD_PY,
+        "worker.py": WORKER_PY,
+        "hub.py": HUB_PY,
+        "stats.py": STATS_PY,
+        "__init__.py": "",
+    }.items():
         (folder / "src" / name).write_text(text)
     (folder / "run_w.py").write_text(RUN_W)
     (folder / "run_0000.py").write_text(RUN_AGENT.format(name="Hub"))
@@ -131,7 +137,9 @@ def bench(n_workers: int, ticks: int, tick_ms: float) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_world(Path(tmp) / f"bench{n_workers}", n_workers)
-        config = RuntimeConfig(seed=0, max_steps=ticks, tick_ms=tick_ms, quiet=True, out_dir=Path(tmp) / "out")
+        config = RuntimeConfig(
+            seed=0, max_steps=ticks, tick_ms=tick_ms, quiet=True, out_dir=Path(tmp) / "out"
+        )
         started = time.perf_counter()
         result = run_world(folder, config)
         total = time.perf_counter() - started
@@ -156,14 +164,21 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=200, help="ticks per run")
     parser.add_argument("--tick-ms", type=float, default=100.0, help="synthetic ms per tick")
     args = parser.parse_args()
-    print(f"runtime benchmark: {args.ticks} ticks of {args.tick_ms:g} ms, hub + N workers, wire encoding on; "
-          f"python {platform.python_version()}, {os.cpu_count()} CPUs (shared machine: figures are approximate)")
-    print(f"{'agents':>6} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
-          f"{'ticks/s':>8} {'sim s/wall s':>12}")
+    print(
+        f"runtime benchmark: {args.ticks} ticks of {args.tick_ms:g} ms, hub + N workers, wire encoding on; "
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs (shared machine: figures are approximate)"
+    )
+    print(
+        f"{'agents':>6} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
+        f"{'ticks/s':>8} {'sim s/wall s':>12}"
+    )
     for n in args.agents:
         r = bench(n, args.ticks, args.tick_ms)
-        print(f"{r['agents']:>6} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} {r['loop_s']:>7.2f} "
-              f"{r['messages']:>9} {r['ticks_per_s']:>8.1f} {r['sim_per_wall']:>12.2f}", flush=True)
+        print(
+            f"{r['agents']:>6} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} {r['loop_s']:>7.2f} "
+            f"{r['messages']:>9} {r['ticks_per_s']:>8.1f} {r['sim_per_wall']:>12.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -43,3 +43,26 @@ def test_cli_forecast_prints_rmse_table(capsys, tmp_path):
 def test_cli_rejects_unknown_source():
     with pytest.raises(SystemExit, match="unknown source"):
         main(["canvas", "train", "--sources", "bloomberg", "--quiet"])
+
+
+def test_cli_source_without_bundled_data_is_a_clear_error():
+    with pytest.raises(SystemExit, match="no PMI data is bundled"):
+        main(["canvas", "train", "--sources", "pmi", "--quiet"])
+
+
+def test_macro_forecast_has_no_look_ahead():
+    """Changing data from 2005Q1 on must not change any forecast of an earlier quarter, and
+    the model (trained on pre-2000 data only) must still see the new lagged values after."""
+    from wmverse.canvas.adapters import fred_adapter
+    from wmverse.canvas.forecast import ForecastConfig, run_macro_forecast
+
+    cfg = ForecastConfig(n_steps=4, seeds=(0,))
+    spec, data = fred_adapter()
+    base = run_macro_forecast(cfg, source=(spec, data))["predictions"]
+    changed = data.copy()
+    changed.loc["2005-01-01":, ["infl", "unemp", "tbilrate"]] += 5.0
+    alt = run_macro_forecast(cfg, source=(spec, changed))["predictions"]
+    early = base.index < "2005-01-01"
+    cols = ["infl_canvas", "unemp_canvas", "infl_ar1", "unemp_ar1"]
+    assert (base.loc[early, cols] == alt.loc[early, cols]).all().all()
+    assert (base.loc["2005-04-01":, "unemp_canvas"] != alt.loc["2005-04-01":, "unemp_canvas"]).all()

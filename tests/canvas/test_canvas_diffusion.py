@@ -7,7 +7,7 @@ from wmverse.canvas.diffusion import CosineNoiseSchedule, DiffusionConfig, Diffu
 from wmverse.canvas.model import CanvasModelConfig, CanvasWorldModel
 from wmverse.canvas.schema import default_schema
 
-SMALL = CanvasModelConfig(d_model=16, n_layers=1, n_heads=2, dropout=0.0)
+SMALL = CanvasModelConfig(d_model=16, n_layers=1, n_heads=2, dropout=0.1)
 PATHS = ["financial.volatility.equity.vix", "country_us.macro.output.gdp_nowcast"]  # daily, quarterly
 
 

@@ -10,7 +10,7 @@ from wmverse.canvas.schema import default_schema
 from wmverse.canvas.specs import DatasetSpec, InputSpec, OutputSpec, SpecError
 from wmverse.canvas.trainer import MaskedCanvasTrainer, TrainerConfig, source_names
 
-SMALL = CanvasModelConfig(d_model=16, n_layers=1, n_heads=2, dropout=0.0)
+SMALL = CanvasModelConfig(d_model=16, n_layers=1, n_heads=2, dropout=0.1)
 
 
 def make_source(name, paths, n=40, seed=0, freq="MS"):

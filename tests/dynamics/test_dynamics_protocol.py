@@ -172,3 +172,16 @@ def test_dream_rollout_accumulates_reward(transitions):
     n = len(roll.steps)
     assert roll.total_imagined_reward == pytest.approx(float(batch.rewards[0, :n].sum()), rel=1e-5, abs=1e-6)
     assert roll.surprise_score == pytest.approx(wm.last_prediction_error)
+
+
+def test_batched_dream_rollouts_match_single_rollouts():
+    wm = _terminating_model()
+    seqs = np.array([[1] * 8, [0] * 8, [1, 1, 0, 1, 1, 1, 1, 1]])
+    batched = run(wm.dream_rollouts((0.0,), seqs))
+    singles = [run(wm.dream_rollout((0.0,), s.tolist())) for s in seqs]
+    assert [len(b.steps) for b in batched] == [len(s.steps) for s in singles] == [4, 8, 6]
+    for b, s in zip(batched, singles, strict=True):
+        assert b.total_imagined_reward == pytest.approx(s.total_imagined_reward, rel=1e-5)
+        assert [x.predicted_done for x in b.steps] == [x.predicted_done for x in s.steps]
+        for x, y in zip(b.steps, s.steps, strict=True):
+            assert x.next_observation == pytest.approx(y.next_observation, abs=1e-5)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from wmverse.runtime.clock import TIME_PATCHED_MODULES, SyntheticClock, patched_time
+from wmverse.runtime.clock import PERF_COUNTER_BASE_S, TIME_PATCHED_MODULES, SyntheticClock, patched_time
 
 
 def test_clock_moves_only_when_advanced():
@@ -42,8 +42,8 @@ def test_patched_time_reaches_hsm_modules_and_is_restored():
     modules = [importlib.import_module(m) for m in TIME_PATCHED_MODULES]
     with patched_time(clock):
         for m in modules:
-            assert m.time.perf_counter() == pytest.approx(3.0)
-            assert m.time.monotonic() == pytest.approx(3.0)
+            assert m.time.perf_counter() == pytest.approx(PERF_COUNTER_BASE_S + 3.0)
+            assert m.time.monotonic() == pytest.approx(PERF_COUNTER_BASE_S + 3.0)
             m.time.sleep(100.0)  # returns at once
         assert shared.get_time() == pytest.approx(53.0)
     for m in modules:

@@ -68,3 +68,22 @@ def test_cli_runs_the_tiny_world(tiny, capsys):
     out = capsys.readouterr().out
     assert "run ended by world" in out and "dashboard:" in out
     assert (tiny / "elsewhere" / "world_stats.db").is_file()
+
+
+def test_wmverse_subcommand_runs_the_tiny_world(tiny):
+    import argparse
+
+    from wmverse.runtime.cli import add_subparser
+
+    parser = argparse.ArgumentParser(prog="wmverse")
+    add_subparser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["runtime", "run", str(tiny), "--quiet", "--max-steps", "3"])
+    assert args.func(args) == 0
+
+
+def test_live_rule_rejects_world_requests(tiny):
+    lines = []
+    result = run_world(tiny, RuntimeConfig(max_steps=40, world_requests=False), write=lines.append)
+    assert result.exit_code == 0
+    assert not any("greeted by" in line for line in lines)
+    assert any("Alice: ERROR: Unexpected interaction from unknown node" in line for line in lines)

@@ -38,6 +38,13 @@ def test_delay_fires_at_the_right_simulated_time(tiny_run):
     assert result.sim_seconds >= asked
 
 
+def test_world_request_reaches_the_agent_after_the_world_delay(tiny_run):
+    _, result = tiny_run
+    greeted = _time_of(result.transitions, "Alice: greeted by TinyWorld")
+    assert 1.0 < greeted <= 1.0 + 3 * 0.1  # GREET_DELAY_S = 1.0 on the world's own machine
+    assert not any("Bob: greeted" in line for line in result.transitions)
+
+
 def test_request_reaches_only_the_named_agent(tiny_run):
     _, result = tiny_run
     assert any(line.endswith("Bob: answered Asker") for line in result.transitions)
@@ -55,7 +62,7 @@ def test_outputs_are_written(tiny_run, db_rows):
     assert "badges_given" in dynamic  # the world's custom stat
     assert "state" in static  # the agents' core stats, sent to the world as STATS_UPDATE
     page = result.dashboard.read_text(encoding="utf-8")
-    assert "<script src=\"https://cdn.plot.ly" not in page and "Plotly" in page  # plotly.js inlined: offline
+    assert '<script src="https://cdn.plot.ly' not in page and "Plotly" in page  # plotly.js inlined: offline
 
 
 def test_same_seed_same_run(tiny_run, tmp_path, fresh_tiny, db_rows):

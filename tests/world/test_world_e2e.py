@@ -17,8 +17,8 @@ ENV = {
     "WMVERSE_SEED": "0",
     "WMVERSE_JUDGE": "embedding",
     "WMVERSE_EPOCHS": str(EPOCHS),
-    # loose convergence so that a 3-epoch run exercises the convergence badge too
-    "WMVERSE_TRAIN_CONVERGENCE_THRESHOLD": "0.1",
+    # every epoch is "calm" (sum |change| < 1): the rule stops at min_epochs=2, exercising the convergence badge
+    "WMVERSE_TRAIN_CONVERGENCE_THRESHOLD": "1.0",
     "WMVERSE_TRAIN_PATIENCE": "1",
 }
 

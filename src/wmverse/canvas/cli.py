@@ -19,7 +19,10 @@ def _load_sources(items: list[str]):
         if name == "tabular":
             raise SystemExit("the tabular source needs a column mapping; use tabular_adapter from Python")
         fn = getattr(adapters, "yahoo_finance_adapter" if name == "yahoo" else f"{name}_adapter")
-        out.append(fn(path) if path else fn())
+        try:
+            out.append(fn(path) if path else fn())
+        except adapters.AdapterError as exc:
+            raise SystemExit(f"source {item!r}: {exc}") from None
     return out
 
 

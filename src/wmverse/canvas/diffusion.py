@@ -99,10 +99,12 @@ class DiffusionWorldModelTrainer:
         eps = torch.randn(x0.shape, generator=self.gen)
         xt = torch.where(cond, x0, self.noise(x0, t, eps, field_ids))
         state = torch.where(cond, OBSERVED, NOISY)
-        pred = self.model(xt, state, field_ids, noise_level=t.float() / self.schedule.n_steps)
-        loss = diffusion_x0_loss(pred, x0, presence, weight[:, None, :], (~cond).float())
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        with torch.random.fork_rng(devices=[]):  # dropout: seeded from the trainer's own generator
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=self.gen)))
+            pred = self.model(xt, state, field_ids, noise_level=t.float() / self.schedule.n_steps)
+            loss = diffusion_x0_loss(pred, x0, presence, weight[:, None, :], (~cond).float())
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         if self.config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()

@@ -65,14 +65,16 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
-def run_macro_forecast(cfg: ForecastConfig | None = None, progress: bool = False) -> dict:
+def run_macro_forecast(cfg: ForecastConfig | None = None, progress: bool = False, source=None) -> dict:
     """Train the canvas model(s), forecast the held-out span, return the RMSE table and predictions.
+
+    ``source`` replaces the bundled ``fred_adapter()`` pair (it must contain ``infl`` and ``unemp``).
 
     Returns ``{"table": DataFrame (rows: methods, columns: targets), "predictions": DataFrame,
     "n_test": int, "train_span": (first, last), "test_span": (first, last)}``.
     """
     cfg = cfg or ForecastConfig()
-    spec, data = fred_adapter()
+    spec, data = source if source is not None else fred_adapter()
     bound = default_schema().bind([s.field_path for s in spec.input_specs])
     test_start = pd.Timestamp(cfg.test_start)
     train_end = data.index[data.index < test_start][-1]

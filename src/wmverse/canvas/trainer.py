@@ -132,9 +132,13 @@ class MaskedCanvasTrainer:
         self.model.train()
         presence = batch["presence"] if field_ids is None else batch["presence"][..., field_ids]
         state = self.make_state(presence)
-        loss, metrics = self._loss(batch, field_ids, state)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # dropout draws from torch's global generator: fork it and seed it from ours, so that
+        # training depends on the trainer's seed only, not on whatever ran before
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=self.gen)))
+            loss, metrics = self._loss(batch, field_ids, state)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         if self.config.grad_clip > 0:
             metrics["grad_norm"] = float(
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)

@@ -198,7 +198,7 @@ class TorchWorldModel:
         return torch.cat([self.obs_norm.normalise(obs), onehot], dim=-1)
 
     def _forward(
-        self, obs_win: torch.Tensor, act_win: torch.Tensor, mask: torch.Tensor
+        self, obs_win: torch.Tensor, act_win: torch.Tensor, mask: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         """One model step on left-padded windows (B, W, D)/(B, W)/(B, W); predicts the last."""
         if self._cfg.window == 1:
@@ -226,22 +226,21 @@ class TorchWorldModel:
         n, h = actions.shape
         w = self._cfg.window
         d = self._cfg.obs_dim
-        obs_hist = torch.zeros(n, w - 1 + h, d)
-        act_hist = torch.zeros(n, w - 1 + h, dtype=torch.long)
-        valid = torch.zeros(n, w - 1 + h, dtype=torch.bool)
-        outs: dict[str, list[torch.Tensor]] = {
-            "next_obs": [],
-            "reward": [],
-            "done_prob": [],
-            "uncertainty": [],
-        }
+        outs: dict[str, list[torch.Tensor]] = {"next_obs": [], "reward": [], "done_prob": [], "uncertainty": []}
+        if w > 1:  # sequence backends: left-padded history windows that grow with the dream
+            obs_hist = torch.zeros(n, w - 1 + h, d)
+            act_hist = torch.zeros(n, w - 1 + h, dtype=torch.long)
+            valid = torch.zeros(n, w - 1 + h, dtype=torch.bool)
         obs = obs0
         for t in range(h):
-            pos = w - 1 + t
-            obs_hist[:, pos] = obs
-            act_hist[:, pos] = actions[:, t]
-            valid[:, pos] = True
-            step = self._forward(obs_hist[:, t : t + w], act_hist[:, t : t + w], valid[:, t : t + w])
+            if w > 1:
+                pos = w - 1 + t
+                obs_hist[:, pos] = obs
+                act_hist[:, pos] = actions[:, t]
+                valid[:, pos] = True
+                step = self._forward(obs_hist[:, t : t + w], act_hist[:, t : t + w], valid[:, t : t + w])
+            else:  # memoryless backends: no history bookkeeping on the hot path
+                step = self._forward(obs.unsqueeze(1), actions[:, t : t + 1], None)
             for key in outs:
                 outs[key].append(step[key])
             obs = step["next_obs"]
@@ -427,6 +426,29 @@ class TorchWorldModel:
             surprise_score=sum(s.prediction_error for s in steps) / max(len(steps), 1),
             uncertainty=sum(s.uncertainty for s in steps) / max(len(steps), 1),
         )
+
+    async def dream_rollouts(self, initial_obs: tuple[float, ...], action_sequences: Any) -> list[DreamRollout]:
+        """Batched :meth:`dream_rollout`: all (N, H) sequences imagined together, one
+        forward pass per step; each result is cut after its first predicted done."""
+        async with self._lock():
+            batch = self.rollout_batch(initial_obs, action_sequences)
+        ends = (batch.done_steps + 1).clamp_max(batch.rewards.shape[1]).tolist()
+        obs, rew, done, unc = (t.tolist() for t in (batch.observations, batch.rewards, batch.done_probs, batch.uncertainty))
+        err, thr = self._last_error, self._cfg.done_threshold
+        out = []
+        for i, end in enumerate(ends):
+            steps = tuple(
+                ModelOutput(tuple(obs[i][t]), rew[i][t], done[i][t] > thr, err, done[i][t], unc[i][t]) for t in range(end)
+            )
+            out.append(
+                DreamRollout(
+                    steps=steps,
+                    total_imagined_reward=sum(rew[i][:end]),
+                    surprise_score=err if end else 0.0,
+                    uncertainty=sum(unc[i][:end]) / max(end, 1),
+                )
+            )
+        return out
 
     async def update(
         self, inp: ModelInput, actual_next_obs: tuple[float, ...], actual_reward: float, actual_done: bool

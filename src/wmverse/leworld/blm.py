@@ -53,7 +53,9 @@ class BigLeWorldModel(nn.Module):
     ``info_query`` (B, info_dim) and ``hidden`` (B, d_model).
     """
 
-    def __init__(self, config: BLMConfig, slm_hidden_dim: int, read_dim: int, *, seed: int | None = None) -> None:
+    def __init__(
+        self, config: BLMConfig, slm_hidden_dim: int, read_dim: int, *, seed: int | None = None
+    ) -> None:
         super().__init__()
         self.config = config
         self.slm_hidden_dim = slm_hidden_dim
@@ -62,7 +64,11 @@ class BigLeWorldModel(nn.Module):
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            self.value = nn.Linear(slm_hidden_dim + read_dim + 1, d)
+            self.value = nn.Linear(read_dim + 1, d)
+            # zero-initialised: phase 1 trains the BLM with blank SLM hidden states, so the
+            # SLMs' hidden states join smoothly when phase 2 starts
+            self.value_hidden = nn.Linear(slm_hidden_dim, d, bias=False)
+            nn.init.zeros_(self.value_hidden.weight)
             self.slot_embedding = nn.Parameter(torch.randn(config.n_slms, d) * 0.02)
             self.context = nn.Linear(2 * config.state_dim, d)
             self.gate = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, 1))
@@ -95,7 +101,7 @@ class BigLeWorldModel(nn.Module):
                 f"BLM expects SLM hidden {self.slm_hidden_dim} and reads {self.read_dim}, "
                 f"got {hidden.shape[-1]} and {read.shape[-1]}"
             )
-        values = self.value(torch.cat([hidden, read, conf], dim=-1)) + self.slot_embedding  # (B, n, d)
+        values = self.value(torch.cat([read, conf], dim=-1)) + self.value_hidden(hidden) + self.slot_embedding
         ctx = self.context(torch.cat([past_state, current_state], dim=-1))  # (B, d)
         logits = self.gate(torch.cat([values, ctx.unsqueeze(1).expand_as(values)], dim=-1)).squeeze(-1)
         mask, probs = self.router(logits)

@@ -27,7 +27,7 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.sequences < 4:
         raise SystemExit("--sequences must be at least 4")
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)  # small ops: extra threads only contend on a shared machine
     overrides = {
         f"phase{i}_epochs": getattr(args, f"phase{i}_epochs")
         for i in (1, 2, 3)

@@ -89,7 +89,8 @@ class StateTransitionDataset(Dataset):
         hb = max(1, math.ceil(math.log2(c.half_space)))
         rb = max(1, math.ceil(math.log2(r)))
         code = torch.cat(
-            [_bits(starts // c.half_space, hb), _bits(starts % c.half_space, hb), _bits(lengths - 1, rb)], dim=-1
+            [_bits(starts // c.half_space, hb), _bits(starts % c.half_space, hb), _bits(lengths - 1, rb)],
+            dim=-1,
         ).reshape(s, -1)
         chars = torch.randn(s, self.char_dim, generator=g)
         chars[:, : code.shape[1]] = code
@@ -129,7 +130,9 @@ class StateTransitionDataset(Dataset):
             "n_relevant": torch.full((len(indices),), self.n_relevant),
         }
 
-    def batches(self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None) -> Iterator[dict]:
+    def batches(
+        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[dict]:
         """Iterate over batches by slicing the stored tensors (no per-item collation)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -3,7 +3,8 @@
 Metrics (``Evaluator.prediction_accuracy``):
 - ``mse``, ``mae``: one-step (teacher-forced) next-state errors over every transition;
 - ``step_mses``: open-loop rollout error at horizons 1..n_steps from the first state;
-- ``routing_entropy`` (the seed's ``-sum u log u`` of mean usage) and ``slm_usage``.
+- ``routing_entropy`` (the seed's ``-sum u log u`` of mean usage) and ``slm_usage``;
+- ``address_accuracy``: share of (step, SLM i) whose start is relevant range i's start.
 
 ``Evaluator.evaluate`` adds the baselines and ``gap_closed``:
 ``(mse_memory_free - mse_leworld) / (mse_memory_free - mse_oracle)``.
@@ -42,6 +43,7 @@ class Evaluator:
         horizon_sq = torch.zeros(n_steps)
         horizon_n = 0
         masks = []
+        hits = real = 0
         with torch.no_grad():
             for batch in _batches(dataloader):
                 states, chars = batch["states"], batch["characteristics"]
@@ -52,6 +54,13 @@ class Evaluator:
                 ab += float(err.abs().sum())
                 count += err.numel()
                 masks.append(out["masks"])
+                # address accuracy: SLM i's hard start equals relevant range i's start
+                n = min(out["addresses"].shape[2], regions[0].shape[1])
+                true_start, true_end = regions[0][:, None, :n], regions[1][:, None, :n]
+                has = (true_end > true_start).expand(-1, out["addresses"].shape[1], -1)
+                hit = out["addresses"][:, :, :n, 0] == true_start
+                hits += int((hit & has).sum())
+                real += int(has.sum())
                 roll = system.multi_step_forward(states, chars, n_steps, regions=regions, open_loop=True)
                 h = roll["predictions"].shape[1]
                 per = ((roll["predictions"] - states[:, 1 : h + 1]) ** 2).mean(dim=(0, 2)) * states.shape[0]
@@ -67,6 +76,7 @@ class Evaluator:
             "step_mses": (horizon_sq / max(1, horizon_n)).tolist(),
             "routing_entropy": entropy,
             "slm_usage": usage.tolist(),
+            "address_accuracy": hits / real if real else float("nan"),
         }
 
     @classmethod
@@ -99,18 +109,20 @@ class Evaluator:
         """A plain-text table of ``evaluate``'s result."""
         rows = [name for name in ("memory_free", "leworld", "oracle") if name in result]
         n_h = len(result["leworld"]["step_mses"])
-        head = f"{'model':<12} {'MSE':>8} {'MAE':>8} " + " ".join(f"{'h=' + str(i + 1):>7}" for i in range(n_h))
-        head += f" {'route H':>8}  SLM usage"
+        head = f"{'model':<12} {'MSE':>8} {'MAE':>8} " + " ".join(
+            f"{'h=' + str(i + 1):>7}" for i in range(n_h)
+        )
+        head += f" {'route H':>8} {'addr acc':>8}  SLM usage"
         lines = [head, "-" * len(head)]
         for name in rows:
             m = result[name]
             horizons = " ".join(f"{v:7.4f}" for v in m["step_mses"])
             usage = ",".join(f"{u:.2f}" for u in m["slm_usage"])
             lines.append(
-                f"{name:<12} {m['mse']:8.4f} {m['mae']:8.4f} {horizons} {m['routing_entropy']:8.3f}  [{usage}]"
+                f"{name:<12} {m['mse']:8.4f} {m['mae']:8.4f} {horizons} {m['routing_entropy']:8.3f} {m['address_accuracy']:8.1%}  [{usage}]"
             )
         if "gap_closed" in result:
-            lines.append(f"share of the memory-free -> oracle MSE gap closed by LeWorld: {result['gap_closed']:.1%}")
+            lines.append(
+                f"share of the memory-free -> oracle MSE gap closed by LeWorld: {result['gap_closed']:.1%}"
+            )
         return "\n".join(lines)
-
-

@@ -41,7 +41,7 @@ def diversity_loss(p_high: Tensor, p_low: Tensor) -> Tensor:
 
 def routing_entropy_loss(router_probs: Tensor) -> Tensor:
     """Mean binary entropy of the gates (low = decisive routing)."""
-    p = router_probs.clamp(_EPS, 1 - _EPS)
+    p = router_probs.clamp(1e-6, 1 - 1e-6)  # 1 - 1e-8 rounds to 1 in float32
     return -(p * p.log() + (1 - p) * (1 - p).log()).mean()
 
 
@@ -56,7 +56,9 @@ def address_loss(
 ) -> Tensor:
     """Phase-1 SLM loss: CE(high byte) + CE(low byte) + 0.5 CE(range length - 1)."""
     tgt = target_start.long()
-    addr = F.cross_entropy(start_logits_high, tgt // half_space) + F.cross_entropy(start_logits_low, tgt % half_space)
+    addr = F.cross_entropy(start_logits_high, tgt // half_space) + F.cross_entropy(
+        start_logits_low, tgt % half_space
+    )
     tgt_range = (target_end - target_start).clamp(1, max_read_range) - 1
     return addr + 0.5 * F.cross_entropy(range_logits, tgt_range.long())
 

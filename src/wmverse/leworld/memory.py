@@ -95,7 +95,9 @@ class ArtificialMemory(nn.Module):
     def check_range(self, start: Tensor, end: Tensor) -> None:
         """Raise ``ValueError`` unless ``0 <= start <= end <= num_words`` and lengths fit."""
         if start.shape != end.shape:
-            raise ValueError(f"start and end must have the same shape, got {tuple(start.shape)} and {tuple(end.shape)}")
+            raise ValueError(
+                f"start and end must have the same shape, got {tuple(start.shape)} and {tuple(end.shape)}"
+            )
         if start.dtype.is_floating_point or end.dtype.is_floating_point:
             raise ValueError("start and end must be integer tensors")
         if start.numel() == 0:

@@ -59,7 +59,9 @@ def train_phases(
             shown = ", ".join(
                 f"{k}={v:.4g}" for k, v in metrics.items() if k not in ("phase", "epoch", "seconds", "lr")
             )
-            log(f"[{name}] phase {phase} epoch {metrics['epoch']}/{epochs}: {shown} ({metrics['seconds']:.1f}s)")
+            log(
+                f"[{name}] phase {phase} epoch {metrics['epoch']}/{epochs}: {shown} ({metrics['seconds']:.1f}s)"
+            )
     return history
 
 
@@ -79,22 +81,33 @@ def run_training(
 
     Returns the :meth:`Evaluator.evaluate` result plus ``history`` (per-epoch metrics per model).
     """
-    if train_config.state_dim != system.slm_config.state_dim or train_config.char_dim != system.slm_config.char_dim:
+    if (
+        train_config.state_dim != system.slm_config.state_dim
+        or train_config.char_dim != system.slm_config.char_dim
+    ):
         raise ValueError(
             "mismatched dimensions: TrainingConfig state_dim/char_dim "
             f"({train_config.state_dim}/{train_config.char_dim}) differ from the system's SLMs "
             f"({system.slm_config.state_dim}/{system.slm_config.char_dim})"
         )
-    log(f"[setup] populating memory ({system.memory_config.num_words} x {system.memory_config.word_size} bits)")
+    log(
+        f"[setup] populating memory ({system.memory_config.num_words} x {system.memory_config.word_size} bits)"
+    )
     MemoryPopulator.structured_patterns(system.memory, seed=train_config.seed)
     train, val = make_datasets(system, train_config, num_train_sequences, num_val_sequences, difficulty)
-    log(f"[setup] {difficulty}: {len(train)} training and {len(val)} held-out sequences of {train_config.sequence_length} steps")
+    log(
+        f"[setup] {difficulty}: {len(train)} training and {len(val)} held-out sequences of {train_config.sequence_length} steps"
+    )
     history = {"leworld": train_phases(system, train_config, train, log=log)}
     others: dict[str, LeWorldSystem] = {}
     if baselines:
         for mode, name in (("zero", "memory_free"), ("oracle", "oracle")):
             other = LeWorldSystem(
-                system.memory_config, system.slm_config, system.blm_config, read_mode=mode, seed=train_config.seed
+                system.memory_config,
+                system.slm_config,
+                system.blm_config,
+                read_mode=mode,
+                seed=train_config.seed,
             )
             other.memory.memory.copy_(system.memory.memory)
             history[name] = train_phases(other, train_config, train, log=log, name=name)
@@ -105,7 +118,9 @@ def run_training(
     return result
 
 
-def default_system(config: TrainingConfig, *, memory: MemoryConfig | None = None, n_slms: int = 3) -> LeWorldSystem:
+def default_system(
+    config: TrainingConfig, *, memory: MemoryConfig | None = None, n_slms: int = 3
+) -> LeWorldSystem:
     """A LeWorldSystem whose sizes match ``config`` (state_dim, char_dim) and its seed."""
     slm = SLMConfig(state_dim=config.state_dim, char_dim=config.char_dim)
     blm = BLMConfig(state_dim=config.state_dim, n_slms=n_slms)

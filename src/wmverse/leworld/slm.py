@@ -60,7 +60,9 @@ class SmallLeWorldModel(nn.Module):
                 layers += [nn.Linear(d_in if i == 0 else config.d_model, config.d_model), nn.GELU()]
             self.trunk = nn.Sequential(*layers)
             self.norm = nn.LayerNorm(config.d_model)
-            self.address_head = AddressHead(config.d_model, memory_config.half_space, memory_config.max_read_range)
+            self.address_head = AddressHead(
+                config.d_model, memory_config.half_space, memory_config.max_read_range
+            )
 
     def forward(
         self,

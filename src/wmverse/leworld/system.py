@@ -45,9 +45,13 @@ class LeWorldSystem(nn.Module):
         super().__init__()
         mc, sc, bc = memory_config or MemoryConfig(), slm_config or SLMConfig(), blm_config or BLMConfig()
         if sc.state_dim != bc.state_dim:
-            raise ValueError(f"mismatched dimensions: SLM state_dim {sc.state_dim} != BLM state_dim {bc.state_dim}")
+            raise ValueError(
+                f"mismatched dimensions: SLM state_dim {sc.state_dim} != BLM state_dim {bc.state_dim}"
+            )
         if sc.info_dim != bc.info_dim:
-            raise ValueError(f"mismatched dimensions: SLM info_dim {sc.info_dim} != BLM info_dim {bc.info_dim}")
+            raise ValueError(
+                f"mismatched dimensions: SLM info_dim {sc.info_dim} != BLM info_dim {bc.info_dim}"
+            )
         if read_mode not in READ_MODES:
             raise ValueError(f"read_mode must be one of {READ_MODES}, got {read_mode!r}")
         self.memory_config, self.slm_config, self.blm_config = mc, sc, bc
@@ -67,7 +71,9 @@ class LeWorldSystem(nn.Module):
         return self.blm_config.n_slms
 
     # ------------------------------------------------------------------ reads
-    def _reads(self, slm_outputs: list[dict[str, Tensor]], regions: tuple[Tensor, Tensor] | None) -> list[Tensor]:
+    def _reads(
+        self, slm_outputs: list[dict[str, Tensor]], regions: tuple[Tensor, Tensor] | None
+    ) -> list[Tensor]:
         n, batch = self.n_slms, slm_outputs[0]["hidden"].shape[0]
         if self.read_mode == "zero":
             zero = slm_outputs[0]["hidden"].new_zeros(batch, self.memory_config.encoder_dim)
@@ -78,7 +84,9 @@ class LeWorldSystem(nn.Module):
             starts, ends = regions
             k = min(n, starts.shape[1])
             pad = starts.new_zeros(batch, n - k)
-            encoded = self.memory.read(torch.cat([starts[:, :k], pad], 1), torch.cat([ends[:, :k], pad], 1)).encoded
+            encoded = self.memory.read(
+                torch.cat([starts[:, :k], pad], 1), torch.cat([ends[:, :k], pad], 1)
+            ).encoded
             return list(encoded.unbind(1))
 
         def stack(key: str) -> Tensor:
@@ -183,7 +191,11 @@ class LeWorldSystem(nn.Module):
             masks.append(out["mask"])
             probs.append(out["router_probs"])
             infos.append(info)
-            addrs.append(torch.stack([torch.stack([o["start_addr"], o["end_addr"]], -1) for o in out["slm_outputs"]], 1))
+            addrs.append(
+                torch.stack(
+                    [torch.stack([o["start_addr"], o["end_addr"]], -1) for o in out["slm_outputs"]], 1
+                )
+            )
             if open_loop:
                 past, current = current, out["next_state"]
         result = {key: value / steps for key, value in sums.items()}

@@ -58,7 +58,9 @@ class _Trainer:
         if batches is None:
             if self.dataset is None:
                 raise ValueError("train_epoch needs batches or a trainer built with a dataset")
-            batches = self.dataset.batches(getattr(self.config, self.batch_size_field), shuffle=True, generator=self.generator)
+            batches = self.dataset.batches(
+                getattr(self.config, self.batch_size_field), shuffle=True, generator=self.generator
+            )
         self.system.train()
         sums: dict[str, float] = {}
         n = 0
@@ -95,11 +97,17 @@ class Phase1Trainer(_Trainer):
     phase = 1
     batch_size_field = "phase1_batch_size"
 
-    def __init__(self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None):
+    def __init__(
+        self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None
+    ):
         super().__init__(system, config, dataset)
-        self.slm_optimizer = optim.AdamW(system.slms.parameters(), lr=config.phase1_lr, weight_decay=config.weight_decay)
+        self.slm_optimizer = optim.AdamW(
+            system.slms.parameters(), lr=config.phase1_lr, weight_decay=config.weight_decay
+        )
         self.blm_params = list(system.blm.parameters()) + list(system.memory.parameters())
-        self.blm_optimizer = optim.AdamW(self.blm_params, lr=config.phase1_lr, weight_decay=config.weight_decay)
+        self.blm_optimizer = optim.AdamW(
+            self.blm_params, lr=config.phase1_lr, weight_decay=config.weight_decay
+        )
 
     def _optimizers(self) -> dict[str, optim.Optimizer]:
         return {"slm": self.slm_optimizer, "blm": self.blm_optimizer}
@@ -111,12 +119,15 @@ class Phase1Trainer(_Trainer):
                 f"{batch['relevant_starts'].shape[1]} range columns"
             )
 
-    def slm_loss(self, batch: dict) -> Tensor:
-        """Mean over SLMs of the address loss at a random consecutive pair of each sequence."""
+    def slm_loss(self, batch: dict, generator: torch.Generator | None = None) -> Tensor:
+        """Mean over SLMs of the address loss at a random consecutive pair of each sequence.
+
+        (The seed uses the first pair only; any pair trains the SLMs for every step.)
+        """
         self._check(batch)
         states, chars = batch["states"], batch["characteristics"]
         b, t = states.shape[:2]
-        idx = torch.randint(1, t, (b,), generator=self.generator)
+        idx = torch.randint(1, t, (b,), generator=generator or self.generator)
         rows = torch.arange(b)
         past, current = states[rows, idx - 1], states[rows, idx]
         starts, ends = _regions(batch)
@@ -149,7 +160,10 @@ class Phase1Trainer(_Trainer):
         target = states[:, 1:].reshape(b * steps, d)
         reads = reads.unsqueeze(1).expand(b, steps, n, -1).reshape(b * steps, n, -1)
         fake = [
-            {"hidden": states.new_zeros(b * steps, sys_.slm_config.d_model), "confidence": states.new_ones(b * steps)}
+            {
+                "hidden": states.new_zeros(b * steps, sys_.slm_config.d_model),
+                "confidence": states.new_ones(b * steps),
+            }
             for _ in range(n)
         ]
         out = sys_.blm(past, current, fake, list(reads.unbind(1)))
@@ -182,12 +196,16 @@ class Phase2Trainer(_Trainer):
     phase = 2
     batch_size_field = "phase2_batch_size"
 
-    def __init__(self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None):
+    def __init__(
+        self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None
+    ):
         super().__init__(system, config, dataset)
         system.loss_weights.update(
             balance=config.lambda_balance, diversity=config.lambda_diversity, entropy=config.lambda_entropy
         )
-        self.optimizer = optim.AdamW(system.parameters(), lr=config.phase2_lr, weight_decay=config.weight_decay)
+        self.optimizer = optim.AdamW(
+            system.parameters(), lr=config.phase2_lr, weight_decay=config.weight_decay
+        )
         self.restart_period = max(1, config.phase2_epochs // 3)
         self.steps_per_epoch: int | None = None
 
@@ -200,14 +218,18 @@ class Phase2Trainer(_Trainer):
         if self.steps_per_epoch:
             frac = (self.global_step % self.steps_per_epoch) / self.steps_per_epoch
         factor = L.warmup_factor(self.global_step, self.config.phase2_warmup_steps)
-        return self.config.phase2_lr * factor * L.cosine_restart_factor(self.epoch + frac, self.restart_period)
+        return (
+            self.config.phase2_lr * factor * L.cosine_restart_factor(self.epoch + frac, self.restart_period)
+        )
 
     def train_step(self, batch: dict) -> dict[str, float]:
         lr = self.current_lr()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.zero_grad()
-        out = self.system.multi_step_forward(batch["states"], batch["characteristics"], regions=_regions(batch))
+        out = self.system.multi_step_forward(
+            batch["states"], batch["characteristics"], regions=_regions(batch)
+        )
         loss = out["total_loss"]
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.system.parameters(), self.config.grad_clip)
@@ -250,7 +272,9 @@ class Phase3Trainer(_Trainer):
     phase = 3
     batch_size_field = "phase3_batch_size"
 
-    def __init__(self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None):
+    def __init__(
+        self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None
+    ):
         super().__init__(system, config, dataset)
         info = list(system.blm.info_request.parameters()) + list(system.info_to_slm.parameters())
         info_ids = {id(p) for p in info}

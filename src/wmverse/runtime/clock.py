@@ -32,6 +32,10 @@ TIME_PATCHED_MODULES: tuple[str, ...] = (
 #: Fixed epoch (seconds since 1970) the synthetic time starts from, so runs are reproducible.
 DEFAULT_EPOCH_S = 1_700_000_000.0
 
+#: What the patched ``perf_counter``/``monotonic`` read at tick 0. Not zero: unaiverse treats a start time
+#: of 0 as "never started" (``hsm/action.py:365`` ignores a transition's delay when its state started at 0).
+PERF_COUNTER_BASE_S = 1000.0
+
 
 class SyntheticClock(_Clock):
     """A unaiverse ``_Clock`` whose time only moves when :meth:`advance` is called.
@@ -45,7 +49,7 @@ class SyntheticClock(_Clock):
     def __init__(self, epoch_s: float = DEFAULT_EPOCH_S, min_delta: float = -1.0) -> None:
         super().__init__(min_delta=min_delta, current_time=epoch_s)
         self.epoch_s = float(epoch_s)
-        self.elapsed_s = 0.0
+        self._elapsed_us = 0  # integer microseconds: 23 ticks of 0.1 s are exactly 2.3 s
         self.cycle = 0
         self._cycle_times: list[float] = [self.epoch_s]
         self._last_ms = -1
@@ -53,11 +57,17 @@ class SyntheticClock(_Clock):
     # --- advancing -------------------------------------------------------------------------
     def advance(self, dt_s: float) -> None:
         """Moves time forward by ``dt_s`` (> 0) simulated seconds and starts a new cycle."""
-        if dt_s <= 0.0:
-            raise ValueError(f"advance needs a positive step, got {dt_s}")
-        self.elapsed_s += dt_s
+        step_us = round(dt_s * 1_000_000)
+        if step_us <= 0:
+            raise ValueError(f"advance needs a positive step (>= 1 microsecond), got {dt_s}")
+        self._elapsed_us += step_us
         self.cycle += 1
         self._cycle_times.append(self.get_time())
+
+    @property
+    def elapsed_s(self) -> float:
+        """Simulated seconds since tick 0."""
+        return self._elapsed_us / 1_000_000
 
     def next_cycle(self) -> bool:
         """Always succeeds without moving time: cycles are driven by :meth:`advance`."""
@@ -112,7 +122,7 @@ class SyntheticClock(_Clock):
 class SyntheticTimeModule:
     """Stands in for the ``time`` module inside the patched unaiverse modules.
 
-    ``perf_counter``/``monotonic`` return the clock's elapsed seconds, ``time`` its epoch time,
+    ``perf_counter``/``monotonic`` return the clock's elapsed seconds plus a fixed base, ``time`` its epoch time,
     ``sleep`` returns immediately; every other attribute is the real ``time`` module's.
     """
 
@@ -120,10 +130,10 @@ class SyntheticTimeModule:
         self._clock = clock
 
     def perf_counter(self) -> float:
-        return self._clock.elapsed_s
+        return PERF_COUNTER_BASE_S + self._clock.elapsed_s
 
     def monotonic(self) -> float:
-        return self._clock.elapsed_s
+        return PERF_COUNTER_BASE_S + self._clock.elapsed_s
 
     def time(self) -> float:
         return self._clock.get_time()

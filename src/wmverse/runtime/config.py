@@ -28,8 +28,9 @@ class RuntimeConfig:
     wire: bool = True
     """Encode/decode every message with Msg.to_bytes/from_bytes, as on the network."""
     world_requests: bool = True
-    """Agents accept interaction requests from their world's node (unaiverse 0.1.31's Node rejects them,
-    node.py:2375, because the world is not among the agent's known agents); False: reject, as live."""
+    """Agents know their world's node as a peer (a world master), so they serve and answer its interaction
+    requests. unaiverse 0.1.31's Node never adds the world to an agent's known agents, so live agents reject
+    them (node.py:2375); False: the same here."""
     quiet: bool = False
     """Do not print the transition lines (they are still collected in the result)."""
     skip_scripts: frozenset[str] = field(default_factory=lambda: SKIPPED_SCRIPTS)

@@ -147,6 +147,9 @@ class LocalConn:
         self.outgoing: set[str] = set()
         self.world_peer_id: str | None = private_peer_id if is_world_node else None
         self.rendezvous_tag = -1
+        self.world_node_role = (
+            3  # how an agent sees its world's node: a world master (AgentBasics.ROLE_WORLD_MASTER)
+        )
         self._views = {
             self.P2P_PUBLIC: _P2PView(self, private=False),
             self.P2P_WORLD: _P2PView(self, private=True),
@@ -174,6 +177,8 @@ class LocalConn:
 
     # --- roles ---------------------------------------------------------------------------------
     def get_role(self, peer_id: str) -> int:
+        if peer_id == self.world_peer_id and not self.is_world_node:
+            return self.world_node_role
         return self._members().get(peer_id, 0)
 
     def set_role(self, peer_id: str, new_role: int) -> None:

@@ -30,6 +30,7 @@ from wmverse.runtime.conn import (
     POOL_WORLD_NODE,
     LocalConn,
 )
+from wmverse.runtime.messages import dispatch, priority
 
 #: The runtime currently running scripts; LocalNode registers with it. Set by the runner.
 _ACTIVE: Any = None
@@ -50,11 +51,6 @@ def _peer_token(kind: str, index: int, name: str) -> str:
     digest = hashlib.sha1(f"{kind}/{index}/{name}".encode()).hexdigest()[:10]
     clean = re.sub(r"[^A-Za-z0-9]", "", name)[:16] or "node"
     return f"Loc{kind}{index:04d}{clean}{digest}"
-
-
-def _priority(msg: Msg) -> int:
-    order = {Msg.WORLD_APPROVAL: 0, Msg.AGENT_APPROVAL: 1, Msg.INTERACTION: 2}
-    return order.get(msg.content_type, 3)
 
 
 class LocalNode:
@@ -330,7 +326,8 @@ class LocalNode:
         world_profile = NodeProfile.from_dict(copy.deepcopy(world_node.profile.get_all_profile()))
         dyn = world_profile.get_dynamic_profile()
         props = list(dyn.get("streams") or []) + list(dyn.get("proc_outputs") or [])
-        if not await self.agent.add_compatible_streams(
+        knows_world = self.runtime.config.world_requests
+        if not knows_world and not await self.agent.add_compatible_streams(
             world_node.private_peer_id, props, buffered=False, public=False
         ):
             raise JoinError(f"{self.node_name!r} could not attach to the streams of world {world_name!r}")
@@ -338,6 +335,11 @@ class LocalNode:
         self._become_role(role, world_node, world_profile, changing=False)
         self.profile.get_dynamic_profile()["connections"]["world_peer_id"] = world_node.private_peer_id
         self.profile.mark_change_in_connections()
+        if knows_world:
+            # The world becomes a known peer (as a world master) so that its requests are served and answered.
+            known = NodeProfile.from_dict(copy.deepcopy(world_profile.get_all_profile()))
+            if not await self.agent.add_agent(peer_id=world_node.private_peer_id, profile=known):
+                raise JoinError(f"{self.node_name!r} could not attach to the streams of world {world_name!r}")
         if not await world.add_agent(peer_id=self.private_peer_id, profile=joiner_profile):
             raise JoinError(f"world {world_name!r} refused {self.node_name!r} in add_agent")
         world.role_changed_by_world = False
@@ -429,90 +431,6 @@ class LocalNode:
 
     async def _handle_messages(self) -> None:
         messages, self.inbox = self.inbox, []
-        messages = sorted(messages, key=_priority)  # stable: arrival order within a priority
+        messages = sorted(messages, key=priority)  # stable: arrival order within a priority
         for msg in messages:
-            await self._dispatch(msg)
-
-    async def _dispatch(self, msg: Msg) -> None:
-        ct = msg.content_type
-        sender = msg.sender
-        hosted = self.hosted
-        if ct == Msg.PROFILE:
-            profile = NodeProfile.from_dict(msg.content)
-            if sender in hosted.all_agents:
-                await hosted.add_agent(peer_id=sender, profile=profile)
-            elif self.conn.is_connected(sender):
-                reply = self.conn.make_msg(
-                    sender, Msg.AGENT_APPROVAL, {"my_profile": self.profile.get_all_profile()}
-                )
-                if await hosted.add_agent(peer_id=sender, profile=profile):
-                    self.router.deliver(reply, sender)
-                else:
-                    await self._purge(sender)
-        elif ct == Msg.AGENT_APPROVAL:
-            if sender in self.agents_expected_to_send_ack:
-                profile = NodeProfile.from_dict(msg.content["my_profile"])
-                if await hosted.add_agent(peer_id=sender, profile=profile):
-                    del self.agents_expected_to_send_ack[sender]
-                else:
-                    await self._purge(sender)
-            else:
-                log.error("Unexpected agent-connect approval, removing (disconnecting) " + sender)
-        elif ct == Msg.INTERACTION:
-            if self.node_type == self.AGENT:
-                from_world = (
-                    self.runtime.config.world_requests and sender == self.conn.get_world_node_peer_id()
-                )
-                if sender not in hosted.all_agents and not from_world:
-                    log.error("Unexpected interaction from unknown node: " + sender)
-                elif hosted.im.room_for_registration():
-                    hosted.inject_received_interaction(sender, msg.content)
-            else:
-                log.error("Unexpected interaction received by this world node, sent by: " + sender)
-        elif ct == Msg.INTERACTION_STATUS:
-            await hosted.im.update_sent_status(msg.content)
-        elif ct == Msg.STREAM_SAMPLE:
-            if self.node_type == self.AGENT:
-                hosted.get_stream_sample(net_hash=msg.channel, sample_dict=msg.content)
-            else:
-                log.error("Unexpected stream samples received by this world node, sent by: " + sender)
-        elif ct == Msg.ROLE_SUGGESTION:
-            if self.node_type == self.AGENT:
-                if (
-                    sender == self.conn.get_world_node_peer_id()
-                    and msg.content["peer_id"] == self.private_peer_id
-                ):
-                    self._become_role(msg.content["role"], self.joined_world, None, changing=True)
-            elif sender in hosted.world_masters:
-                for suggestion in msg.content:
-                    await hosted.set_role(peer_id=suggestion["peer_id"], role=suggestion["role"])
-        elif ct == Msg.HSM:
-            if self.node_type == self.AGENT and sender in hosted.world_masters:
-                if not getattr(hosted.behav, msg.content["method"])(*msg.content["args"]):
-                    log.error(
-                        f"Cannot run HSM action named {msg.content['method']} with args {msg.content['args']}"
-                    )
-        elif ct == Msg.BADGE_SUGGESTIONS:
-            if self.node_type == self.WORLD:
-                for badge in msg.content:
-                    hosted.add_badge(**badge)
-        elif ct == Msg.STATS_UPDATE:
-            if self.node_type == self.WORLD and sender in hosted.all_agents:
-                hosted.add_peer_stats(msg.content)
-        elif ct == Msg.STATS_REQUEST:
-            if self.node_type == self.WORLD:
-                filters = msg.content or {}
-                if filters.get("stat_names"):
-                    payload = hosted.answer_stats_request(filters, sender)
-                else:
-                    payload = hosted.stats.plot(since_timestamp=filters.get("time_range", 0))
-                await self.conn.send(sender, None, Msg.STATS_RESPONSE, payload)
-        elif ct == Msg.STATS_RESPONSE:
-            if (
-                self.node_type == self.AGENT
-                and isinstance(msg.content, dict)
-                and ("world" in msg.content or "peers" in msg.content)
-            ):
-                hosted.update_stats_view(msg.content, hosted.overwrite_stats)
-        else:
-            log.misc(f"Local runtime ignores a {ct} message from {sender}")
+            await dispatch(self, msg)

@@ -171,7 +171,7 @@ def _inline_plotly(page: str) -> str:
 
 
 def _finish(runtime: Runtime, out_dir: Path) -> tuple[str | None, Path | None, Path | None]:
-    """World hooks at the end: save stats, summary(), render_dashboard(path) (or the stats plot)."""
+    """World hooks at the end: save stats, render_dashboard(path) (or the stats plot), then summary()."""
     world = runtime.world_node.hosted
     stats = getattr(world, "stats", None)
     db_path = None
@@ -180,8 +180,6 @@ def _finish(runtime: Runtime, out_dir: Path) -> tuple[str | None, Path | None, P
         declared = getattr(world, "stats_db_path", None) or getattr(stats, "db_path", None)
         if declared:
             db_path = Path(declared).resolve()
-    summary_fn = getattr(world, "summary", None)
-    summary = str(summary_fn()) if callable(summary_fn) else None
     dashboard = out_dir / "dashboard.html"
     render = getattr(world, "render_dashboard", None)
     if callable(render):
@@ -192,6 +190,8 @@ def _finish(runtime: Runtime, out_dir: Path) -> tuple[str | None, Path | None, P
         page = stats.plot()
         if isinstance(page, str) and page:
             dashboard.write_text(_inline_plotly(page), encoding="utf-8")
+    summary_fn = getattr(world, "summary", None)
+    summary = str(summary_fn()) if callable(summary_fn) else None
     if stats is not None and hasattr(stats, "shutdown"):
         stats.shutdown()
     return summary, db_path, (dashboard.resolve() if dashboard.is_file() else None)

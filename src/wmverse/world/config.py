@@ -15,13 +15,18 @@ from pathlib import Path
 
 from wmverse.debate import TrainConfig
 
-__all__ = ["DEFAULT_WORLD_FOLDER", "DEFAULT_JUDGE", "TrainingWorldConfig"]
+__all__ = ["DEFAULT_WORLD_FOLDER", "DEFAULT_JUDGE", "WORLD_MAX_EPOCHS", "TrainingWorldConfig"]
 
 #: Folder of the training world (``worlds/training``) in the repository.
 DEFAULT_WORLD_FOLDER = Path(__file__).resolve().parents[3] / "worlds" / "training"
 
 #: Judge of the world's default run (all-MiniLM-L6-v2, offline; a 10-epoch run takes ~25 s on 2 cores).
 DEFAULT_JUDGE = "embedding"
+
+#: Max epochs of the world's default run. The library keeps the seed's 10; with the seed's learning-rate
+#: decay and threshold the sample's allocations settle (delta < 0.005 for ``patience`` epochs) at about
+#: epoch 24 with seed 0, so the world gives training room to converge.
+WORLD_MAX_EPOCHS = 30
 
 _WORLD_JUDGES = ("lexical", "embedding")
 
@@ -30,7 +35,9 @@ _WORLD_JUDGES = ("lexical", "embedding")
 class TrainingWorldConfig:
     """Everything that decides what the training world does; same config -> same run."""
 
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(judge=DEFAULT_JUDGE))
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(judge=DEFAULT_JUDGE, max_epochs=WORLD_MAX_EPOCHS)
+    )
     """Debate training settings (epochs, learning rate, convergence, bounds, split, seed, judge)."""
     significance: float = 0.01
     """p-value below which held-out validation earns the 'validation significant' badge."""
@@ -77,7 +84,7 @@ class TrainingWorldConfig:
         the variable.
         """
         env = os.environ if environ is None else environ
-        train_kw: dict[str, object] = {"judge": DEFAULT_JUDGE}
+        train_kw: dict[str, object] = {"judge": DEFAULT_JUDGE, "max_epochs": WORLD_MAX_EPOCHS}
         sources = [(f"WMVERSE_TRAIN_{f.name.upper()}", f.name, f.type) for f in fields(TrainConfig)]
         sources += [
             ("WMVERSE_SEED", "seed", "int"),

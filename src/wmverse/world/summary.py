@@ -10,10 +10,11 @@ from wmverse.debate import DEFAULT_ALLOCATIONS
 __all__ = ["format_summary"]
 
 
-def format_summary(
-    session: Any, badges: Sequence[dict[str, Any]], stats_db: str | None, dashboard: str | None
-) -> str:
-    """Allocation table (start -> end), validation (value, CI, p-value), convergence, badges and paths."""
+def format_summary(session: Any, badges: Sequence[dict[str, Any]]) -> str:
+    """Allocation table (start -> end), validation (value, CI, p-value), convergence and badges.
+
+    The stats database and dashboard paths are printed by the runtime, for every world.
+    """
     lines = ["=" * 64, "TRAINING WORLD SUMMARY", "=" * 64]
     tc = session.config.train
     status = (
@@ -49,7 +50,4 @@ def format_summary(
             lines.append(f"  [{b['badge_type']}] {b['tendency']} score={b['score']:.2f}: {b['description']}")
     else:
         lines.append("Badges: none (training did not converge and validation was not significant)")
-    lines.append("")
-    lines.append(f"Stats database: {stats_db}")
-    lines.append(f"Dashboard: {dashboard if dashboard else '(not rendered)'}")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ TENDENCY_COLORS = {
     "connection": "#00D4AA",
     "autonomy": "#1A5CFF",
     "comfort": "#FF6692",
-    "curiosity": "#33EABD",
+    "curiosity": "#E0E0E0",
 }
 
 

@@ -400,6 +400,5 @@ class WWorld(World):
         return self.dashboard_path
 
     def summary(self) -> str:
-        """Allocation table, validation accuracy and p-value, badges, stats DB and dashboard paths."""
-        dashboard = self.dashboard_path or str(self.config.dashboard_path)
-        return format_summary(self.session, self.recorded_badges, self.stats_db_path, dashboard)
+        """Allocation table, validation accuracy and p-value, badges (the runtime adds the output paths)."""
+        return format_summary(self.session, self.recorded_badges)

@@ -17,3 +17,12 @@ class WAgent(Agent):
             badge_type="completed",
             badge_description=f"asked {self.get_name()}",
         )
+
+    @action
+    async def greeting(self, interaction: Interaction | None = None) -> bool:
+        """Serves the world's request."""
+        if interaction is None:
+            return False
+        sender = self.all_agents[interaction.requester].get_static_profile()["node_name"]
+        log.user(f"greeted by {sender}")
+        return True

@@ -2,6 +2,7 @@
 
 import os
 
+from unaiverse.agent import action
 from unaiverse.clock import clock
 from unaiverse.hsm import HybridStateMachine
 from unaiverse.world import World
@@ -10,6 +11,7 @@ from .stats import WStats
 
 ASK_DELAY_S = 2.0  # the asker waits this long (simulated) in 'ready' before asking
 READY_WAIT_S = 1.5  # the asker's 'ready' state waits this long before acting
+GREET_DELAY_S = 1.0  # the world greets Alice (a world -> agent request) after this long
 
 
 class WWorld(World):
@@ -22,6 +24,27 @@ class WWorld(World):
             if os.path.exists(db_path + suffix):
                 os.remove(db_path + suffix)
         super().__init__(world_folder=world_folder, stats=WStats(is_world=True, db_path=db_path), **kwargs)
+
+        # The world's own machine (stepped by the runtime): one world action, sent as a request to Alice
+        self.behav = HybridStateMachine(self)
+        self.behav.add_state("waiting")
+        self.behav.add_state("greeted", blocking=True)
+        self.behav.add_transit(
+            "waiting", "greeted", action="greet", args={"name": "Alice"}, delay=GREET_DELAY_S
+        )
+        self.behav.set_state("waiting")
+
+    @action
+    async def greet(self, name: str = "") -> bool:
+        """Sends a 'greeting' request to the agent called `name` (and to no one else)."""
+        for peer, profile in self.all_agents.items():
+            if profile.get_static_profile()["node_name"] == name:
+                return await self._send(action_name="greeting", target=[peer], volatile=True) is not None
+        return False
+
+    async def on_tick(self):
+        await self.im.complete_expired()
+        self.im.drain_completed()
 
     def assign_role(self, profile, is_world_master):
         name = profile.get_static_profile()["node_name"]
@@ -72,4 +95,5 @@ class WWorld(World):
         behav.set_role("answerer")
         behav.add_state("idle", blocking=True)
         behav.add_transit("idle", "idle", action="answer", ready=False)
+        behav.add_transit("idle", "idle", action="greeting", ready=False)
         behav.save(os.path.join(self.world_folder, "answerer.json"), only_if_changed=Answerer(proc=None))

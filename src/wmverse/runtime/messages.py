@@ -1,0 +1,105 @@
+"""How a local node handles each kind of unaiverse message it receives (Node's message loop, locally).
+
+Handshakes (PROFILE / AGENT_APPROVAL), interaction requests and statuses, stream samples, role
+suggestions, HSM edits from world masters, badge suggestions and the stats exchange.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from unaiverse.networking.node.profile import NodeProfile
+from unaiverse.networking.p2p.messages import Msg
+from unaiverse.utils.logger import log
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wmverse.runtime.node import LocalNode
+
+
+def priority(msg: Msg) -> int:
+    """Sort key: world approvals, then agent approvals, then interactions, then the rest (as Node)."""
+    order = {Msg.WORLD_APPROVAL: 0, Msg.AGENT_APPROVAL: 1, Msg.INTERACTION: 2}
+    return order.get(msg.content_type, 3)
+
+
+async def dispatch(node: LocalNode, msg: Msg) -> None:
+    """Handles one received message as Node.__handle_network_messages does (the cases a local run needs)."""
+    ct = msg.content_type
+    sender = msg.sender
+    hosted = node.hosted
+    if ct == Msg.PROFILE:
+        profile = NodeProfile.from_dict(msg.content)
+        if sender in hosted.all_agents:
+            await hosted.add_agent(peer_id=sender, profile=profile)
+        elif node.conn.is_connected(sender):
+            reply = node.conn.make_msg(
+                sender, Msg.AGENT_APPROVAL, {"my_profile": node.profile.get_all_profile()}
+            )
+            if await hosted.add_agent(peer_id=sender, profile=profile):
+                node.router.deliver(reply, sender)
+            else:
+                await node._purge(sender)
+    elif ct == Msg.AGENT_APPROVAL:
+        if sender in node.agents_expected_to_send_ack:
+            profile = NodeProfile.from_dict(msg.content["my_profile"])
+            if await hosted.add_agent(peer_id=sender, profile=profile):
+                del node.agents_expected_to_send_ack[sender]
+            else:
+                await node._purge(sender)
+        else:
+            log.error("Unexpected agent-connect approval, removing (disconnecting) " + sender)
+    elif ct == Msg.INTERACTION:
+        if node.node_type == node.AGENT:
+            if sender not in hosted.all_agents:
+                log.error("Unexpected interaction from unknown node: " + sender)
+            elif hosted.im.room_for_registration():
+                hosted.inject_received_interaction(sender, msg.content)
+        else:
+            log.error("Unexpected interaction received by this world node, sent by: " + sender)
+    elif ct == Msg.INTERACTION_STATUS:
+        await hosted.im.update_sent_status(msg.content)
+    elif ct == Msg.STREAM_SAMPLE:
+        if node.node_type == node.AGENT:
+            hosted.get_stream_sample(net_hash=msg.channel, sample_dict=msg.content)
+        else:
+            log.error("Unexpected stream samples received by this world node, sent by: " + sender)
+    elif ct == Msg.ROLE_SUGGESTION:
+        if node.node_type == node.AGENT:
+            if (
+                sender == node.conn.get_world_node_peer_id()
+                and msg.content["peer_id"] == node.private_peer_id
+            ):
+                node._become_role(msg.content["role"], node.joined_world, None, changing=True)
+        elif sender in hosted.world_masters:
+            for suggestion in msg.content:
+                await hosted.set_role(peer_id=suggestion["peer_id"], role=suggestion["role"])
+    elif ct == Msg.HSM:
+        if node.node_type == node.AGENT and sender in hosted.world_masters:
+            if not getattr(hosted.behav, msg.content["method"])(*msg.content["args"]):
+                log.error(
+                    f"Cannot run HSM action named {msg.content['method']} with args {msg.content['args']}"
+                )
+    elif ct == Msg.BADGE_SUGGESTIONS:
+        if node.node_type == node.WORLD:
+            for badge in msg.content:
+                hosted.add_badge(**badge)
+    elif ct == Msg.STATS_UPDATE:
+        if node.node_type == node.WORLD and sender in hosted.all_agents:
+            hosted.add_peer_stats(msg.content)
+    elif ct == Msg.STATS_REQUEST:
+        if node.node_type == node.WORLD:
+            filters = msg.content or {}
+            if filters.get("stat_names"):
+                payload = hosted.answer_stats_request(filters, sender)
+            else:
+                payload = hosted.stats.plot(since_timestamp=filters.get("time_range", 0))
+            await node.conn.send(sender, None, Msg.STATS_RESPONSE, payload)
+    elif ct == Msg.STATS_RESPONSE:
+        if (
+            node.node_type == node.AGENT
+            and isinstance(msg.content, dict)
+            and ("world" in msg.content or "peers" in msg.content)
+        ):
+            hosted.update_stats_view(msg.content, hosted.overwrite_stats)
+    else:
+        log.misc(f"Local runtime ignores a {ct} message from {sender}")
