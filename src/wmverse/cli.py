@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "leworld": "wmverse.leworld.cli",
     "canvas": "wmverse.canvas.cli",
     "dynamics": "wmverse.dynamics.cli",
+    "runtime": "wmverse.runtime.cli",
 }
 
 

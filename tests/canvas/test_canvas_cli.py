@@ -66,3 +66,10 @@ def test_macro_forecast_has_no_look_ahead():
     cols = ["infl_canvas", "unemp_canvas", "infl_ar1", "unemp_ar1"]
     assert (base.loc[early, cols] == alt.loc[early, cols]).all().all()
     assert (base.loc["2005-04-01":, "unemp_canvas"] != alt.loc["2005-04-01":, "unemp_canvas"]).all()
+
+
+def test_cli_forecast_diffusion_method(capsys):
+    assert (
+        main(["canvas", "forecast", "--steps", "2", "--seeds", "0", "--method", "diffusion", "--quiet"]) == 0
+    )
+    assert "canvas method: diffusion" in capsys.readouterr().out

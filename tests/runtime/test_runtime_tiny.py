@@ -38,6 +38,13 @@ def test_delay_fires_at_the_right_simulated_time(tiny_run):
     assert result.sim_seconds >= asked
 
 
+def test_state_wait_holds_for_the_right_simulated_time(tiny_run):
+    _, result = tiny_run
+    entered = _time_of(result.transitions, "TinyWorld: world greeted Alice")
+    left = _time_of(result.transitions, "TinyWorld: world done waiting")
+    assert 0.5 <= left - entered <= 0.5 + 2 * 0.1  # WORLD_WAIT_S = 0.5 on the world's 'greeted' state
+
+
 def test_world_request_reaches_the_agent_after_the_world_delay(tiny_run):
     _, result = tiny_run
     greeted = _time_of(result.transitions, "Alice: greeted by TinyWorld")

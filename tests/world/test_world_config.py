@@ -4,12 +4,14 @@ import pytest
 
 from wmverse.debate import TrainConfig
 from wmverse.world import DEFAULT_JUDGE, TrainingWorldConfig
+from wmverse.world.config import WORLD_MAX_EPOCHS
 
 
-def test_defaults_are_the_debate_trainconfig_defaults():
+def test_defaults_are_the_debate_trainconfig_defaults_with_room_to_converge():
     cfg = TrainingWorldConfig.from_env({})
-    ref = TrainConfig(judge=DEFAULT_JUDGE)
+    ref = TrainConfig(judge=DEFAULT_JUDGE, max_epochs=WORLD_MAX_EPOCHS)
     assert cfg.train == ref
+    assert cfg.train == TrainingWorldConfig().train  # from_env({}) and the constructor agree
     assert cfg.significance == 0.01
     assert cfg.stats_db_path.name == "world_stats.db" and cfg.dashboard_path.name == "dashboard.html"
 

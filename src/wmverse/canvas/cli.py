@@ -85,14 +85,18 @@ def _forecast(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     cfg = ForecastConfig(
-        test_start=args.test_start, n_steps=args.steps, seeds=tuple(args.seeds), window=args.window
+        test_start=args.test_start,
+        n_steps=args.steps,
+        seeds=tuple(args.seeds),
+        window=args.window,
+        method=args.method,
     )
     res = run_macro_forecast(cfg, progress=not args.quiet)
     tr, te = res["train_span"], res["test_span"]
     print(
         f"train {tr[0]:%Y-%m}..{tr[1]:%Y-%m}, held-out {te[0]:%Y-%m}..{te[1]:%Y-%m} ({res['n_test']} quarters)"
     )
-    print("one-step-ahead RMSE (percentage points):")
+    print(f"one-step-ahead RMSE (percentage points), canvas method: {args.method}, seeds {list(args.seeds)}:")
     print(res["table"].to_string(float_format=lambda v: f"{v:.3f}"))
     if args.csv:
         res["predictions"].to_csv(args.csv)
@@ -131,6 +135,7 @@ def add_subparser(subparsers) -> None:
     f.add_argument("--steps", type=int, default=600)
     f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     f.add_argument("--window", type=int, default=4)
+    f.add_argument("--method", choices=("masked", "diffusion"), default="masked")
     f.add_argument("--csv", default=None, help="write per-quarter predictions here")
     f.add_argument("--quiet", action="store_true")
     f.add_argument("--threads", type=int, default=1, help="torch intra-op threads")

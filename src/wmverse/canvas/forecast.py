@@ -46,6 +46,11 @@ class ForecastConfig:
         default_factory=lambda: CanvasModelConfig(d_model=32, n_layers=2, n_heads=4)
     )
     """Network size."""
+    method: str = "masked"
+    """``masked``: MaskedCanvasTrainer, forecast in one pass; ``diffusion``: DiffusionWorldModelTrainer,
+    forecast = mean of ``n_samples`` DDIM samples conditioned on the context."""
+    n_samples: int = 8
+    """Diffusion samples per seed (``method="diffusion"``)."""
     trainer: TrainerConfig = field(
         default_factory=lambda: TrainerConfig(lr=2e-3, mask_ratio=0.15, weight_decay=1e-3)
     )
@@ -63,6 +68,30 @@ def ar1_fit(y: np.ndarray) -> tuple[float, float]:
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def _train_and_forecast(cfg, bound, model, loader, v, p, seed: int, progress: bool) -> np.ndarray:
+    if cfg.method == "masked":
+        trainer = MaskedCanvasTrainer(
+            bound, model=model, config=TrainerConfig(**{**cfg.trainer.__dict__, "seed": seed})
+        )
+        trainer.train(loader, cfg.n_steps, progress=progress, desc=f"canvas seed {seed}")
+        return trainer.forecast(v, p).numpy()
+    if cfg.method == "diffusion":
+        from tqdm.auto import tqdm
+
+        from wmverse.canvas.diffusion import DiffusionConfig, DiffusionWorldModelTrainer
+        from wmverse.canvas.trainer import cycle
+
+        dcfg = DiffusionConfig(lr=cfg.trainer.lr, context_drop=cfg.trainer.mask_ratio, seed=seed)
+        trainer = DiffusionWorldModelTrainer(bound, model, config=dcfg)
+        it = cycle(loader)
+        for _ in tqdm(range(cfg.n_steps), desc=f"diffusion seed {seed}", disable=not progress, leave=False):
+            trainer.step(next(it))
+        cond = p > 0
+        cond[:, -1] = False
+        return trainer.sample(v, cond, n_samples=cfg.n_samples, seed=seed).mean(0)[:, -1].numpy()
+    raise ValueError(f"method must be 'masked' or 'diffusion', got {cfg.method!r}")
 
 
 def run_macro_forecast(cfg: ForecastConfig | None = None, progress: bool = False, source=None) -> dict:
@@ -86,9 +115,7 @@ def run_macro_forecast(cfg: ForecastConfig | None = None, progress: bool = False
     stamps = pd.DatetimeIndex([int(test[i]["end_time"]) for i in range(len(test))])
     preds = []
     for seed in cfg.seeds:
-        tcfg = TrainerConfig(**{**cfg.trainer.__dict__, "seed": seed})
         model = CanvasWorldModel(bound, cfg.model, seed=seed)
-        trainer = MaskedCanvasTrainer(bound, model=model, config=tcfg)
         loader = build_mixed_dataloader(
             bound,
             [(spec, data)],
@@ -98,8 +125,9 @@ def run_macro_forecast(cfg: ForecastConfig | None = None, progress: bool = False
             fit_until=train_end,
             end_between=(None, train_end),
         )
-        trainer.train(loader, cfg.n_steps, progress=progress, desc=f"canvas seed {seed}")
-        preds.append(test.denormalise(0, trainer.forecast(v, p).numpy()))
+        preds.append(
+            test.denormalise(0, _train_and_forecast(cfg, bound, model, loader, v, p, seed, progress))
+        )
     canvas = np.mean(preds, axis=0)
     rows: dict[str, dict[str, float]] = {"random walk": {}, "AR(1)": {}, "canvas (ours)": {}}
     out = pd.DataFrame(index=stamps)

@@ -11,7 +11,7 @@ def add_subparser(subparsers) -> None:
     sub.required = True
     train = sub.add_parser("train", help="three-phase training plus memory-free and oracle baselines")
     train.add_argument("--difficulty", choices=("easy", "medium", "hard"), default="medium")
-    train.add_argument("--sequences", type=int, default=512, help="training sequences (held-out: a quarter)")
+    train.add_argument("--sequences", type=int, default=1024, help="training sequences (held-out: a quarter)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-baselines", action="store_true", help="train and evaluate LeWorld only")
     train.add_argument("--phase1-epochs", type=int, default=None)

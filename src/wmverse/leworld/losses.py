@@ -99,4 +99,4 @@ def routing_entropy(masks: Tensor) -> tuple[float, Tensor]:
     ``masks`` (..., n) hard gates. Returns ``(entropy, usage)``.
     """
     usage = masks.reshape(-1, masks.shape[-1]).float().mean(0)
-    return float(-(usage * (usage + _EPS).log()).sum()), usage
+    return max(0.0, float(-(usage * (usage + _EPS).log()).sum())), usage

@@ -9,29 +9,50 @@ of each score; the soft probabilities give it a straight-through gradient (see
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import MemoryConfig, SLMConfig
 
 
+def _bit_codes(n: int) -> Tensor:
+    """(n, bits) 0/1 binary codes of 0..n-1."""
+    nbits = max(1, math.ceil(math.log2(n)))
+    return ((torch.arange(n).unsqueeze(1) >> torch.arange(nbits)) & 1).float()
+
+
 class AddressHead(nn.Module):
-    """Logits of the start address (high byte, low byte), the range length and a confidence."""
+    """Logits of the start address (high byte, low byte), the range length and a confidence.
+
+    Each logit vector is bit-factorised: the head predicts one Bernoulli per bit of the
+    value, and the logit of value ``k`` is ``sum_b log p(bit_b = k_b)``. Cross-entropy on
+    these logits is the sum of the per-bit log-losses, so an address never seen in
+    training is as reachable as a seen one (a plain per-class softmax can only memorise).
+    """
 
     def __init__(self, d_model: int, half_space: int, max_read_range: int) -> None:
         super().__init__()
         self.half_space = half_space
         self.max_read_range = max_read_range
-        self.high = nn.Linear(d_model, half_space)
-        self.low = nn.Linear(d_model, half_space)
-        self.range = nn.Linear(d_model, max_read_range)
+        self.register_buffer("address_codes", _bit_codes(half_space), persistent=False)
+        self.register_buffer("range_codes", _bit_codes(max_read_range), persistent=False)
+        self.high = nn.Linear(d_model, self.address_codes.shape[1])
+        self.low = nn.Linear(d_model, self.address_codes.shape[1])
+        self.range = nn.Linear(d_model, self.range_codes.shape[1])
         self.confidence = nn.Linear(d_model, 1)
+
+    @staticmethod
+    def _logits(z: Tensor, codes: Tensor) -> Tensor:
+        return F.logsigmoid(z) @ codes.T + F.logsigmoid(-z) @ (1 - codes).T
 
     def forward(self, hidden: Tensor) -> dict[str, Tensor]:
         return {
-            "start_logits_high": self.high(hidden),
-            "start_logits_low": self.low(hidden),
-            "range_logits": self.range(hidden),
+            "start_logits_high": self._logits(self.high(hidden), self.address_codes),
+            "start_logits_low": self._logits(self.low(hidden), self.address_codes),
+            "range_logits": self._logits(self.range(hidden), self.range_codes),
             "confidence": torch.sigmoid(self.confidence(hidden)).squeeze(-1),
         }
 

@@ -113,6 +113,7 @@ class LocalNode:
         self.world_masters_node_ids = set(world_masters_node_ids or [])
         self.world_masters_node_names = set(world_masters_node_names or [])
         self.inbox: list[Msg] = []
+        self.lost_peers: list[str] = []  # peers that dropped their connection to this node
         self.closed = False
         self.registered = False
         self.started = False
@@ -276,8 +277,10 @@ class LocalNode:
         if not keep_connection:
             await self.conn.remove(peer_id)
             other = self.router.by_peer.get(peer_id)
-            if other is not None:
+            if other is not None and other.conn.is_connected(self.private_peer_id):
+                # The other side notices the lost connection at its next cycle (Node's connection handling)
                 await other.conn.remove(self.private_peer_id)
+                other.lost_peers.append(self.private_peer_id)
         self.agents_to_interview.pop(peer_id, None)
         self.agents_expected_to_send_ack.pop(peer_id, None)
 
@@ -399,6 +402,9 @@ class LocalNode:
             await self.hosted.subscribe_to_pubsub_owned_streams()
             if self.join_world is not None:
                 await self._join(self.join_world)
+        lost, self.lost_peers = self.lost_peers, []
+        for peer in lost:
+            await self._purge(peer, keep_connection=True)
         await self._handle_messages()
         await self.hosted.send_stream_samples()
         if self.node_type == self.AGENT:

@@ -12,6 +12,7 @@ from .stats import WStats
 ASK_DELAY_S = 2.0  # the asker waits this long (simulated) in 'ready' before asking
 READY_WAIT_S = 1.5  # the asker's 'ready' state waits this long before acting
 GREET_DELAY_S = 1.0  # the world greets Alice (a world -> agent request) after this long
+WORLD_WAIT_S = 0.5  # then its 'greeted' state waits this long before moving on
 
 
 class WWorld(World):
@@ -27,11 +28,13 @@ class WWorld(World):
 
         # The world's own machine (stepped by the runtime): one world action, sent as a request to Alice
         self.behav = HybridStateMachine(self)
-        self.behav.add_state("waiting")
-        self.behav.add_state("greeted", blocking=True)
+        self.behav.add_state("waiting", msg="world waiting")
+        self.behav.add_state("greeted", waiting_time=WORLD_WAIT_S, msg="world greeted Alice")
+        self.behav.add_state("done", blocking=True, msg="world done waiting")
         self.behav.add_transit(
             "waiting", "greeted", action="greet", args={"name": "Alice"}, delay=GREET_DELAY_S
         )
+        self.behav.add_transit("greeted", "done", action="nop")
         self.behav.set_state("waiting")
 
     @action
@@ -41,6 +44,10 @@ class WWorld(World):
             if profile.get_static_profile()["node_name"] == name:
                 return await self._send(action_name="greeting", target=[peer], volatile=True) is not None
         return False
+
+    @action
+    async def nop(self) -> bool:
+        return True
 
     async def on_tick(self):
         await self.im.complete_expired()
