@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import numpy as np
 import pytest
@@ -65,7 +66,10 @@ def test_snapshot_restore_gives_identical_predictions(backend):
     wm = build_world_model(small_config(backend, seed=4))
     _fit(wm, n_data=64, steps=5)
     snap = asyncio.run(wm.snapshot())
-    restored = TorchWorldModel.from_snapshot(snap)
+    blob = io.BytesIO()
+    torch.save(snap, blob)  # serialisable: plain Python values and tensors only
+    blob.seek(0)
+    restored = TorchWorldModel.from_snapshot(torch.load(blob, weights_only=True))
     assert restored.step_count == wm.step_count and restored.buffer_size == wm.buffer_size
     probe = np.random.default_rng(0).uniform(-1, 1, size=(16, 3))
     acts = np.arange(16) % 2
@@ -139,7 +143,13 @@ def test_members_train_on_their_own_minibatches():
 def test_termination_classifier_restores_and_learns_the_wall():
     from wmverse.dynamics.testing import wall_walk_transitions
 
-    cfg = small_config(TransitionBackend.ENSEMBLE, obs_dim=1, done_from_next_obs=True, done_pos_weight=3.0, learning_rate=1e-2)
+    cfg = small_config(
+        TransitionBackend.ENSEMBLE,
+        obs_dim=1,
+        done_from_next_obs=True,
+        done_pos_weight=3.0,
+        learning_rate=1e-2,
+    )
     wm = build_world_model(cfg)
     for inp, nxt, r, d in wall_walk_transitions(300):
         wm.observe(inp.observation, inp.action, nxt, r, d)

@@ -226,7 +226,12 @@ class TorchWorldModel:
         n, h = actions.shape
         w = self._cfg.window
         d = self._cfg.obs_dim
-        outs: dict[str, list[torch.Tensor]] = {"next_obs": [], "reward": [], "done_prob": [], "uncertainty": []}
+        outs: dict[str, list[torch.Tensor]] = {
+            "next_obs": [],
+            "reward": [],
+            "done_prob": [],
+            "uncertainty": [],
+        }
         if w > 1:  # sequence backends: left-padded history windows that grow with the dream
             obs_hist = torch.zeros(n, w - 1 + h, d)
             act_hist = torch.zeros(n, w - 1 + h, dtype=torch.long)
@@ -373,6 +378,7 @@ class TorchWorldModel:
         n = self._obs(actual_next_obs, "actual_next_obs")
         r = self._scalar(actual_reward, "actual_reward")
         self._last_error = self._error(o, a, n)
+        self.metrics.surprise_score.set(self._last_error)
         slot = self._store(o, a, n, r, bool(actual_done))
         loss = self._train_step(include_slot=slot)
         self._step_count += 1
@@ -427,18 +433,23 @@ class TorchWorldModel:
             uncertainty=sum(s.uncertainty for s in steps) / max(len(steps), 1),
         )
 
-    async def dream_rollouts(self, initial_obs: tuple[float, ...], action_sequences: Any) -> list[DreamRollout]:
+    async def dream_rollouts(
+        self, initial_obs: tuple[float, ...], action_sequences: Any
+    ) -> list[DreamRollout]:
         """Batched :meth:`dream_rollout`: all (N, H) sequences imagined together, one
         forward pass per step; each result is cut after its first predicted done."""
         async with self._lock():
             batch = self.rollout_batch(initial_obs, action_sequences)
         ends = (batch.done_steps + 1).clamp_max(batch.rewards.shape[1]).tolist()
-        obs, rew, done, unc = (t.tolist() for t in (batch.observations, batch.rewards, batch.done_probs, batch.uncertainty))
+        obs, rew, done, unc = (
+            t.tolist() for t in (batch.observations, batch.rewards, batch.done_probs, batch.uncertainty)
+        )
         err, thr = self._last_error, self._cfg.done_threshold
         out = []
         for i, end in enumerate(ends):
             steps = tuple(
-                ModelOutput(tuple(obs[i][t]), rew[i][t], done[i][t] > thr, err, done[i][t], unc[i][t]) for t in range(end)
+                ModelOutput(tuple(obs[i][t]), rew[i][t], done[i][t] > thr, err, done[i][t], unc[i][t])
+                for t in range(end)
             )
             out.append(
                 DreamRollout(

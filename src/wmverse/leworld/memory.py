@@ -103,15 +103,16 @@ class ArtificialMemory(nn.Module):
         if start.numel() == 0:
             return
         n, r = self.config.num_words, self.config.max_read_range
+        length = end - start
+        if not bool(((start < 0) | (end > n) | (length < 0) | (length > r)).any()):
+            return
         if int(start.min()) < 0:
             raise ValueError(f"read starts before the memory: min start {int(start.min())}")
         if int(end.max()) > n:
             raise ValueError(f"read range goes past the memory: end {int(end.max())} > num_words {n}")
-        length = end - start
         if int(length.min()) < 0:
             raise ValueError("read range has end < start")
-        if int(length.max()) > r:
-            raise ValueError(f"read range of {int(length.max())} words exceeds max_read_range {r}")
+        raise ValueError(f"read range of {int(length.max())} words exceeds max_read_range {r}")
 
     def range_mean(self, start: Tensor, end: Tensor) -> Tensor:
         """Mean bits of ``[start, end)`` (unchecked; ranges must be valid). Shape ``S + (W,)``."""

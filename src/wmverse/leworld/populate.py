@@ -10,6 +10,7 @@ information that is specific to where it was read, which is what the dataset nee
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -37,24 +38,27 @@ class MemoryPopulator:
         n, w = memory.config.num_words, memory.config.word_size
         q = n // 4
         g = torch.Generator().manual_seed(seed)
-        out = torch.zeros(n, w)
-        idx = torch.arange(q)
+        out = torch.empty(n, w, dtype=torch.bool)
         # dynamics: word i has only bit i % W set
-        out[:q] = torch.nn.functional.one_hot(idx % w, w).float()
+        out[:q] = torch.eye(w, dtype=torch.bool).repeat(-(-q // w), 1)[:q]
         # context: random block patterns with bit flips
         n_blocks = -(-q // block_words)
-        patterns = torch.randint(0, 2, (n_blocks, w), generator=g)
+        patterns = torch.randint(0, 2, (n_blocks, w), generator=g).bool()
+        flips = torch.rand(q, w, generator=g) < flip_prob
         words = patterns.repeat_interleave(block_words, dim=0)[:q]
-        flips = (torch.rand(q, w, generator=g) < flip_prob).long()
-        out[q : 2 * q] = (words ^ flips).float()
+        torch.ne(words, flips, out=out[q : 2 * q])
         # history: binary counting in the low 16 bits
         nbits = min(w, 16)
-        out[2 * q : 3 * q, :nbits] = ((idx.unsqueeze(1) >> torch.arange(nbits)) & 1).float()
+        out[2 * q : 3 * q] = False
+        out[2 * q : 3 * q, :nbits] = (torch.arange(q).unsqueeze(1) >> torch.arange(nbits)) & 1 == 1
         # associations: XOR of the dynamics and context quarters
         rest = torch.arange(3 * q, n) % q
-        out[3 * q :] = (out[rest] + out[q + rest]) % 2
+        if n - 3 * q == q:
+            torch.ne(out[:q], out[q : 2 * q], out=out[3 * q :])
+        else:
+            out[3 * q :] = out[rest] != out[q + rest]
         with torch.no_grad():
-            memory.memory.copy_(out.to(memory.memory.dtype))
+            memory.memory.copy_(out)
 
     @staticmethod
     def from_experience(memory: ArtificialMemory, experiences: Tensor) -> int:
@@ -67,12 +71,16 @@ class MemoryPopulator:
         if experiences.dim() != 2:
             raise ValueError(f"experiences must be (N, features), got {tuple(experiences.shape)}")
         n_words, w = memory.config.num_words, memory.config.word_size
-        x = experiences[:n_words].float()
-        if x.shape[1] >= w:
-            x = x[:, :w]
-        median = x.median(dim=1, keepdim=True).values
-        bits = torch.zeros(x.shape[0], w)
-        bits[:, : x.shape[1]] = (x > median).float()
+        x = experiences[:n_words, :w].float().contiguous()
+        # lower median of each row (as torch.median) by a partial sort, much faster on short rows;
+        # a short row's median is over its own features (then zero-padded)
+        k = (x.shape[1] - 1) // 2
+        median = torch.from_numpy(np.partition(x.numpy(), k, axis=1)[:, k : k + 1])
         with torch.no_grad():
-            memory.memory[: x.shape[0]] = bits.to(memory.memory.dtype)
+            target = memory.memory[: x.shape[0]]
+            if x.shape[1] == w:
+                target.copy_(x > median)
+            else:
+                target.zero_()
+                target[:, : x.shape[1]] = x > median
         return int(x.shape[0])

@@ -1,0 +1,243 @@
+"""The learner protocol of the training world: request -> step -> report -> badge, for any learner kind.
+
+A learner is an agent that trains one world model (LeWorld, canvas, dynamics) when the world asks. Both
+sides share a :class:`LearnerSpec` (one subclass per kind):
+
+- the WORLD builds the spec from ``WMVERSE_*`` variables, asks for :meth:`LearnerSpec.plan` (the ordered
+  :class:`LearnerStep` requests it will send: "run phase 2", "run 200 env steps", "evaluate"...), keeps one
+  :class:`LearnerTracker` per joined learner, and decides the badge from the evaluation report with
+  :meth:`LearnerSpec.badge`;
+- the AGENT gets the spec's config inside every request (the world is the single source of truth), builds
+  its :class:`LearnerRunner` once (:meth:`LearnerSpec.make_runner`) and answers each request with
+  :meth:`LearnerRunner.run`, a JSON-safe metrics dict it ships back through the stats channel.
+
+Pure Python (no unaiverse): the world, the agents and the tests use it directly.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "EVALUATE",
+    "FINISH",
+    "LearnerBadge",
+    "LearnerRunner",
+    "LearnerSpec",
+    "LearnerStep",
+    "LearnerTracker",
+    "env_ints",
+    "json_safe",
+]
+
+#: Request that ends every plan: evaluate on held-out data; its report decides the badge.
+EVALUATE = "evaluate"
+#: Request the world sends after the evaluation: the badges it decided (possibly none).
+FINISH = "finish"
+
+
+@dataclass(frozen=True)
+class LearnerStep:
+    """One request of a learner's plan."""
+
+    index: int
+    """0-based position in the plan (the agent echoes it in its report)."""
+    action: str
+    """Name of the agent action the world requests (e.g. ``run_phase``, ``run_env_steps``, ``evaluate``)."""
+    args: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the request (JSON-safe)."""
+    label: str = ""
+    """Short human label (progress lines, dashboard)."""
+
+    @property
+    def is_evaluation(self) -> bool:
+        """True for the final held-out evaluation."""
+        return self.action == EVALUATE
+
+
+@dataclass(frozen=True)
+class LearnerBadge:
+    """A badge the world decided for a learner."""
+
+    badge_type: str
+    """unaiverse badge type ('completed', 'pro', ...)."""
+    score: float
+    """In [0, 1]."""
+    reason: str
+    """Machine-readable rule name (e.g. 'beats_memory_free')."""
+    description: str
+    """What was achieved, with the figures."""
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with tuples as lists, numpy/torch scalars as floats and non-finite floats as None."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist") and callable(value.tolist):
+        return json_safe(value.tolist())
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    raise TypeError(f"cannot send {type(value).__name__} in a learner report")
+
+
+def env_ints(environ: Mapping[str, str], var: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Comma-separated positive-or-zero integers from ``environ[var]`` (``default`` when unset)."""
+    raw = environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        values = tuple(int(x) for x in raw.split(","))
+    except ValueError:
+        raise ValueError(f"{var} must be comma-separated integers, got {raw!r}") from None
+    if len(values) != len(default) or any(v < 0 for v in values):
+        raise ValueError(f"{var} needs {len(default)} integer(s) >= 0, got {raw!r}")
+    return values
+
+
+class LearnerRunner(abc.ABC):
+    """Agent side: holds the library objects of one learner and runs the world's requests."""
+
+    @abc.abstractmethod
+    def run(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Run request ``action`` with ``args``; return JSON-safe metrics. Unknown actions raise ValueError."""
+
+    def status(self) -> str:
+        """One line describing the learner's progress (the processor's output)."""
+        return type(self).__name__
+
+
+class LearnerSpec(abc.ABC):
+    """One learner kind: its config, its plan of requests, its runner and the world's badge rule."""
+
+    kind: ClassVar[str] = ""
+    """Role name of the learner in the world (also the role's file name ``src/<kind>.py``)."""
+    title: ClassVar[str] = ""
+    """Human name (dashboard, summary)."""
+    train_actions: ClassVar[tuple[str, ...]] = ()
+    """Request actions that train (each is a transition idle -> training of the role)."""
+    config_type: ClassVar[type] = object
+    """The dataclass of :attr:`config`."""
+
+    def __init__(self, config: Any = None) -> None:
+        """``config``: an instance of :attr:`config_type` (its defaults when None)."""
+        self.config = config if config is not None else self.config_type()
+        if not isinstance(self.config, self.config_type):
+            raise TypeError(f"{self.kind} learner needs a {self.config_type.__name__}")
+
+    # -- world side ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def plan(self) -> list[LearnerStep]:
+        """The requests the world sends, in order; the last one is the :data:`EVALUATE` request."""
+
+    @abc.abstractmethod
+    def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:
+        """The badge earned by the evaluation report (None: no badge). Decided by the world."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LearnerSpec:
+        """The spec configured by ``WMVERSE_*`` variables (unset ones keep the small world defaults)."""
+
+    def config_payload(self) -> dict[str, Any]:
+        """The config as JSON (sent with every request)."""
+        return json_safe(dataclasses.asdict(self.config))
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> LearnerSpec:
+        """Inverse of :meth:`config_payload` (unknown fields raise ValueError)."""
+        names = {f.name for f in dataclasses.fields(cls.config_type)}
+        unknown = set(payload) - names
+        if unknown:
+            raise ValueError(f"unknown {cls.kind} learner setting(s): {sorted(unknown)}")
+        return cls(cls.config_type(**payload))
+
+    def summary_line(self, evaluation: Mapping[str, Any]) -> str:
+        """One line of the end-of-run summary."""
+        return json.dumps(evaluation, sort_keys=True)[:200]
+
+    # -- agent side ------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def make_runner(self) -> LearnerRunner:
+        """Build the library objects (model, data, trainers) for this config."""
+
+
+@dataclass
+class LearnerTracker:
+    """World-side progress of one joined learner through its plan."""
+
+    peer_id: str
+    """The learner agent's peer id."""
+    spec: LearnerSpec
+    """Its kind's spec (config, plan, badge rule)."""
+    steps: list[LearnerStep] = field(default_factory=list)
+    """The plan (filled from ``spec.plan()``)."""
+    next_index: int = 0
+    """Index of the next step to request."""
+    awaiting: int | None = None
+    """Index of the step requested and not yet reported."""
+    asked_at: float = -1.0
+    """Simulated time of the last request."""
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    """Metrics of every reported step, in order."""
+    evaluation: dict[str, Any] | None = None
+    """The evaluation report once in."""
+    badge: LearnerBadge | None = None
+    """The badge the world decided (after the evaluation)."""
+    finish_sent: bool = False
+    """True once the FINISH request (with the badge) was sent."""
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            self.steps = self.spec.plan()
+        if not self.steps or not self.steps[-1].is_evaluation:
+            raise ValueError(f"a {self.spec.kind} plan must end with an '{EVALUATE}' request")
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def trained(self) -> bool:
+        """True once every step of the plan (evaluation included) was reported."""
+        return self.next_index >= len(self.steps) and self.awaiting is None
+
+    @property
+    def done(self) -> bool:
+        """True once trained and told its badges."""
+        return self.trained and self.finish_sent
+
+    def next_step(self) -> LearnerStep | None:
+        """The step to request now (None while one is pending or the plan is over)."""
+        if self.awaiting is not None or self.next_index >= len(self.steps):
+            return None
+        return self.steps[self.next_index]
+
+    def mark_asked(self, step: LearnerStep, now: float) -> None:
+        """Remember that ``step`` was requested at simulated time ``now``."""
+        self.awaiting, self.asked_at = step.index, now
+
+    def record(self, index: int, metrics: dict[str, Any]) -> LearnerStep | None:
+        """Accept the report of step ``index``; returns the step, or None for a stale/duplicate report.
+
+        The evaluation report also decides the badge (world side: :meth:`LearnerSpec.badge`).
+        """
+        if self.awaiting is None or index != self.awaiting:
+            return None
+        step = self.steps[index]
+        self.reports.append(dict(metrics))
+        self.awaiting = None
+        self.next_index = index + 1
+        if step.is_evaluation:
+            self.evaluation = dict(metrics)
+            self.badge = self.spec.badge(self.evaluation)
+        return step
