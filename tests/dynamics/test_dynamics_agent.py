@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from wmverse.cli import main
 from wmverse.dynamics import PlannerConfig, PlanningMethod, TransitionBackend
@@ -80,10 +81,12 @@ def test_train_agent_summary():
 
 
 def test_cli_train(capsys):
+    threads = torch.get_num_threads()  # the CLI sets torch's thread count for its process
     code = main(
         ["dynamics", "train", "--env", "CartPole-v1", "--backend", "mlp", "--seed", "2", "--max-env-steps", "40",
          "--eval-episodes", "1", "--warmup-steps", "30", "--population", "16", "--horizon", "4", "--hidden-dim", "16"]
     )  # fmt: skip
+    torch.set_num_threads(threads)
     out = capsys.readouterr().out
     assert code == 0
     assert "episode   1 [random]" in out

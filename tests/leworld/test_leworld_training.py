@@ -122,3 +122,19 @@ def test_phase1_rejects_more_slms_than_ranges(lw):
         Phase1Trainer(system, lw.train_config(), ds).train_epoch()
     with pytest.raises(ValueError, match="needs batches"):
         Phase2Trainer(system, lw.train_config()).train_epoch()
+
+
+def test_phase1_slms_find_unseen_ranges(lw):
+    """The bit-factorised address head decodes addresses it never saw in training."""
+    system = lw.system()
+    train, held_out = lw.dataset(system, 256, "easy", seed=0), lw.dataset(system, 64, "easy", seed=9)
+    trainer = Phase1Trainer(system, lw.train_config(phase1_lr=1e-2), train)
+    for _ in range(12):
+        for batch in train.batches(32, shuffle=True, generator=trainer.generator):
+            trainer.train_slms_step(batch)
+    seen = set(train.relevant_starts[:, 0].tolist())
+    unseen = torch.tensor([s not in seen for s in held_out.relevant_starts[:, 0].tolist()])
+    with torch.no_grad():
+        out = system.slms[0](held_out.states[:, 0], held_out.states[:, 1], held_out.characteristics)
+    hit = out["start_addr"] == held_out.relevant_starts[:, 0]
+    assert unseen.sum() > 30 and hit[unseen].float().mean() > 0.8  # chance: 1 in 1024

@@ -28,7 +28,8 @@ _ROWS = ("top", "mid", "bot")
 
 
 class SidebarDash:
-    """A 3x3 grid of named cells (``left_top`` ... ``right_bot``), one figure for the whole dashboard."""
+    """A grid of 3 columns x ``rows`` named cells (``left_top`` ... ``right_bot``), one figure for the whole
+    dashboard. Rows default to ``("top", "mid", "bot")``; more rows add cells such as ``center_<row>``."""
 
     def __init__(
         self,
@@ -36,9 +37,14 @@ class SidebarDash:
         height: int = 1100,
         text_color: str = "#C8CDD3",
         col_gap: float = 0.06,
-        row_gap: float = 0.09,
+        row_gap: float | None = None,
+        rows: tuple[str, ...] = _ROWS,
     ):
-        """``title``: figure title; ``height``: pixels; gaps are fractions of the figure between cells."""
+        """``title``: figure title; ``height``: pixels; gaps are fractions of the figure between cells
+        (``row_gap`` defaults to 0.27 / number of rows); ``rows``: row names, top to bottom (unique)."""
+        if not rows or len(set(rows)) != len(rows):
+            raise ValueError(f"rows must be unique, non-empty names, got {rows!r}")
+        row_gap = 0.27 / len(rows) if row_gap is None else row_gap
         self.title = title
         self.traces: list[dict[str, Any]] = []
         self.panels: list[str] = []
@@ -54,14 +60,15 @@ class SidebarDash:
             "margin": {"l": 50, "r": 30, "t": 70, "b": 90},
             "annotations": [],
         }
+        n_rows = len(rows)
         w = (1.0 - 2 * col_gap) / 3
-        h = (1.0 - 2 * row_gap) / 3
+        h = (1.0 - (n_rows - 1) * row_gap) / n_rows
         self._cells: dict[str, tuple[list[float], list[float], int]] = {}
         for ci, col in enumerate(_COLS):
-            for ri, row in enumerate(_ROWS):
+            for ri, row in enumerate(rows):
                 x0 = ci * (w + col_gap)
                 y1 = 1.0 - ri * (h + row_gap)
-                idx = ci * 3 + ri + 1
+                idx = ci * n_rows + ri + 1
                 self._cells[f"{col}_{row}"] = (
                     [round(x0, 4), round(x0 + w, 4)],
                     [round(y1 - h, 4), round(y1, 4)],

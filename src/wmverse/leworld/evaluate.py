@@ -12,6 +12,7 @@ Metrics (``Evaluator.prediction_accuracy``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
@@ -25,6 +26,10 @@ def _batches(data: Iterable[dict] | StateTransitionDataset, batch_size: int = 64
     if isinstance(data, StateTransitionDataset):
         return data.batches(batch_size)
     return data
+
+
+def _pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.1%}"
 
 
 class Evaluator:
@@ -76,7 +81,8 @@ class Evaluator:
             "step_mses": (horizon_sq / max(1, horizon_n)).tolist(),
             "routing_entropy": entropy,
             "slm_usage": usage.tolist(),
-            "address_accuracy": hits / real if real else float("nan"),
+            # only LeWorld reads where its SLMs point; the baselines' SLM addresses are unused
+            "address_accuracy": hits / real if real and system.read_mode == "slm" else float("nan"),
         }
 
     @classmethod
@@ -119,7 +125,7 @@ class Evaluator:
             horizons = " ".join(f"{v:7.4f}" for v in m["step_mses"])
             usage = ",".join(f"{u:.2f}" for u in m["slm_usage"])
             lines.append(
-                f"{name:<12} {m['mse']:8.4f} {m['mae']:8.4f} {horizons} {m['routing_entropy']:8.3f} {m['address_accuracy']:8.1%}  [{usage}]"
+                f"{name:<12} {m['mse']:8.4f} {m['mae']:8.4f} {horizons} {m['routing_entropy']:8.3f} {_pct(m['address_accuracy']):>8}  [{usage}]"
             )
         if "gap_closed" in result:
             lines.append(

@@ -47,7 +47,9 @@ def format_summary(session: Any, badges: Sequence[dict[str, Any]]) -> str:
     if badges:
         lines.append(f"Badges ({len(badges)}):")
         for b in badges:
-            lines.append(f"  [{b['badge_type']}] {b['tendency']} score={b['score']:.2f}: {b['description']}")
+            lines.append(
+                f"  [{b['badge_type']}] {b.get('tendency') or b.get('learner')} score={b['score']:.2f}: {b['description']}"
+            )
     else:
         lines.append("Badges: none (training did not converge and validation was not significant)")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ world consumes them in ``_process_custom_stat``; they are never stored).
 from unaiverse.stats import THEME, Stats, UIPlot
 
 from wmverse.dashboard import SidebarDash, render_offline_html
+from wmverse.dashboard.learners import LEARNER_ROWS, add_learner_panels
 
 EPOCH_AXIS = {"title": "epoch", "dtick": 1}
 
@@ -38,9 +39,13 @@ class WStats(Stats):
         "claims_proposed": (int, 0),  # claims the agent proposed this epoch
         "proposal": (str, None),  # JSON claims, agent -> world (consumed, not stored)
         "stakes_payload": (str, None),  # JSON stakes, agent -> world (consumed, not stored)
+        "learner_report": (str, None),  # JSON step report, learner -> world (consumed, not stored)
+        "learner_step": (dict, {}),  # a learner's reported step: step, action, label, metrics
     }
     CUSTOM_AGENT_STATS_STATIC_SCHEMA = {
         "tendency": (str, None),  # which tendency the agent argues for
+        "learner_kind": (str, None),  # leworld | canvas | dynamics (learner agents only)
+        "learner_eval": (dict, {}),  # a learner's held-out evaluation report
     }
     CUSTOM_WORLD_STATS_DYNAMIC_SCHEMA = {
         "epoch": (int, 0),
@@ -57,6 +62,7 @@ class WStats(Stats):
         "validation_metric": (str, None),
         "training_finished": (int, 0),
         "badges": (list, []),
+        "learners_finished": (int, 0),  # 1 once every joined learner was evaluated and told its badge
     }
 
     def _make_json_serializable(self, value):
@@ -76,10 +82,17 @@ class WStats(Stats):
         return render_offline_html(dash.to_dict(), title="wmverse training world", n_panels=len(dash.panels))
 
     def build_dashboard(self, view: dict) -> SidebarDash:
-        """Nine panels: graph, summary, badges | allocations, validation, p-value | winners, states, delta+lr."""
-        dash = SidebarDash("wmverse · training world (adversarial debate)")
+        """Nine debate panels: graph, summary, badges | allocations, validation, p-value | winners, states,
+        delta+lr; then, when learners joined, three rows of learner panels (``wmverse.dashboard.learners``)."""
         world = view.get("world", {})
         peers = view.get("peers", {})
+        learners = {
+            data["learner_kind"]: data for data in peers.values() if data.get("learner_kind")
+        }  # kind -> that learner's view
+        rows = ("top", "mid", "bot") + (LEARNER_ROWS if learners else ())
+        dash = SidebarDash(
+            "wmverse · training world (adversarial debate + learners)", rows=rows, height=370 * len(rows)
+        )
         tendency_of = {pid: data.get("tendency") for pid, data in peers.items() if data.get("tendency")}
         epoch_at = {t: e for t, e in world.get("epoch", [])}
 
@@ -127,9 +140,9 @@ class WStats(Stats):
         badges = world.get("badges") or []
         if badges:
             p.add_table(
-                ["Tendency", "Type", "Score", "Why"],
+                ["Agent", "Type", "Score", "Why"],
                 [
-                    [b.get("tendency", "") for b in badges],
+                    [b.get("tendency") or b.get("learner", "") for b in badges],
                     [b.get("badge_type", "") for b in badges],
                     [f"{b.get('score', 0):.2f}" for b in badges],
                     [b.get("reason", "") for b in badges],
@@ -211,6 +224,8 @@ class WStats(Stats):
         p.set_layout_opt("xaxis", EPOCH_AXIS)
         p.set_layout_opt("yaxis", {"title": None})
         dash.add_panel(p, "right_bot")
+        if learners:
+            add_learner_panels(dash, learners)
         return dash
 
 

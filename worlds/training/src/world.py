@@ -13,9 +13,17 @@ training finishes (Trainer's convergence rule or max epochs) the last ``resoluti
 which badges the world decided; each agent suggests its own (``suggest_badges_to_world``) and the world
 records only suggestions that match its decision (agents suggest, the world decides).
 
-Configuration comes from ``WMVERSE_*`` environment variables (``TrainingWorldConfig.from_env``).
+Learners (issues 4-6): agents named ``Learner<Kind>`` join as ``leworld``, ``canvas`` or ``dynamics``; a
+second state machine of the world (``self.learner_behav``, from ``wmverse.world.learners.hosting``) sends
+them their training steps as requests (phases, curriculum phases, env steps, evaluation), records their
+reports as stats and decides their badges. The world finishes when the debate AND every joined learner
+are done.
+
+Configuration comes from ``WMVERSE_*`` environment variables (``TrainingWorldConfig.from_env``, and the
+learners' specs ``wmverse.world.learners.*.from_env``).
 """
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -29,6 +37,7 @@ from unaiverse.world import World
 from wmverse.debate.tendency import parse_tendency
 from wmverse.world import codec
 from wmverse.world.config import TrainingWorldConfig
+from wmverse.world.learners.hosting import LearnerHost
 from wmverse.world.session import TrainingSession
 from wmverse.world.summary import format_summary
 
@@ -39,8 +48,8 @@ RESEND_AFTER_S = 10.0  # simulated seconds before a request is sent again to age
 BADGE_WAIT_S = 20.0  # simulated seconds the world waits for the agents' badge suggestions
 
 
-class WWorld(World):
-    """The world hosting the debate; see the module docstring."""
+class WWorld(LearnerHost, World):
+    """The world hosting the debate and the learners; see the module docstring."""
 
     def __init__(self, config: TrainingWorldConfig | None = None, **kwargs):
         self.config = config if config is not None else TrainingWorldConfig.from_env()
@@ -55,7 +64,9 @@ class WWorld(World):
         super().__init__(world_folder=world_folder, stats=stats, **kwargs)
 
         self.session = TrainingSession(self.config)
-        self.finished = False
+        self.finished = False  # debate done AND every joined learner done
+        self.debate_finished = False
+        self.init_learners()
         self.dashboard_path: str | None = None
         self.peer_of = {}  # tendency -> peer id (learnt from the agents' first proposals)
         self.protocol_errors: list[str] = []
@@ -69,8 +80,17 @@ class WWorld(World):
 
     # -- roles and behaviours --------------------------------------------------------------------------
     def assign_role(self, profile: NodeProfile, is_world_master: bool) -> str:
-        """Every joiner argues for a tendency; which one is decided by its processor."""
-        return ROLE
+        """``Learner<Kind>`` nodes are learners; every other joiner argues for a tendency (which one is
+        decided by its processor)."""
+        return self.learner_role(profile) or ROLE
+
+    async def add_agent(self, peer_id, profile, *args, **kwargs) -> bool:
+        """Register the agent; learners also get a tracker of their plan."""
+        added = await super().add_agent(peer_id, profile, *args, **kwargs)
+        kind = self.learner_role(profile)
+        if added is not False and kind is not None:
+            self.register_learner(peer_id, kind)
+        return added
 
     def create_behav_files(self):
         """Write ``tendency.json``: idle -> proposing -> staking -> awaiting_resolution -> idle."""
@@ -94,6 +114,11 @@ class WWorld(World):
         behav.add_transit("awaiting_resolution", "proposing", action="propose", msg="📝 Proposing claims")
         behav.set_state("idle")
         behav.save(os.path.join(self.world_folder, f"{ROLE}.json"), only_if_changed=dummy)
+
+        def learner_agent(kind):
+            return importlib.import_module(f"{__package__}.{kind}").WAgent(proc=None)
+
+        self.write_learner_behaviours(self.world_folder, learner_agent)
 
     def _build_world_behaviour(self) -> HybridStateMachine:
         b = HybridStateMachine(self)
@@ -173,6 +198,11 @@ class WWorld(World):
         fire-and-forget requests and drain completed ones, so the manager never fills up."""
         await self.im.complete_expired()
         self.im.drain_completed()
+        await self.learner_behav.act()
+        if self.debate_finished and self.learners_done and not self.finished:
+            self._store("learners_finished", 1)
+            self.stats.save_to_disk()
+            self.finished = True
 
     def _missing_replies(self) -> list[str]:
         return [p for p in self._tendency_peers() if p not in self._replied]
@@ -326,12 +356,18 @@ class WWorld(World):
         self._store("badges", list(self.recorded_badges))
         self._store("training_finished", 1)
         self.stats.save_to_disk()
-        self.finished = True
+        self.debate_finished = True
         return True
 
     # -- agents -> world -------------------------------------------------------------------------------
     def _process_custom_stat(self, stat_name, value, peer_id, timestamp):
-        """Consume the agents' proposals and stakes (never stored as stats)."""
+        """Consume the agents' proposals, stakes and learner reports (never stored as stats)."""
+        if stat_name == "learner_report":
+            try:
+                self.consume_learner_report(value, peer_id)
+            except Exception as e:
+                self.protocol_errors.append(f"{stat_name} from {peer_id}: {e}")
+            return True
         if stat_name not in ("proposal", "stakes_payload"):
             return False
         try:
@@ -356,6 +392,22 @@ class WWorld(World):
 
     def add_badge(self, peer_id, score, badge_type, agent_token, badge_description=None):
         """Record a badge only if the world decided it (agents suggest, the world decides)."""
+        learner = self.learner_badges.get(peer_id)
+        if learner is not None and learner["badge"].badge_type == badge_type:
+            b = self.learner_badges.pop(peer_id)["badge"]
+            super().add_badge(peer_id, b.score, b.badge_type, agent_token, b.description)
+            self.recorded_badges.append(
+                {
+                    "learner": learner["kind"],
+                    "peer_id": peer_id,
+                    "badge_type": b.badge_type,
+                    "score": b.score,
+                    "reason": b.reason,
+                    "description": b.description,
+                }
+            )
+            self._store("badges", list(self.recorded_badges))
+            return
         decisions = self.decided_badges.get(peer_id, [])
         match = next((d for d in decisions if d.badge_type == badge_type), None)
         if match is None:
@@ -385,7 +437,8 @@ class WWorld(World):
 
     # -- end-of-run hooks (runtime contract) -------------------------------------------------------------
     def is_finished(self) -> bool:
-        """True once training converged or ran its maximum number of epochs and badges are settled."""
+        """True once the debate finished (converged or max epochs, badges settled) and every joined learner
+        was evaluated and told its badge."""
         return self.finished
 
     def render_dashboard(self, path: str | None = None) -> str:
@@ -401,4 +454,8 @@ class WWorld(World):
 
     def summary(self) -> str:
         """Allocation table, validation accuracy and p-value, badges (the runtime adds the output paths)."""
-        return format_summary(self.session, self.recorded_badges)
+        text = format_summary(self.session, self.recorded_badges)
+        lines = self.learner_summary_lines()
+        if lines:
+            text += "\n\nLearners:\n" + "\n".join("  " + line for line in lines)
+        return text

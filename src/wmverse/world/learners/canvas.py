@@ -1,0 +1,207 @@
+"""The ``canvas`` learner: the canvas world model's curriculum phases as world requests (issue 5, in the world).
+
+Plan: ``run_curriculum_phase(0)``, ``(1)``, ``(2)`` (the rule-based curriculum: each layer alone, coupled
+layers, full integration) then ``evaluate``. The data is the shipped FRED macro quarterly dataset
+(statsmodels); training sees the quarters before ``test_start`` only (normalisation included). The
+evaluation forecasts every held-out quarter one step ahead from the true past, as
+``wmverse.canvas.run_macro_forecast`` does, and compares inflation and unemployment RMSE with a random walk
+and an AR(1) fitted on the training span; it also reports the masked trainer's per-dataset normalised RMSE.
+
+Badge (world's rule): the canvas RMSE is below BOTH baselines' on every target -> 'pro', score = mean over
+targets of ``1 - rmse_canvas / min(rmse_random_walk, rmse_ar1)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .protocol import EVALUATE, LearnerBadge, LearnerRunner, LearnerSpec, LearnerStep, env_ints, json_safe
+
+__all__ = ["CanvasLearnerConfig", "CanvasLearner", "CanvasRunner", "BASELINES"]
+
+#: Baselines every target must beat for the badge.
+BASELINES = ("random walk", "AR(1)")
+
+
+@dataclass(frozen=True)
+class CanvasLearnerConfig:
+    """Sizes of the canvas learner in the world."""
+
+    seed: int = 0
+    """Seeds the model, the masking and the batches."""
+    phase_steps: tuple[int, int, int] = (30, 20, 60)
+    """Optimiser steps of curriculum phases 0 (independent), 1 (coupling), 2 (integration)."""
+    test_start: str = "2000-01-01"
+    """First held-out quarter."""
+    window: int = 4
+    """Quarters per window (context + the forecast quarter)."""
+    batch_size: int = 32
+    """Windows per step."""
+    d_model: int = 32
+    """Backbone width."""
+    n_layers: int = 2
+    """Backbone depth."""
+
+    def __post_init__(self) -> None:
+        if len(self.phase_steps) != 3 or any(int(s) < 0 for s in self.phase_steps):
+            raise ValueError(f"phase_steps needs 3 integers >= 0, got {self.phase_steps}")
+        object.__setattr__(self, "phase_steps", tuple(int(s) for s in self.phase_steps))
+        if self.window < 2 or self.batch_size < 1:
+            raise ValueError("window must be >= 2 and batch_size >= 1")
+
+
+class CanvasRunner(LearnerRunner):
+    """Agent side: the curriculum trainer on the training span and the held-out windows."""
+
+    def __init__(self, config: CanvasLearnerConfig) -> None:
+        import pandas as pd
+        import torch
+
+        from wmverse.canvas import fred_adapter
+        from wmverse.canvas.curriculum import CurriculumTrainer, bind_sources, default_curriculum
+        from wmverse.canvas.data import HeterogeneousDataset
+        from wmverse.canvas.model import CanvasModelConfig
+        from wmverse.canvas.trainer import TrainerConfig
+
+        self.config = c = config
+        self.spec, self.data = fred_adapter()
+        start = pd.Timestamp(c.test_start)
+        before = self.data.index[self.data.index < start]
+        if len(before) < c.window + 2 or not (self.data.index >= start).any():
+            raise ValueError(f"test_start {c.test_start} leaves no training or no held-out quarters")
+        self.train_end = before[-1]
+        train_sources = [(self.spec, self.data.loc[: self.train_end])]
+        self.bound = bind_sources(train_sources)
+        curriculum = default_curriculum(
+            self.bound,
+            n_steps=c.phase_steps,
+            batch_size=c.batch_size,
+            window=c.window,
+            seed=c.seed,
+            model=CanvasModelConfig(d_model=c.d_model, n_layers=c.n_layers, n_heads=4),
+            trainer=TrainerConfig(lr=2e-3, mask_ratio=0.15, weight_decay=1e-3),
+        )
+        self.trainer = CurriculumTrainer(curriculum, train_sources, bound=self.bound)
+        self.test = HeterogeneousDataset(
+            self.bound,
+            [(self.spec, self.data)],
+            window=c.window,
+            fit_until=self.train_end,
+            end_between=(start, None),
+        )
+        items = [self.test[i] for i in range(len(self.test))]
+        self.values = torch.stack([x["values"] for x in items])
+        self.presence = torch.stack([x["presence"] for x in items])
+        self.stamps = pd.DatetimeIndex([int(x["end_time"]) for x in items])
+
+    def run(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        if action == "run_curriculum_phase":
+            return self.run_phase(int(args.get("phase", -1)))
+        if action == EVALUATE:
+            return self.evaluate()
+        raise ValueError(f"the canvas learner cannot run {action!r}")
+
+    def run_phase(self, phase: int) -> dict[str, Any]:
+        """Train curriculum phase ``phase`` (in order); its mean loss, per group, and the held-out RMSE."""
+        if phase != self.trainer.next_phase:
+            raise ValueError(f"curriculum phase {phase} requested, next is {self.trainer.next_phase}")
+        metrics = self.trainer.run_phase(phase)
+        out: dict[str, Any] = {
+            "phase": phase,
+            "name": self.trainer.config.phases[phase].name,
+            "steps": self.trainer.config.phases[phase].n_steps,
+            "loss": metrics.get("loss"),
+            "group_losses": {k[5:]: v for k, v in metrics.items() if k.startswith("loss/")},
+        }
+        out["heldout"] = self.trainer.trainer.evaluate(self.test)
+        return json_safe(out)
+
+    def evaluate(self) -> dict[str, Any]:
+        """Held-out one-step-ahead RMSE (series' units) of the canvas, a random walk and an AR(1)."""
+        from wmverse.canvas.forecast import TARGETS, ar1_fit, rmse
+
+        pred = self.trainer.trainer.forecast(self.values, self.presence).numpy()
+        canvas = self.test.denormalise(0, pred)
+        table: dict[str, dict[str, float]] = {"random walk": {}, "AR(1)": {}, "canvas": {}}
+        series: dict[str, dict[str, list]] = {}
+        rows = self.data.index.get_indexer(self.stamps)
+        for key, path in TARGETS.items():
+            y = self.data[key].to_numpy(dtype=float)
+            truth, lag = y[rows], y[rows - 1]
+            c, phi = ar1_fit(y[: self.data.index.get_loc(self.train_end) + 1])
+            ours = canvas[:, self.bound.position(path)]
+            table["random walk"][key] = rmse(lag, truth)
+            table["AR(1)"][key] = rmse(c + phi * lag, truth)
+            table["canvas"][key] = rmse(ours, truth)
+            series[key] = {"truth": truth.tolist(), "canvas": ours.tolist()}
+        out = {
+            "rmse": table,
+            "n_test": len(self.stamps),
+            "test_span": [str(self.stamps[0].date()), str(self.stamps[-1].date())],
+            "heldout": self.trainer.trainer.evaluate(self.test),
+            "phases_done": len(self.trainer.history),
+            "series": series,
+        }
+        return json_safe(out)
+
+    def status(self) -> str:
+        return f"canvas learner: {len(self.trainer.history)} curriculum phase(s) done"
+
+
+class CanvasLearner(LearnerSpec):
+    """The ``canvas`` role: three curriculum phases, then forecasts against the baselines."""
+
+    kind = "canvas"
+    title = "Canvas"
+    train_actions = ("run_curriculum_phase",)
+    config_type = CanvasLearnerConfig
+
+    def plan(self) -> list[LearnerStep]:
+        steps = [
+            LearnerStep(k, "run_curriculum_phase", {"phase": k}, name)
+            for k, name in enumerate(("independent", "coupling", "integration"))
+        ]
+        return steps + [LearnerStep(len(steps), EVALUATE, {}, "forecast")]
+
+    def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:
+        table = evaluation.get("rmse") or {}
+        ours = table.get("canvas") or {}
+        if not ours or any(b not in table for b in BASELINES):
+            return None
+        margins = []
+        for key, value in ours.items():
+            best = min(float(table[b][key]) for b in BASELINES)
+            if value is None or not float(value) < best:
+                return None
+            margins.append(1.0 - float(value) / best)
+        parts = ", ".join(
+            f"{k} {float(v):.3f} (RW {float(table['random walk'][k]):.3f}, AR(1) {float(table['AR(1)'][k]):.3f})"
+            for k, v in ours.items()
+        )
+        return LearnerBadge(
+            badge_type="pro",
+            score=min(1.0, max(0.0, sum(margins) / len(margins))),
+            reason="beats_baselines",
+            description=f"Canvas held-out one-step RMSE beats the random walk and AR(1): {parts}",
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> CanvasLearner:
+        """``WMVERSE_SEED`` and ``WMVERSE_CANVAS_STEPS`` ("p0,p1,p2" optimiser steps per phase)."""
+        d = CanvasLearnerConfig()
+        seed = env_ints(environ, "WMVERSE_SEED", (d.seed,))[0]
+        steps = env_ints(environ, "WMVERSE_CANVAS_STEPS", d.phase_steps)
+        return cls(CanvasLearnerConfig(seed=seed, phase_steps=steps))  # type: ignore[arg-type]
+
+    def summary_line(self, evaluation: Mapping[str, Any]) -> str:
+        t = evaluation.get("rmse") or {}
+        keys = sorted((t.get("canvas") or {}).keys())
+        return "; ".join(
+            f"{k} RMSE canvas {t['canvas'][k]:.3f} / RW {t['random walk'][k]:.3f} / AR(1) {t['AR(1)'][k]:.3f}"
+            for k in keys
+        )
+
+    def make_runner(self) -> CanvasRunner:
+        return CanvasRunner(self.config)

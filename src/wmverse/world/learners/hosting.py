@@ -1,0 +1,211 @@
+"""World side of the learner roles: a mixin for a unaiverse ``World`` that drives learners by requests.
+
+``LearnerHost`` gives the world a SECOND state machine (``self.learner_behav``, acted every tick from
+``on_tick``) whose world actions are the learners' training steps::
+
+    learners_open --request_learner_steps--> steps_requested --learner_reports_in--> reports_in
+    reports_in --judge_learner_reports--> learners_open
+
+``request_learner_steps`` sends every joined learner its next request of the plan (``run_phase 2``,
+``run_env_steps 150``, ``evaluate``... with the learner's config) or, once evaluated, ``finish`` with the
+badge the world decided; ``judge_learner_reports`` stores each report as stats (``learner_step``,
+``learner_eval``) and, for evaluations, applies the kind's badge rule. Reports arrive through the stats
+channel (``learner_report``) and are consumed by :meth:`consume_learner_report`.
+Imports unaiverse: used only by ``worlds/training/src/world.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from unaiverse.agent import action
+from unaiverse.clock import clock
+from unaiverse.hsm import HybridStateMachine
+
+from . import FINISH, LEARNER_SPECS, LearnerSpec, LearnerTracker, learner_kind_of, learner_spec
+
+__all__ = ["LearnerHost", "RESEND_LEARNER_AFTER_S"]
+
+#: Simulated seconds before a learner request with no report is sent again.
+RESEND_LEARNER_AFTER_S = 60.0
+#: Simulated seconds the world waits for a learner's badge suggestion after ``finish``.
+LEARNER_BADGE_WAIT_S = 20.0
+
+
+class LearnerHost:
+    """Mixin for the training world (see the module docstring). Call :meth:`init_learners` in ``__init__``."""
+
+    def init_learners(self, environ: Any = None) -> None:
+        """Build the learner specs from ``WMVERSE_*`` variables and the learners' state machine."""
+        env = os.environ if environ is None else environ
+        self.learner_specs: dict[str, LearnerSpec] = {k: learner_spec(k, env) for k in LEARNER_SPECS}
+        self.learners: dict[str, LearnerTracker] = {}  # peer id -> tracker
+        self._learner_inbox: list[tuple[str, dict]] = []
+        self.learner_badges: dict[str, dict] = {}  # peer id -> badge still to be suggested
+        self._last_finish_at = -1.0
+        self.learner_behav = self._build_learner_behaviour()
+
+    # -- roles -----------------------------------------------------------------------------------------
+    @staticmethod
+    def learner_role(profile: Any) -> str | None:
+        """The learner kind of a joining node (named ``Learner<Kind>``), else None."""
+        return learner_kind_of(profile.get_static_profile().get("node_name"))
+
+    def write_learner_behaviours(self, folder: str, agent_factory: Any) -> None:
+        """Write ``<kind>.json`` for every learner kind into ``folder``.
+
+        ``agent_factory(kind)`` returns a dummy agent of the role (its actions are checked by the HSM).
+        """
+        for kind, spec in self.learner_specs.items():
+            dummy = agent_factory(kind)
+            b = HybridStateMachine(dummy)
+            b.set_welcome_message(f"🧪 Joined the training world as the {spec.title} learner")
+            b.set_role(kind)
+            b.add_state("idle", msg="💤 Idle: waiting for the world's next training request")
+            b.add_state("training", msg="🏋️ Training step accepted")
+            b.add_state("evaluating", msg="🔎 Evaluation accepted")
+            b.add_state("reporting", msg="📨 Step done, reporting to the world")
+            b.add_state("finished", msg="🏁 Training over", blocking=True)
+            for act in spec.train_actions:
+                b.add_transit("idle", "training", action=act, msg=f"📥 World asks: {act}")
+            b.add_transit("idle", "evaluating", action="evaluate", msg="📥 World asks: evaluate")
+            b.add_transit("training", "reporting", action="work", msg="⚙️ Running the step")
+            b.add_transit("evaluating", "reporting", action="work", msg="⚙️ Evaluating on held-out data")
+            b.add_transit("reporting", "idle", action="report", msg="📊 Metrics sent to the world")
+            b.add_transit("idle", "finished", action=FINISH, msg="🏅 Suggesting the badges the world decided")
+            b.set_state("idle")
+            b.save(os.path.join(folder, f"{kind}.json"), only_if_changed=dummy)
+
+    def _build_learner_behaviour(self) -> HybridStateMachine:
+        b = HybridStateMachine(self)
+        b.add_state("learners_open", msg=None)
+        b.add_transit(
+            "learners_open", "steps_requested", action="request_learner_steps", msg="📣 Learner requests sent"
+        )
+        b.add_transit("steps_requested", "reports_in", action="learner_reports_in")
+        b.add_transit(
+            "reports_in", "learners_open", action="judge_learner_reports", msg="📈 Learner reports recorded"
+        )
+        b.set_state("learners_open")
+        return b
+
+    def register_learner(self, peer_id: str, kind: str) -> None:
+        """Start tracking a learner that joined (called from ``add_agent``)."""
+        if peer_id not in self.learners:
+            self.learners[peer_id] = LearnerTracker(peer_id, self.learner_specs[kind])
+            self._store("learner_kind", kind, peer_id)
+
+    @property
+    def learners_done(self) -> bool:
+        """True when every joined learner was evaluated, told its badge and suggested it (or
+        :data:`LEARNER_BADGE_WAIT_S` passed); vacuously true with no learner."""
+        if not all(t.done for t in self.learners.values()):
+            return False
+        settled = all(self.stats.get_last_value("state", group_key=p) == "finished" for p in self.learners)
+        if (
+            self.learner_badges or not settled
+        ) and clock.get_time() - self._last_finish_at < LEARNER_BADGE_WAIT_S:
+            return False  # wait for the badge suggestions and for every learner to report it finished
+        for pid, pending in sorted(self.learner_badges.items()):
+            print(f"[world] the {pending['kind']} learner never suggested its badge ({pid})", flush=True)
+        self.learner_badges.clear()
+        return True
+
+    # -- world actions ---------------------------------------------------------------------------------
+    @action
+    async def request_learner_steps(self) -> bool:
+        """Send every joined learner its next request (or ``finish`` with its badge); True if any was sent."""
+        sent = False
+        now = clock.get_time()
+        for pid, t in sorted(self.learners.items()):
+            if t.awaiting is not None and now - t.asked_at > RESEND_LEARNER_AFTER_S:
+                t.awaiting, t.next_index = None, t.awaiting  # ask again (the agent answers from its cache)
+            step = t.next_step()
+            if step is not None:
+                kwargs = {"step": step.index, "config": t.spec.config_payload(), **step.args}
+                if await self._send(action_name=step.action, target=pid, action_kwargs=kwargs, volatile=True):
+                    t.mark_asked(step, now)
+                    sent = True
+            elif t.trained and not t.finish_sent:
+                badges = []
+                if t.badge is not None:
+                    b = t.badge
+                    badges = [
+                        {"badge_type": b.badge_type, "score": b.score, "badge_description": b.description}
+                    ]
+                    self.learner_badges[pid] = {"kind": t.kind, "badge": b}
+                if await self._send(
+                    action_name=FINISH, target=pid, action_kwargs={"badges": badges}, volatile=True
+                ):
+                    t.finish_sent = True
+                    self._last_finish_at = now
+                    sent = True
+        return sent
+
+    @action
+    async def learner_reports_in(self) -> bool:
+        """True once every requested step was reported (re-sends after a while)."""
+        if any(t.awaiting is not None for t in self.learners.values()):
+            now = clock.get_time()
+            if any(
+                now - t.asked_at > RESEND_LEARNER_AFTER_S
+                for t in self.learners.values()
+                if t.awaiting is not None
+            ):
+                return True  # go round: request_learner_steps re-sends
+            return False
+        return True
+
+    @action
+    async def judge_learner_reports(self) -> bool:
+        """Record the reports as stats; evaluations decide badges (the kind's rule)."""
+        inbox, self._learner_inbox = self._learner_inbox, []
+        for pid, body in inbox:
+            t = self.learners.get(pid)
+            if t is None:
+                continue
+            metrics = body.get("metrics") or {}
+            step = t.record(int(body.get("step", -1)), metrics)
+            if step is None:
+                continue
+            if "error" in metrics:
+                print(f"[world] {t.kind} learner failed at {step.label}: {metrics['error']}", flush=True)
+                t.next_index, t.badge, t.evaluation = len(t.steps), None, {"error": metrics["error"]}
+            record = {"step": step.index, "action": step.action, "label": step.label, "metrics": metrics}
+            self._store("learner_step", record, pid)
+            if step.is_evaluation or "error" in metrics:
+                self._store("learner_eval", t.evaluation or {}, pid)
+                verdict = f"badge {t.badge.reason}" if t.badge else "no badge"
+                print(
+                    f"[world] {t.kind} learner: {t.spec.summary_line(t.evaluation or {})} -> {verdict}",
+                    flush=True,
+                )
+            else:
+                print(f"[world] {t.kind} learner: {step.label} done ({_brief(metrics)})", flush=True)
+        return True
+
+    # -- agents -> world -------------------------------------------------------------------------------
+    def consume_learner_report(self, value: str, peer_id: str) -> None:
+        """Queue a ``learner_report`` (judged by the next ``judge_learner_reports``)."""
+        body = json.loads(value)
+        t = self.learners.get(peer_id)
+        if t is None or body.get("kind") != t.kind:
+            raise ValueError(f"learner report from {peer_id} that is not a joined {body.get('kind')} learner")
+        self._learner_inbox.append((peer_id, body))
+
+    def learner_summary_lines(self) -> list[str]:
+        """End-of-run lines, one per learner."""
+        lines = []
+        for _, t in sorted(self.learners.items(), key=lambda kv: kv[1].kind):
+            state = "done" if t.done else f"stopped at step {t.next_index}/{len(t.steps)}"
+            ev = t.spec.summary_line(t.evaluation) if t.evaluation and "error" not in t.evaluation else "-"
+            badge = f"[{t.badge.badge_type}] {t.badge.reason}" if t.badge else "no badge"
+            lines.append(f"{t.spec.title:<9} {state}; {ev}; {badge}")
+        return lines
+
+
+def _brief(metrics: dict) -> str:
+    keys = ("loss", "surprise", "train_loss", "buffer_size", "total_env_steps")
+    return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys if isinstance(metrics.get(k), (int, float)))

@@ -1,0 +1,229 @@
+"""The ``leworld`` learner: LeWorld's three training phases as world requests (issue 4, in the world).
+
+Plan: ``run_phase(1)``, ``run_phase(2)``, ``run_phase(3)``, ``evaluate``. Each phase request trains the
+LeWorld system for the phase's epochs AND the memory-free baseline (same architecture reading zeros, same
+phases, same data), as ``wmverse.leworld.run_training`` does, so that the evaluation compares like with
+like. Reports: per-epoch losses of the phase (``slm_loss``, ``blm_loss``, ``total_loss``,
+``next_state_loss``, ``temperature``...), the router temperature; the evaluation adds held-out MSE/MAE,
+per-horizon MSE, routing entropy and SLM usage of LeWorld and of the baseline(s).
+
+Badge (world's rule): held-out next-state MSE of LeWorld < the memory-free baseline's -> 'pro', score
+``1 - mse_leworld / mse_memory_free``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .protocol import EVALUATE, LearnerBadge, LearnerRunner, LearnerSpec, LearnerStep, env_ints, json_safe
+
+__all__ = ["LeWorldLearnerConfig", "LeWorldLearner", "LeWorldRunner"]
+
+
+@dataclass(frozen=True)
+class LeWorldLearnerConfig:
+    """Sizes of the LeWorld learner in the world (small by default: seconds on 2 cores)."""
+
+    seed: int = 0
+    """Seeds the memory content, the data, the models and the trainers."""
+    difficulty: str = "medium"
+    """Dataset difficulty: easy | medium | hard (relevant memory ranges per sequence)."""
+    num_train: int = 64
+    """Training sequences."""
+    num_val: int = 32
+    """Held-out sequences (evaluation only)."""
+    phase_epochs: tuple[int, int, int] = (3, 2, 1)
+    """Epochs of phases 1, 2 and 3 (one request per phase)."""
+    num_words: int = 256
+    """Memory words (a perfect square)."""
+    word_size: int = 16
+    """Bits per memory word."""
+    max_read_range: int = 8
+    """Longest read, in words."""
+    d_model: int = 32
+    """Hidden width of the SLMs and the BLM."""
+    state_dim: int = 16
+    """World-state size."""
+    char_dim: int = 24
+    """Characteristics size (must hold the address codes of the difficulty)."""
+    sequence_length: int = 6
+    """Steps per sequence."""
+    n_slms: int = 3
+    """Small models the BLM routes over."""
+    oracle: bool = False
+    """Also train the oracle baseline (reads the true ranges) and report the share of the gap closed."""
+    eval_horizon: int = 3
+    """Open-loop horizons of the per-horizon MSE."""
+
+    def __post_init__(self) -> None:
+        if self.difficulty not in ("easy", "medium", "hard"):
+            raise ValueError(f"difficulty must be easy, medium or hard, got {self.difficulty!r}")
+        if self.num_train < 1 or self.num_val < 1:
+            raise ValueError("num_train and num_val must be >= 1")
+        if len(self.phase_epochs) != 3 or any(int(e) < 0 for e in self.phase_epochs):
+            raise ValueError(f"phase_epochs needs 3 integers >= 0, got {self.phase_epochs}")
+        object.__setattr__(self, "phase_epochs", tuple(int(e) for e in self.phase_epochs))
+
+
+class LeWorldRunner(LearnerRunner):
+    """Agent side: the LeWorld system, its memory-free (and oracle) baselines, data and phase trainers."""
+
+    def __init__(self, config: LeWorldLearnerConfig) -> None:
+        import torch
+
+        from wmverse.leworld import (
+            BLMConfig,
+            LeWorldSystem,
+            MemoryConfig,
+            MemoryPopulator,
+            SLMConfig,
+            TrainingConfig,
+            make_datasets,
+        )
+
+        c = self.config = config
+        e1, e2, e3 = c.phase_epochs
+        self.train_config = TrainingConfig.preset(
+            "demo",
+            seed=c.seed,
+            state_dim=c.state_dim,
+            char_dim=c.char_dim,
+            sequence_length=c.sequence_length,
+            phase1_epochs=e1,
+            phase2_epochs=e2,
+            phase3_epochs=e3,
+        )
+        mem = MemoryConfig(
+            num_words=c.num_words,
+            word_size=c.word_size,
+            max_read_range=c.max_read_range,
+            encoder_dim=32,
+            encoder_hidden=64,
+        )
+        slm = SLMConfig(state_dim=c.state_dim, char_dim=c.char_dim, d_model=c.d_model, info_dim=16)
+        blm = BLMConfig(state_dim=c.state_dim, d_model=c.d_model, n_slms=c.n_slms, info_dim=16)
+        self.systems: dict[str, Any] = {"leworld": LeWorldSystem(mem, slm, blm, seed=c.seed)}
+        MemoryPopulator.structured_patterns(self.systems["leworld"].memory, seed=c.seed)
+        baselines = [("memory_free", "zero")] + ([("oracle", "oracle")] if c.oracle else [])
+        for name, mode in baselines:
+            other = LeWorldSystem(mem, slm, blm, read_mode=mode, seed=c.seed)
+            with torch.no_grad():
+                other.memory.memory.copy_(self.systems["leworld"].memory.memory)
+            self.systems[name] = other
+        self.train, self.val = make_datasets(
+            self.systems["leworld"], self.train_config, c.num_train, c.num_val, c.difficulty
+        )
+        self.phases_done: list[int] = []
+
+    def run(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        if action == "run_phase":
+            return self.run_phase(int(args.get("phase", 0)))
+        if action == EVALUATE:
+            return self.evaluate()
+        raise ValueError(f"the leworld learner cannot run {action!r}")
+
+    def run_phase(self, phase: int) -> dict[str, Any]:
+        """Train every system through ``phase`` (1, 2 or 3); per-epoch metrics of LeWorld and baselines."""
+        from wmverse.leworld import Phase1Trainer, Phase2Trainer, Phase3Trainer
+
+        trainers = {1: Phase1Trainer, 2: Phase2Trainer, 3: Phase3Trainer}
+        if phase not in trainers:
+            raise ValueError(f"LeWorld has phases 1, 2 and 3, not {phase}")
+        if phase != len(self.phases_done) + 1:
+            raise ValueError(f"phase {phase} requested after phases {self.phases_done}: run them in order")
+        epochs = self.config.phase_epochs[phase - 1]
+        out: dict[str, Any] = {"phase": phase, "epochs": epochs}
+        for name, system in self.systems.items():
+            trainer = trainers[phase](system, self.train_config, self.train)
+            history = [trainer.train_epoch() for _ in range(epochs)]
+            key = "epochs" if name == "leworld" else f"epochs_{name}"
+            out[key] = [{k: float(v) for k, v in h.items() if k != "lr"} for h in history]
+        out["temperature"] = float(self.systems["leworld"].blm.router.temperature)
+        last = out["epochs"][-1] if out["epochs"] else {}
+        out["loss"] = float(last.get("total_loss", last.get("blm_loss", float("nan"))))
+        self.phases_done.append(phase)
+        return json_safe(out)
+
+    def evaluate(self) -> dict[str, Any]:
+        """Held-out metrics of LeWorld and its baselines (``Evaluator.evaluate``)."""
+        from wmverse.leworld import Evaluator
+
+        others = {k: v for k, v in self.systems.items() if k != "leworld"}
+        res = Evaluator.evaluate(self.systems["leworld"], self.val, self.config.eval_horizon, **others)
+        res["phases_done"] = list(self.phases_done)
+        res["table"] = Evaluator.format_table(res)
+        return json_safe(res)
+
+    def status(self) -> str:
+        return f"leworld learner: phases done {self.phases_done}"
+
+
+class LeWorldLearner(LearnerSpec):
+    """The ``leworld`` role: phases 1-3 then evaluation; badge when LeWorld beats the memory-free baseline."""
+
+    kind = "leworld"
+    title = "LeWorld"
+    train_actions = ("run_phase",)
+    config_type = LeWorldLearnerConfig
+
+    def plan(self) -> list[LearnerStep]:
+        steps = [
+            LearnerStep(k - 1, "run_phase", {"phase": k}, f"phase {k}")
+            for k in (1, 2, 3)
+            if self.config.phase_epochs[k - 1] > 0 or k == 1
+        ]
+        steps = [LearnerStep(i, s.action, s.args, s.label) for i, s in enumerate(steps)]
+        return steps + [LearnerStep(len(steps), EVALUATE, {}, "evaluate")]
+
+    def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:
+        try:
+            ours = float(evaluation["leworld"]["mse"])
+            base = float(evaluation["memory_free"]["mse"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not ours < base:
+            return None
+        return LearnerBadge(
+            badge_type="pro",
+            score=min(1.0, max(0.0, 1.0 - ours / base)),
+            reason="beats_memory_free",
+            description=(
+                f"LeWorld held-out next-state MSE {ours:.4f} < memory-free baseline {base:.4f} "
+                f"({self.config.difficulty}, {self.config.num_val} held-out sequences)"
+            ),
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LeWorldLearner:
+        """``WMVERSE_SEED``, ``WMVERSE_LEWORLD_EPOCHS`` ("p1,p2,p3"), ``WMVERSE_LEWORLD_SEQUENCES``
+        ("train,val"), ``WMVERSE_LEWORLD_DIFFICULTY``, ``WMVERSE_LEWORLD_ORACLE`` (1 to train the oracle)."""
+        d = LeWorldLearnerConfig()
+        seed = env_ints(environ, "WMVERSE_SEED", (d.seed,))[0]
+        epochs = env_ints(environ, "WMVERSE_LEWORLD_EPOCHS", d.phase_epochs)
+        n_train, n_val = env_ints(environ, "WMVERSE_LEWORLD_SEQUENCES", (d.num_train, d.num_val))
+        difficulty = environ.get("WMVERSE_LEWORLD_DIFFICULTY", "").strip().lower() or d.difficulty
+        oracle = environ.get("WMVERSE_LEWORLD_ORACLE", "").strip().lower() in ("1", "true", "yes")
+        return cls(
+            LeWorldLearnerConfig(
+                seed=seed,
+                difficulty=difficulty,
+                num_train=n_train,
+                num_val=n_val,
+                phase_epochs=epochs,  # type: ignore[arg-type]
+                oracle=oracle,
+            )
+        )
+
+    def summary_line(self, evaluation: Mapping[str, Any]) -> str:
+        lw, mf = evaluation.get("leworld", {}), evaluation.get("memory_free", {})
+        line = (
+            f"held-out MSE {lw.get('mse', float('nan')):.4f} vs memory-free {mf.get('mse', float('nan')):.4f}"
+        )
+        if "oracle" in evaluation:
+            line += f", oracle {evaluation['oracle']['mse']:.4f}"
+        return line + f"; routing entropy {lw.get('routing_entropy', float('nan')):.3f}"
+
+    def make_runner(self) -> LeWorldRunner:
+        return LeWorldRunner(self.config)

@@ -1,0 +1,15 @@
+"""Role 'dynamics': a learner that trains the Dynamics world model when the world requests each step.
+
+Its behaviour (``dynamics.json``, built by the world from ``wmverse.world.learners``) is idle -> training
+-> reporting -> idle per request, then finished. The actions are shared by every learner kind
+(``wmverse.world.learners.agent.LearnerAgent``); the model is the agent's processor, an
+``agents.learner.LearnerProcessor("dynamics")`` given by ``run_dynamics.py``.
+"""
+
+from wmverse.world.learners.agent import LearnerAgent
+
+
+class WAgent(LearnerAgent):
+    """A dynamics learner of the training world."""
+
+    KIND = "dynamics"

@@ -1,0 +1,15 @@
+"""Role 'leworld': a learner that trains the LeWorld world model when the world requests each step.
+
+Its behaviour (``leworld.json``, built by the world from ``wmverse.world.learners``) is idle -> training
+-> reporting -> idle per request, then finished. The actions are shared by every learner kind
+(``wmverse.world.learners.agent.LearnerAgent``); the model is the agent's processor, an
+``agents.learner.LearnerProcessor("leworld")`` given by ``run_leworld.py``.
+"""
+
+from wmverse.world.learners.agent import LearnerAgent
+
+
+class WAgent(LearnerAgent):
+    """A leworld learner of the training world."""
+
+    KIND = "leworld"
