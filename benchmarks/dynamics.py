@@ -87,10 +87,8 @@ def bench_ensemble(members: int, batch: int, hidden: int, repeats: int) -> None:
           f"loop {t_loop * 1e6:8.1f} us  -> {t_loop / t_vec:5.1f}x")  # fmt: skip
 
 
-def _cartpole_sized_model(seed: int = 0):  # type: ignore[no-untyped-def]
-    cfg = small_config(
-        TransitionBackend.ENSEMBLE, obs_dim=4, action_dim=2, ensemble_size=5, hidden_dim=128, seed=seed
-    )
+def _cartpole_sized_model(hidden: int = 64, backend=TransitionBackend.ENSEMBLE, seed: int = 0):  # type: ignore[no-untyped-def]
+    cfg = small_config(backend, obs_dim=4, action_dim=2, ensemble_size=5, hidden_dim=hidden, seed=seed)
     wm = build_world_model(cfg)
     rng = np.random.default_rng(seed)
     for _ in range(256):  # a never-ending toy dynamics, so no dream exits early
@@ -101,8 +99,8 @@ def _cartpole_sized_model(seed: int = 0):  # type: ignore[no-untyped-def]
     return wm
 
 
-def bench_rollouts(n: int, horizon: int, hidden: int) -> None:
-    wm = _cartpole_sized_model(hidden)
+def bench_rollouts(n: int, horizon: int, hidden: int, backend=TransitionBackend.ENSEMBLE) -> None:  # type: ignore[no-untyped-def]
+    wm = _cartpole_sized_model(hidden, backend=backend)
     rng = np.random.default_rng(1)
     seqs = rng.integers(0, 2, size=(n, horizon))
     obs0 = (0.01, -0.02, 0.03, 0.0)
@@ -118,7 +116,7 @@ def bench_rollouts(n: int, horizon: int, hidden: int) -> None:
     steps = asyncio.run(seed_loop())
     t_loop = time.perf_counter() - t0
     t_batch = _median_time(lambda: wm.rollout_batch(obs0, seqs), 5)
-    print(f"  {n} sequences x horizon {horizon} (ENSEMBLE E=5, hidden {hidden}): seed loop {t_loop * 1e3:8.1f} ms "
+    print(f"  {n} sequences x horizon {horizon} ({backend.name} E={wm.config.members}, hidden {hidden}): seed loop {t_loop * 1e3:8.1f} ms "
           f"({steps} steps), batched {t_batch * 1e3:6.2f} ms  -> {t_loop / t_batch:6.1f}x")  # fmt: skip
 
 
@@ -127,8 +125,8 @@ def bench_planner(decisions: int) -> None:
     rng = np.random.default_rng(2)
     for name, cfg in [
         (
-            "CEM h=20 pop=150 iters=2 (agent default)",
-            PlannerConfig(horizon=20, population=150, cem_iterations=2),
+            "CEM h=25 pop=150 iters=2 (agent default)",
+            PlannerConfig(horizon=25, population=150, cem_iterations=2),
         ),
         ("CEM h=10 pop=200 iters=3", PlannerConfig(horizon=10, population=200, cem_iterations=3)),
         (
@@ -159,6 +157,8 @@ def main() -> None:
     print("2. dream rollouts: batched vs the seed's one-step-at-a-time loop (target >= 100x)")
     bench_rollouts(1000, 10, 64)
     bench_rollouts(1000, 10, 128)
+    bench_rollouts(1000, 10, 64, TransitionBackend.MLP)
+    bench_rollouts(1000, 10, 32, TransitionBackend.MLP)
     print("3. planner time per decision (budget 50 ms; ENSEMBLE E=5, hidden 64, CartPole-sized)")
     bench_planner(30)
 

@@ -1,5 +1,5 @@
 """worlds/training end to end under the in-process runtime: stats DB, badges, dashboard, determinism,
-and the dashboard opened in a real headless Chromium."""
+and the dashboard opened in a real headless Chromium. The three learners join with tiny sizes."""
 
 import html as html_lib
 import os
@@ -10,7 +10,9 @@ import sys
 import pytest
 from world_test_helpers import REPO, WORLD, db_dump, series, static
 
+from wmverse.dashboard.learners import PANEL_TITLES
 from wmverse.debate import Tendency
+from wmverse.world.learners import LEARNER_SPECS, learner_spec
 
 EPOCHS = 3
 ENV = {
@@ -20,6 +22,13 @@ ENV = {
     # every epoch is "calm" (sum |change| < 1): the rule stops at min_epochs=2, exercising the convergence badge
     "WMVERSE_TRAIN_CONVERGENCE_THRESHOLD": "1.0",
     "WMVERSE_TRAIN_PATIENCE": "1",
+    # learners: tiny sizes (seconds each)
+    "WMVERSE_LEWORLD_EPOCHS": "1,1,1",
+    "WMVERSE_LEWORLD_SEQUENCES": "16,8",
+    "WMVERSE_CANVAS_STEPS": "3,2,3",
+    "WMVERSE_DYNAMICS_STEPS": "1,40",
+    "WMVERSE_DYNAMICS_WARMUP": "30,10",
+    "WMVERSE_DYNAMICS_EVAL_EPISODES": "1",
 }
 
 
@@ -73,6 +82,44 @@ def test_stats_database_holds_the_training_run(runs):
     assert {states[pid] for pid in tendency_of} == {"idle"}
 
 
+def test_learners_served_every_request_of_their_plan_and_finished(runs):
+    out, stdout, _, _ = runs
+    db = out / "world_stats.db"
+    kind_of = static(db, "learner_kind")
+    assert sorted(kind_of.values()) == sorted(LEARNER_SPECS)
+    steps = series(db, "learner_step")
+    evals = static(db, "learner_eval")
+    states = static(db, "state")
+    for pid, kind in kind_of.items():
+        plan = learner_spec(kind, ENV).plan()
+        got = [v for _, v in steps[pid]]
+        assert [(r["step"], r["action"]) for r in got] == [(s.index, s.action) for s in plan]
+        assert all("error" not in r["metrics"] for r in got)
+        assert evals[pid] == got[-1]["metrics"] and states[pid] == "finished"
+    assert next(iter(static(db, "learners_finished").values())) == 1
+    assert "Learners:" in stdout and all(f"{k} learner:" in stdout for k in LEARNER_SPECS)
+
+
+def test_learner_badges_follow_the_worlds_rules(runs):
+    out, stdout, _, _ = runs
+    db = out / "world_stats.db"
+    kind_of = static(db, "learner_kind")
+    evals = {kind_of[pid]: ev for pid, ev in static(db, "learner_eval").items()}
+    badges = {b["learner"]: b for b in next(iter(static(db, "badges").values())) if "learner" in b}
+    lw, cv, dy = evals["leworld"], evals["canvas"], evals["dynamics"]
+    assert ("leworld" in badges) == (lw["leworld"]["mse"] < lw["memory_free"]["mse"])
+    beats = all(
+        cv["rmse"]["canvas"][k] < min(cv["rmse"]["random walk"][k], cv["rmse"]["AR(1)"][k])
+        for k in ("infl", "unemp")
+    )
+    assert ("canvas" in badges) == beats
+    assert ("dynamics" in badges) == (dy["mean_return"] >= 475.0)
+    for kind, b in badges.items():
+        assert b == {**b, "badge_type": learner_spec(kind, ENV).badge(evals[kind]).badge_type}
+        assert 0.0 <= b["score"] <= 1.0 and f"] {kind} score=" in stdout
+    assert "never suggested" not in stdout
+
+
 def test_badges_were_suggested_by_agents_and_decided_by_the_world(runs):
     out, stdout, _, _ = runs
     badges = next(iter(static(out / "world_stats.db", "badges").values()))
@@ -116,6 +163,7 @@ PANELS = [
     "Epoch winners",
     "Agents' states",
     "Allocation delta and learning rate",
+    *(t for kind in ("leworld", "canvas", "dynamics") for t in PANEL_TITLES[kind]),
 ]
 
 
@@ -135,11 +183,11 @@ def test_dashboard_renders_offline_in_chromium(runs, chromium, tmp_path):
     assert 'class="main-svg"' in dom
     drawn_titles = {html_lib.unescape(t) for t in re.findall(r'font-weight:bold">([^<]+)</tspan>', dom)}
     assert set(PANELS) <= drawn_titles  # every panel's title was drawn into the SVG by plotly
-    assert 'data-panels="9"' in dom and "rendered " in dom
-    assert dom.count('class="trace ') + dom.count('class="table"') >= 9
-    assert n_traces >= 9
+    assert f'data-panels="{len(PANELS)}"' in dom and "rendered " in dom
+    assert dom.count('class="trace ') + dom.count('class="table"') >= len(PANELS)
+    assert n_traces >= len(PANELS)
 
-    png = screenshot(page, tmp_path / "dash.png")
+    png = screenshot(page, tmp_path / "dash.png", height=2300)
     img = np.asarray(Image.open(png).convert("RGB"), dtype=np.int32)
     flat = img.reshape(-1, 3)
     colors, counts = np.unique(flat, axis=0, return_counts=True)

@@ -144,7 +144,7 @@ def _leworld(view: dict) -> list[_Panel]:
 def _canvas(view: dict) -> list[_Panel]:
     titles = PANEL_TITLES["canvas"]
     p1 = _Panel(titles[0])
-    steps = [r for r in _steps(view) if r.get("action") == "run_curriculum_phase"]
+    steps = [r for r in _steps(view) if r.get("action") != "evaluate"]
     labels = [f"{r['metrics'].get('phase')}: {r['metrics'].get('name', '')}" for r in steps]
     groups = sorted({g for r in steps for g in (r["metrics"].get("group_losses") or {})})
     for k, g in enumerate(groups):

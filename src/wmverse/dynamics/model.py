@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-import math
-import operator
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,40 +25,14 @@ from .losses import disagreement, mse, split_heads, transition_loss
 from .metrics import WorldModelMetrics
 from .networks import EnsembleMLP, build_network
 from .normaliser import RunningNormaliser
+from .rollout import BatchRollout
 from .types import DreamRollout, InvalidInputError, ModelInput, ModelOutput, WorldModelConfig
+from .validation import InputValidator
 
 _NAMES = itertools.count()
 
 
-@dataclass(frozen=True)
-class BatchRollout:
-    """N imagined trajectories of H steps computed together (one forward pass per step).
-
-    No early exit: ``done_probs`` says how likely each step terminates; ``done_steps``
-    gives the index of the first predicted done (H when none).
-    """
-
-    observations: torch.Tensor  # (N, H, obs_dim) predicted next observations
-    rewards: torch.Tensor  # (N, H) predicted rewards
-    done_probs: torch.Tensor  # (N, H) predicted termination probabilities
-    uncertainty: torch.Tensor  # (N, H) ensemble disagreement per step
-    done_threshold: float  # threshold that turns probabilities into predicted dones
-
-    @property
-    def done_steps(self) -> torch.Tensor:
-        """(N,) index of the first step with done_prob > threshold, or H if none."""
-        hit = self.done_probs > self.done_threshold
-        h = hit.shape[1]
-        first = torch.where(hit, torch.arange(h), torch.full_like(hit, h, dtype=torch.long))
-        return first.min(dim=1).values
-
-    def truncated_returns(self) -> torch.Tensor:
-        """(N,) sum of predicted rewards up to and including the first predicted done."""
-        keep = torch.arange(self.rewards.shape[1]) <= self.done_steps.unsqueeze(1)
-        return (self.rewards * keep).sum(dim=1)
-
-
-class TorchWorldModel:
+class TorchWorldModel(InputValidator):
     """A learned dynamics model (MLP, LSTM, TRANSFORMER or vectorised ENSEMBLE).
 
     Contracts:
@@ -140,57 +111,6 @@ class TorchWorldModel:
     @property
     def last_loss(self) -> float:
         return self._last_loss
-
-    # ------------------------------------------------------------------ validation
-    def _obs(self, obs: Any, what: str = "observation") -> torch.Tensor:
-        try:
-            arr = np.asarray(obs, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"{what} must be a sequence of numbers ({exc})") from None
-        if arr.ndim != 1 or arr.shape[0] != self._cfg.obs_dim:
-            raise InvalidInputError(
-                f"{what} has shape {arr.shape}, expected ({self._cfg.obs_dim},) = obs_dim"
-            )
-        if not np.isfinite(arr).all():
-            raise InvalidInputError(f"{what} contains NaN or infinite values")
-        return torch.as_tensor(arr, dtype=torch.float32)
-
-    def _action(self, action: Any) -> int:
-        if isinstance(action, bool):
-            raise InvalidInputError(f"action must be an integer index, got {action!r}")
-        try:
-            a = operator.index(action)
-        except TypeError:
-            raise InvalidInputError(f"action must be an integer index, got {action!r}") from None
-        if not 0 <= a < self._cfg.action_dim:
-            raise InvalidInputError(f"action {a} out of range [0, {self._cfg.action_dim})")
-        return a
-
-    def _actions(self, actions: Any) -> torch.Tensor:
-        try:
-            arr = np.asarray(actions)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"actions must be integer indices ({exc})") from None
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            raise InvalidInputError(f"actions must be integer indices, got dtype {arr.dtype}")
-        t = torch.as_tensor(arr.astype(np.int64, copy=False))
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= self._cfg.action_dim):
-            raise InvalidInputError(f"actions out of range [0, {self._cfg.action_dim})")
-        return t
-
-    def _input(self, inp: ModelInput) -> tuple[torch.Tensor, int]:
-        if not isinstance(inp, ModelInput):
-            raise InvalidInputError(f"expected a ModelInput, got {type(inp).__name__}")
-        return self._obs(inp.observation), self._action(inp.action)
-
-    def _scalar(self, value: Any, what: str) -> float:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
-        if not math.isfinite(v):
-            raise InvalidInputError(f"{what} must be finite, got {v}")
-        return v
 
     # ------------------------------------------------------------------ maths
     def _features(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .types import TransitionBackend, WorldModelConfig
@@ -53,10 +54,11 @@ class EnsembleMLP(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.members, -1, -1)
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = self.act(x)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):  # direct calls: no per-layer Module dispatch
+            x = torch.baddbmm(layer.bias, x, layer.weight)
+            if i < last:
+                x = F.silu(x)
         return x
 
     def member_weights(self, member: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

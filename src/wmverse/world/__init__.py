@@ -6,6 +6,9 @@
 - ``codec``: JSON for claims, stakes and observations travelling between the world and its agents.
 - ``shared_judge`` (``judges``): one prepared judge per (name, training corpus) in a process.
 - ``format_summary`` (``summary``): the end-of-run report.
+- ``wmverse.world.learners``: the learner roles (LeWorld, canvas, dynamics): a generic request -> step ->
+  report -> badge protocol, one spec per kind; ``learners.hosting`` (world side) and ``learners.agent``
+  (agent side) import unaiverse and are used only by ``worlds/training``.
 """
 
 from .config import DEFAULT_JUDGE, TrainingWorldConfig

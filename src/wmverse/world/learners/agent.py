@@ -6,7 +6,7 @@ A learner's behaviour (written by the world, ``<kind>.json``) is::
     idle --evaluate--------> evaluating --work--> reporting
     idle --finish----------> finished
 
-The request actions (``run_phase``, ``run_curriculum_phase``, ``run_env_steps``, ``run_episode``,
+The request actions (``run_phase``, ``run_curriculum_phase``, ``run_dag_node``, ``run_env_steps``, ``run_episode``,
 ``evaluate``, ``finish``) only accept the world's request; ``work`` then runs the step with the agent's
 processor (``agents.learner.LearnerProcessor``, which builds the library objects from the config the world
 sends), and ``report`` ships ``{kind, step, metrics}`` to the world through the stats channel
@@ -82,6 +82,17 @@ class LearnerAgent(Agent):
     ) -> bool:
         """World request (canvas): run curriculum phase ``phase``."""
         return self._accept("run_curriculum_phase", step, {"phase": phase}, config)
+
+    @action
+    async def run_dag_node(
+        self,
+        step: int = -1,
+        node: str = "",
+        config: dict | None = None,
+        interaction: Interaction | None = None,
+    ) -> bool:
+        """World request (canvas, DAG curriculum): train DAG node ``node``."""
+        return self._accept("run_dag_node", step, {"node": node}, config)
 
     @action
     async def run_env_steps(

@@ -1,7 +1,10 @@
 """The ``canvas`` learner: the canvas world model's curriculum phases as world requests (issue 5, in the world).
 
 Plan: ``run_curriculum_phase(0)``, ``(1)``, ``(2)`` (the rule-based curriculum: each layer alone, coupled
-layers, full integration) then ``evaluate``. The data is the shipped FRED macro quarterly dataset
+layers, full integration) then ``evaluate``; or, with ``curriculum="dag"``, one ``run_dag_node(name)`` per
+node of ``wmverse.canvas.STANDARD_DAG`` in tier order (forks copy the parent's weights, joins average
+the parents'; nodes whose domains the data lacks pass their start weights through) then ``evaluate``
+with the last tier's model. The data is the shipped FRED macro quarterly dataset
 (statsmodels); training sees the quarters before ``test_start`` only (normalisation included). The
 evaluation forecasts every held-out quarter one step ahead from the true past, as
 ``wmverse.canvas.run_macro_forecast`` does, and compares inflation and unemployment RMSE with a random walk
@@ -31,6 +34,10 @@ class CanvasLearnerConfig:
 
     seed: int = 0
     """Seeds the model, the masking and the batches."""
+    curriculum: str = "seq"
+    """``seq``: the three sequential phases; ``dag``: the fork/join DAG of nodes."""
+    dag_steps: int = 20
+    """Optimiser steps per DAG node (``curriculum="dag"``)."""
     phase_steps: tuple[int, int, int] = (30, 20, 60)
     """Optimiser steps of curriculum phases 0 (independent), 1 (coupling), 2 (integration)."""
     test_start: str = "2000-01-01"
@@ -48,8 +55,10 @@ class CanvasLearnerConfig:
         if len(self.phase_steps) != 3 or any(int(s) < 0 for s in self.phase_steps):
             raise ValueError(f"phase_steps needs 3 integers >= 0, got {self.phase_steps}")
         object.__setattr__(self, "phase_steps", tuple(int(s) for s in self.phase_steps))
-        if self.window < 2 or self.batch_size < 1:
-            raise ValueError("window must be >= 2 and batch_size >= 1")
+        if self.curriculum not in ("seq", "dag"):
+            raise ValueError(f"curriculum must be 'seq' or 'dag', got {self.curriculum!r}")
+        if self.window < 2 or self.batch_size < 1 or self.dag_steps < 1:
+            raise ValueError("window must be >= 2, batch_size >= 1 and dag_steps >= 1")
 
 
 class CanvasRunner(LearnerRunner):
@@ -84,6 +93,21 @@ class CanvasRunner(LearnerRunner):
             trainer=TrainerConfig(lr=2e-3, mask_ratio=0.15, weight_decay=1e-3),
         )
         self.trainer = CurriculumTrainer(curriculum, train_sources, bound=self.bound)
+        self.dag = None
+        if c.curriculum == "dag":
+            from wmverse.canvas.dag import STANDARD_DAG, DAGCurriculumTrainer, with_steps
+
+            self.dag = DAGCurriculumTrainer(
+                with_steps(STANDARD_DAG, c.dag_steps),
+                train_sources,
+                bound=self.bound,
+                model_config=curriculum.model,
+                trainer_config=curriculum.trainer,
+                batch_size=c.batch_size,
+                window=c.window,
+                seed=c.seed,
+                executor="serial",
+            )
         self.test = HeterogeneousDataset(
             self.bound,
             [(self.spec, self.data)],
@@ -99,6 +123,8 @@ class CanvasRunner(LearnerRunner):
     def run(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
         if action == "run_curriculum_phase":
             return self.run_phase(int(args.get("phase", -1)))
+        if action == "run_dag_node":
+            return self.run_node(str(args.get("node", "")))
         if action == EVALUATE:
             return self.evaluate()
         raise ValueError(f"the canvas learner cannot run {action!r}")
@@ -118,11 +144,50 @@ class CanvasRunner(LearnerRunner):
         out["heldout"] = self.trainer.trainer.evaluate(self.test)
         return json_safe(out)
 
+    def run_node(self, name: str) -> dict[str, Any]:
+        """Train DAG node ``name`` (its parents first); its loss, start (root/fork/join) and held-out RMSE."""
+        from wmverse.canvas.dag import build_model
+
+        if self.dag is None:
+            raise ValueError("run_dag_node needs curriculum='dag'")
+        if name not in self.dag.nodes:
+            raise ValueError(f"unknown DAG node {name!r}")
+        try:
+            metrics = self.dag.run_node(name)
+        except RuntimeError as e:  # parents not trained yet
+            raise ValueError(str(e)) from None
+        out: dict[str, Any] = {
+            "phase": len(self.dag.result.metrics) - 1,
+            "name": name,
+            "steps": self.dag.nodes[name].n_steps,
+            "loss": metrics.get("loss"),
+            "skipped": bool(metrics.get("skipped", 0.0)),
+            "start": next((k[6:] for k in metrics if k.startswith("start/")), ""),
+            "group_losses": {k[5:]: v for k, v in metrics.items() if k.startswith("loss/")},
+        }
+        if not out["skipped"]:
+            model = build_model(self.bound, self.dag.model_cfg, self.config.seed)
+            model.load_state_dict(self.dag.result.states[name])
+            out["heldout"] = self._masked(model).evaluate(self.test)
+        return json_safe(out)
+
+    def _masked(self, model: Any) -> Any:
+        from wmverse.canvas.trainer import MaskedCanvasTrainer, TrainerConfig
+
+        return MaskedCanvasTrainer(self.bound, model=model, config=TrainerConfig(seed=self.config.seed))
+
+    def _final(self) -> Any:
+        """The trainer whose model is evaluated (the DAG's last tier when the DAG ran)."""
+        if self.dag is not None and self.dag.result.states:
+            return self._masked(self.dag.final_model())
+        return self.trainer.trainer
+
     def evaluate(self) -> dict[str, Any]:
         """Held-out one-step-ahead RMSE (series' units) of the canvas, a random walk and an AR(1)."""
         from wmverse.canvas.forecast import TARGETS, ar1_fit, rmse
 
-        pred = self.trainer.trainer.forecast(self.values, self.presence).numpy()
+        final = self._final()
+        pred = final.forecast(self.values, self.presence).numpy()
         canvas = self.test.denormalise(0, pred)
         table: dict[str, dict[str, float]] = {"random walk": {}, "AR(1)": {}, "canvas": {}}
         series: dict[str, dict[str, list]] = {}
@@ -140,8 +205,8 @@ class CanvasRunner(LearnerRunner):
             "rmse": table,
             "n_test": len(self.stamps),
             "test_span": [str(self.stamps[0].date()), str(self.stamps[-1].date())],
-            "heldout": self.trainer.trainer.evaluate(self.test),
-            "phases_done": len(self.trainer.history),
+            "heldout": final.evaluate(self.test),
+            "phases_done": len(self.trainer.history) + (len(self.dag.result.metrics) if self.dag else 0),
             "series": series,
         }
         return json_safe(out)
@@ -155,10 +220,16 @@ class CanvasLearner(LearnerSpec):
 
     kind = "canvas"
     title = "Canvas"
-    train_actions = ("run_curriculum_phase",)
+    train_actions = ("run_curriculum_phase", "run_dag_node")
     config_type = CanvasLearnerConfig
 
     def plan(self) -> list[LearnerStep]:
+        if self.config.curriculum == "dag":
+            from wmverse.canvas.dag import STANDARD_DAG, tiers
+
+            order = [n for tier in tiers(list(STANDARD_DAG)) for n in tier]
+            steps = [LearnerStep(k, "run_dag_node", {"node": n}, n) for k, n in enumerate(order)]
+            return steps + [LearnerStep(len(steps), EVALUATE, {}, "forecast")]
         steps = [
             LearnerStep(k, "run_curriculum_phase", {"phase": k}, name)
             for k, name in enumerate(("independent", "coupling", "integration"))
@@ -189,11 +260,21 @@ class CanvasLearner(LearnerSpec):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CanvasLearner:
-        """``WMVERSE_SEED`` and ``WMVERSE_CANVAS_STEPS`` ("p0,p1,p2" optimiser steps per phase)."""
+        """``WMVERSE_SEED``, ``WMVERSE_CANVAS_STEPS`` ("p0,p1,p2" optimiser steps per phase),
+        ``WMVERSE_CANVAS_CURRICULUM`` (seq | dag) and ``WMVERSE_CANVAS_DAG_STEPS`` (steps per DAG node)."""
         d = CanvasLearnerConfig()
         seed = env_ints(environ, "WMVERSE_SEED", (d.seed,))[0]
         steps = env_ints(environ, "WMVERSE_CANVAS_STEPS", d.phase_steps)
-        return cls(CanvasLearnerConfig(seed=seed, phase_steps=steps))  # type: ignore[arg-type]
+        (dag_steps,) = env_ints(environ, "WMVERSE_CANVAS_DAG_STEPS", (d.dag_steps,))
+        curriculum = environ.get("WMVERSE_CANVAS_CURRICULUM", "").strip().lower() or d.curriculum
+        return cls(
+            CanvasLearnerConfig(
+                seed=seed,
+                curriculum=curriculum,
+                dag_steps=dag_steps,
+                phase_steps=steps,  # type: ignore[arg-type]
+            )
+        )
 
     def summary_line(self, evaluation: Mapping[str, Any]) -> str:
         t = evaluation.get("rmse") or {}

@@ -84,8 +84,7 @@ def _episode(e: Any) -> dict[str, Any]:
         "env_steps": e.env_steps,
         "planned": e.planned,
         "mean_surprise": e.mean_surprise,
-        "mean_plan_ms": e.mean_plan_ms,
-    }
+    }  # (no planning wall time: reports must be a function of the seed only)
 
 
 class DynamicsRunner(LearnerRunner):

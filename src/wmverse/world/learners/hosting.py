@@ -146,17 +146,17 @@ class LearnerHost:
 
     @action
     async def learner_reports_in(self) -> bool:
-        """True once every requested step was reported (re-sends after a while)."""
-        if any(t.awaiting is not None for t in self.learners.values()):
-            now = clock.get_time()
-            if any(
-                now - t.asked_at > RESEND_LEARNER_AFTER_S
-                for t in self.learners.values()
-                if t.awaiting is not None
-            ):
-                return True  # go round: request_learner_steps re-sends
-            return False
-        return True
+        """True once every requested step's report arrived (or one is overdue: the next round re-sends)."""
+        waiting = {pid: t for pid, t in self.learners.items() if t.awaiting is not None}
+        arrived = {
+            pid
+            for pid, body in self._learner_inbox
+            if pid in waiting and body.get("step") == waiting[pid].awaiting
+        }
+        if set(waiting) <= arrived:
+            return True
+        now = clock.get_time()
+        return any(now - t.asked_at > RESEND_LEARNER_AFTER_S for t in waiting.values())
 
     @action
     async def judge_learner_reports(self) -> bool:
@@ -173,6 +173,8 @@ class LearnerHost:
             if "error" in metrics:
                 print(f"[world] {t.kind} learner failed at {step.label}: {metrics['error']}", flush=True)
                 t.next_index, t.badge, t.evaluation = len(t.steps), None, {"error": metrics["error"]}
+            if len(t.reports) == 1:  # (again) once the agent's stats group exists on the world's side
+                self._store("learner_kind", t.kind, pid)
             record = {"step": step.index, "action": step.action, "label": step.label, "metrics": metrics}
             self._store("learner_step", record, pid)
             if step.is_evaluation or "error" in metrics:

@@ -1,0 +1,135 @@
+"""The world side of the learner protocol (``LearnerHost``) driven without the runtime: requests, reports,
+stats, badges, errors and re-sends."""
+
+import asyncio
+import json
+import types
+
+import pytest
+
+from wmverse.world.learners import hosting
+from wmverse.world.learners.hosting import RESEND_LEARNER_AFTER_S, LearnerHost
+
+ENV = {"WMVERSE_SEED": "2", "WMVERSE_LEWORLD_EPOCHS": "1,1,1"}
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def get_time(self):
+        return self.now
+
+
+class FakeWorld(LearnerHost):
+    """Just what LearnerHost uses of a unaiverse World: _send, _store, stats.get_last_value."""
+
+    def __init__(self):
+        self.sent, self.stored, self.states = [], [], {}
+        self.stats = types.SimpleNamespace(
+            get_last_value=lambda name, group_key=None: self.states.get(group_key)
+        )
+        self.init_learners(ENV)
+
+    def _build_learner_behaviour(self):
+        return None  # the actions are driven by hand here
+
+    def _store(self, name, value, group_key=None):
+        self.stored.append((name, value, group_key))
+
+    async def _send(self, action_name, target, action_kwargs, volatile):
+        self.sent.append((target, action_name, action_kwargs))
+        return True
+
+
+@pytest.fixture
+def world(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(hosting, "clock", clock)
+    w = FakeWorld()
+    w.clock = clock
+    return w
+
+
+def _report(world, pid, step, metrics, kind="leworld"):
+    world.consume_learner_report(json.dumps({"kind": kind, "step": step, "metrics": metrics}), pid)
+
+
+def _round(world):
+    return asyncio.run(world.request_learner_steps())
+
+
+def test_requests_follow_the_plan_and_reports_become_stats(world):
+    world.register_learner("lw", "leworld")
+    assert (
+        world.learner_role(types.SimpleNamespace(get_static_profile=lambda: {"node_name": "LearnerLeWorld"}))
+        == "leworld"
+    )
+    assert ("learner_kind", "leworld", "lw") in world.stored
+    for k in range(3):
+        assert _round(world)
+        target, act, kwargs = world.sent[-1]
+        assert (target, act, kwargs["step"], kwargs["phase"]) == ("lw", "run_phase", k, k + 1)
+        assert kwargs["config"] == world.learner_specs["leworld"].config_payload()
+        assert not _round(world)  # nothing new while the step is pending
+        assert not asyncio.run(world.learner_reports_in())
+        _report(world, "lw", k, {"loss": 1.0 / (k + 1)})
+        assert asyncio.run(world.learner_reports_in())
+        assert asyncio.run(world.judge_learner_reports())
+        assert world.stored[-1] == (
+            "learner_step",
+            {"step": k, "action": "run_phase", "label": f"phase {k + 1}", "metrics": {"loss": 1.0 / (k + 1)}},
+            "lw",
+        )
+    _round(world)
+    assert world.sent[-1][1] == "evaluate"
+    evaluation = {"leworld": {"mse": 0.01}, "memory_free": {"mse": 0.02}}
+    _report(world, "lw", 3, evaluation)
+    asyncio.run(world.judge_learner_reports())
+    assert ("learner_eval", evaluation, "lw") in world.stored
+    assert not world.learners_done
+    _round(world)  # the world tells the learner the badge it decided
+    target, act, kwargs = world.sent[-1]
+    assert act == "finish" and kwargs["badges"][0]["badge_type"] == "pro"
+    assert kwargs["badges"][0]["score"] == pytest.approx(0.5)
+    assert not world.learners_done  # waits for the suggestion and the agent's final state
+    world.learner_badges.clear()  # (what WWorld.add_badge does when the suggestion arrives)
+    world.states["lw"] = "finished"
+    assert world.learners_done
+
+
+def test_learner_errors_end_its_plan_without_a_badge(world, capsys):
+    world.register_learner("dy", "dynamics")
+    _round(world)
+    _report(world, "dy", 0, {"error": "ValueError: boom"}, kind="dynamics")
+    asyncio.run(world.judge_learner_reports())
+    assert "dynamics learner failed" in capsys.readouterr().out
+    assert ("learner_eval", {"error": "ValueError: boom"}, "dy") in world.stored
+    _round(world)
+    assert world.sent[-1][1:] == ("finish", {"badges": []})
+    world.states["dy"] = "finished"
+    assert world.learners_done
+
+
+def test_stale_and_foreign_reports_and_resends(world):
+    world.register_learner("cv", "canvas")
+    _round(world)
+    with pytest.raises(ValueError, match="not a joined leworld learner"):
+        _report(world, "cv", 0, {"loss": 1.0}, kind="leworld")
+    with pytest.raises(ValueError, match="not a joined canvas learner"):
+        _report(world, "nobody", 0, {"loss": 1.0}, kind="canvas")
+    _report(world, "cv", 5, {"loss": 1.0}, kind="canvas")  # a report for another step does not count
+    assert not asyncio.run(world.learner_reports_in())
+    world.clock.now += RESEND_LEARNER_AFTER_S + 1  # silent for too long: go round and ask again
+    assert asyncio.run(world.learner_reports_in())
+    asyncio.run(world.judge_learner_reports())
+    assert not any(name == "learner_step" for name, _, _ in world.stored)
+    _round(world)
+    assert [(a, k["step"]) for _, a, k in world.sent] == [("run_curriculum_phase", 0)] * 2
+    assert world.learners_done is False and world.learner_summary_lines()[0].startswith(
+        "Canvas    stopped at step 0/4"
+    )
+
+
+def test_no_learner_means_nothing_to_wait_for(world):
+    assert world.learners_done and not _round(world) and asyncio.run(world.learner_reports_in())
