@@ -64,6 +64,11 @@ def test_cem_stops_at_the_time_budget(homing_model):
     result = planner.plan((1.0,))
     assert result.iterations == 1  # always one round, then the budget ends the search
     assert not result.within_budget
+    fixed = PlannerConfig(
+        horizon=5, population=32, cem_iterations=3, time_budget_s=1e-6, enforce_budget=False
+    )
+    result = DreamRolloutPlanner(homing_model, fixed).plan((1.0,))
+    assert result.iterations == 3 and not result.within_budget  # budget reported, not enforced
 
 
 def test_planner_is_reproducible(homing_model):

@@ -41,6 +41,7 @@ class PlannerConfig:
     uncertainty_penalty: float = 0.0  # reward subtracted per unit of ensemble disagreement
     time_budget_s: float = 0.05  # wall-clock budget per decision (the spec's 50 ms)
     replan_every: int = 1  # steps between scheduled replans (1 = model-predictive control)
+    enforce_budget: bool = True  # stop CEM early at the budget (False: fixed work, reproducible)
     seed: int = 0  # seeds the planner's own sampling generator
 
     def __post_init__(self) -> None:
@@ -150,7 +151,8 @@ class DreamRolloutPlanner:
                 probs = probs.clamp_min(c.min_probability)
                 probs = probs / probs.sum(-1, keepdim=True)
                 now = time.perf_counter()
-                if iters >= c.cem_iterations or (now - start) + (now - t0) > c.time_budget_s:
+                over = c.enforce_budget and (now - start) + (now - t0) > c.time_budget_s
+                if iters >= c.cem_iterations or over:
                     break
             self._probs = probs
             assert best_seq is not None
