@@ -30,12 +30,12 @@ class LeWorldLearnerConfig:
     """Seeds the memory content, the data, the models and the trainers."""
     difficulty: str = "medium"
     """Dataset difficulty: easy | medium | hard (relevant memory ranges per sequence)."""
-    num_train: int = 64
+    num_train: int = 256
     """Training sequences."""
-    num_val: int = 32
+    num_val: int = 64
     """Held-out sequences (evaluation only)."""
-    phase_epochs: tuple[int, int, int] = (3, 2, 1)
-    """Epochs of phases 1, 2 and 3 (one request per phase)."""
+    phase_epochs: tuple[int, int, int] = (12, 6, 2)
+    """Epochs of phases 1, 2 and 3 (one request per phase); the library's ``demo`` preset counts."""
     num_words: int = 256
     """Memory words (a perfect square)."""
     word_size: int = 16
