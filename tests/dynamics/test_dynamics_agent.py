@@ -84,7 +84,8 @@ def test_cli_train(capsys):
     threads = torch.get_num_threads()  # the CLI sets torch's thread count for its process
     code = main(
         ["dynamics", "train", "--env", "CartPole-v1", "--backend", "mlp", "--seed", "2", "--max-env-steps", "40",
-         "--eval-episodes", "1", "--warmup-steps", "30", "--population", "16", "--horizon", "4", "--hidden-dim", "16"]
+         "--eval-episodes", "1", "--warmup-steps", "30", "--population", "16", "--horizon", "4", "--hidden-dim", "16",
+         "--fine-steps", "1", "--action-repeat", "2"]
     )  # fmt: skip
     torch.set_num_threads(threads)
     out = capsys.readouterr().out

@@ -141,3 +141,38 @@ def test_cognitive_cycle_replans_on_surprise_and_updates():
     assert cycle.replan_count == 3  # each candidate's dream carries the surprise
     planner.act((0.0,))
     assert planner.replans == 2  # the cycle dropped the planner's plan
+
+
+def test_action_repeat_extends_the_look_ahead(homing_model):
+    cfg = PlannerConfig(horizon=4, fine_steps=2, action_repeat=3, population=32, cem_iterations=2, seed=5)
+    planner = DreamRolloutPlanner(homing_model, cfg)
+    assert planner.imagined_steps == 2 + 2 * 3
+    result = planner.plan((1.0,))
+    assert len(result.actions) == 8  # one action per env step, repeats expanded
+    assert result.actions[2] == result.actions[3] == result.actions[4]  # a coarse slot holds its action
+    assert result.actions[5] == result.actions[6] == result.actions[7]
+    assert result.action == 0  # still heads for the reward
+    again = DreamRolloutPlanner(homing_model, cfg).plan((1.0,))
+    assert again.actions == result.actions and again.predicted_return == result.predicted_return
+    for bad in ({"action_repeat": 0}, {"fine_steps": -1}):
+        with pytest.raises(ValueError, match="action_repeat"):
+            PlannerConfig(**bad)
+
+
+def test_action_repeat_sees_a_distant_termination():
+    wm = build_world_model(
+        small_config(obs_dim=1, learning_rate=1e-2, seed=3, done_pos_weight=3.0, done_from_next_obs=True)
+    )
+    for inp, nxt, r, d in wall_walk_transitions(400):
+        wm.observe(inp.observation, inp.action, nxt, r, d)
+    wm.train_steps(400, batch_size=64)
+    # From x = 0.2 the wall (x' > 0.9) is 3 steps to the right: two one-step slots cannot see
+    # it, two slots of 4 steps can, and only one direction keeps the walker alive.
+    long = PlannerConfig(horizon=2, action_repeat=4, population=32, cem_iterations=2, seed=0)
+    short = PlannerConfig(horizon=2, population=32, cem_iterations=2, seed=0)
+    seen = DreamRolloutPlanner(wm, long).plan((0.2,))
+    assert seen.action == 0 and seen.actions[:4] == (0, 0, 0, 0)
+    right = wm.rollout_batch((0.2,), [[1] * 8]).done_probs[0]
+    assert float(right[:2].max()) < 0.5 < float(right.max())  # the wall lies beyond 2 steps
+    blind = DreamRolloutPlanner(wm, short).plan((0.2,))
+    assert blind.predicted_return > 1.9  # every 2-step plan looks safe to the short planner

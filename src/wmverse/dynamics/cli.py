@@ -21,6 +21,10 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     train.add_argument("--warmup-steps", type=int, default=None, help="random-action steps before planning")
     train.add_argument("--population", type=int, default=None, help="planner sequences per iteration")
     train.add_argument("--horizon", type=int, default=None, help="planner horizon")
+    train.add_argument(
+        "--action-repeat", type=int, default=None, help="env steps per planner slot after --fine-steps"
+    )
+    train.add_argument("--fine-steps", type=int, default=None, help="leading one-step planner slots")
     train.add_argument("--method", choices=["cem", "random"], default=None, help="planning method")
     train.add_argument("--hidden-dim", type=int, default=None)
     train.add_argument("--threads", type=int, default=1, help="torch threads (small nets: 1 is fastest)")
@@ -52,6 +56,10 @@ def _train(args: argparse.Namespace) -> int:
         planner = replace(planner, population=args.population)
     if args.horizon is not None:
         planner = replace(planner, horizon=args.horizon)
+    if args.action_repeat is not None:
+        planner = replace(planner, action_repeat=args.action_repeat)
+    if args.fine_steps is not None:
+        planner = replace(planner, fine_steps=args.fine_steps)
     if args.method is not None:
         planner = replace(
             planner, method=PlanningMethod.CEM if args.method == "cem" else PlanningMethod.RANDOM_SHOOTING

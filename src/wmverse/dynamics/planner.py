@@ -31,7 +31,9 @@ class PlannerConfig:
     """Hyper-parameters of :class:`DreamRolloutPlanner`."""
 
     method: PlanningMethod = PlanningMethod.CEM  # search method
-    horizon: int | None = None  # imagined steps per sequence (None: model's rollout_horizon)
+    horizon: int | None = None  # decision slots per sequence (None: model's rollout_horizon)
+    action_repeat: int = 1  # env steps each slot after the first ``fine_steps`` holds its action
+    fine_steps: int = 0  # leading slots that last one step (fine control before coarse look-ahead)
     population: int = 200  # sequences imagined per iteration
     cem_iterations: int = 3  # refinement rounds (CEM only)
     elite_fraction: float = 0.1  # share of the population kept as elites (CEM only)
@@ -51,6 +53,8 @@ class PlannerConfig:
             raise ValueError(f"horizon must be >= 1, got {self.horizon}")
         if not 0.0 < self.elite_fraction <= 1.0:
             raise ValueError(f"elite_fraction must be in (0, 1], got {self.elite_fraction}")
+        if self.action_repeat < 1 or self.fine_steps < 0:
+            raise ValueError("action_repeat must be >= 1 and fine_steps >= 0")
         if self.cem_iterations < 1 or self.replan_every < 1:
             raise ValueError("cem_iterations and replan_every must be >= 1")
         if self.time_budget_s <= 0:
@@ -62,7 +66,7 @@ class PlanResult:
     """Outcome of one planning call."""
 
     action: int  # first action of the best sequence
-    actions: tuple[int, ...]  # best sequence found
+    actions: tuple[int, ...]  # best sequence found, one action per env step (repeats expanded)
     predicted_return: float  # its objective value
     uncertainty: float  # its mean ensemble disagreement
     iterations: int  # CEM rounds completed (1 for random shooting)
@@ -78,6 +82,10 @@ class DreamRolloutPlanner:
         self.model = model
         self.config = config or PlannerConfig()
         self.horizon = int(self.config.horizon or model.config.rollout_horizon)
+        c = self.config
+        durations = [1 if i < c.fine_steps else c.action_repeat for i in range(self.horizon)]
+        self._durations = torch.tensor(durations)  # env steps per decision slot
+        self.imagined_steps = int(self._durations.sum())  # look-ahead in env steps
         self.action_dim = model.config.action_dim
         self._gen = torch.Generator().manual_seed(int(self.config.seed))
         self._plan: list[int] = []
@@ -96,8 +104,14 @@ class DreamRolloutPlanner:
 
     invalidate = reset
 
+    def _expand(self, seqs: torch.Tensor) -> torch.Tensor:
+        """(N, slots) slot actions -> (N, imagined_steps) per-step actions (action repeat)."""
+        if self.imagined_steps == seqs.shape[1]:
+            return seqs
+        return seqs.repeat_interleave(self._durations, dim=1)
+
     def _score(self, obs: torch.Tensor, seqs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        roll = self.model.rollout_batch(obs, seqs)
+        roll = self.model.rollout_batch(obs, self._expand(seqs))
         c = self.config
         score = survival_return(
             roll.rewards,
@@ -132,8 +146,13 @@ class DreamRolloutPlanner:
             )
         else:
             probs = uniform.clone()
-            if self._probs is not None:  # warm start: shift last distribution by one step
-                probs[:-1] = self._probs[1:]
+            if self._probs is not None:  # warm start: shift last distribution by one env step
+                shifted = self._probs.clone()
+                shifted[:-1] = self._probs[1:]
+                shifted[-1] = uniform[-1]
+                # a slot lasting k steps moves 1/k of the way per env step
+                w = (1.0 / self._durations.float()).unsqueeze(-1)
+                probs = w * shifted + (1 - w) * self._probs
             n_elite = max(1, int(round(c.elite_fraction * c.population)))
             best_seq, best_score, best_unc = None, float("-inf"), 0.0
             iters = evaluated = 0
@@ -157,7 +176,7 @@ class DreamRolloutPlanner:
             self._probs = probs
             assert best_seq is not None
         elapsed = time.perf_counter() - start
-        seq = tuple(int(x) for x in best_seq.tolist())
+        seq = tuple(int(x) for x in self._expand(best_seq.unsqueeze(0))[0].tolist())
         result = PlanResult(
             seq[0], seq, best_score, best_unc, iters, evaluated, elapsed, elapsed <= c.time_budget_s
         )

@@ -40,7 +40,9 @@ class DynamicsLearnerConfig:
     chunks: int = 1
     """``run_env_steps`` requests before the episode request."""
     chunk_steps: int = 150
-    """Real environment steps per ``run_env_steps`` request."""
+    """Real environment steps per ``run_env_steps`` request (2 x 1200 with the library's sizes, horizon 30 and
+    replan_every 2 solved CartPole standalone, 476.8 over 10 episodes, but costs ~80 s alone and stalls the
+    single-process world run far past its time budget, so the default stays small)."""
     warmup_steps: int = 120
     """Random-action steps before planning starts."""
     pretrain_steps: int = 150
@@ -55,8 +57,8 @@ class DynamicsLearnerConfig:
     """Imagined steps per sequence."""
     replan_every: int = 4
     """Real steps between replans (a surprise above the model's threshold replans at once)."""
-    eval_episodes: int = 2
-    """Planning episodes of the evaluation (the issue's target uses 10)."""
+    eval_episodes: int = 10
+    """Planning episodes of the evaluation (the issue's target: mean return >= 475 over 10 episodes)."""
     max_episode_steps: int = 500
     """Real steps the ``run_episode`` request may take at most before it reports anyway."""
 
