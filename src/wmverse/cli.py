@@ -3,8 +3,8 @@
 Each sub-package that offers commands has a ``cli`` module with
 ``add_subparser(subparsers) -> None``. That function registers ``wmverse <name> ...``
 and sets ``func`` on its parsers; ``func(args) -> int`` returns the exit code.
-Sub-package CLIs are imported lazily so that ``wmverse --help`` stays fast and a
-broken optional dependency of one model never breaks the others.
+Sub-package CLI modules import their heavy dependencies inside ``func``, so that
+``wmverse --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -28,14 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wmverse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, module_name in SUBCOMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # that model has no command line (yet)
-        module.add_subparser(sub)
+    for module_name in SUBCOMMANDS.values():
+        importlib.import_module(module_name).add_subparser(sub)
     return parser
 
 
