@@ -18,6 +18,7 @@ from .envs import DiscreteActionEnv, random_policy_returns
 from .model import TorchWorldModel
 from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod
 from .types import ModelInput, TransitionBackend, WorldModelConfig
+from .value import TerminalValue, ValueConfig
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class AgentConfig:
         )
     )
     imagination_steps: int = 30  # length of the open-loop imagined trajectory per episode
+    terminal_value: bool = True  # learn a TD value of states and add it at the end of each dream
+    # the value's settings (its discount and seed follow the planner's)
+    value: ValueConfig = field(default_factory=ValueConfig)
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,18 @@ class DynamicsAgent:
         self.model = TorchWorldModel(
             wm_cfg, name=model_name or f"agent-{c.env_id}-{c.backend.name.lower()}-{c.seed}"
         )
-        self.planner = DreamRolloutPlanner(self.model, replace(c.planner, seed=c.seed))
+        self.value = (
+            TerminalValue(
+                self.env.obs_dim,
+                self.model.obs_norm,
+                replace(c.value, discount=c.planner.discount, seed=c.seed),
+            )
+            if c.terminal_value
+            else None
+        )
+        self.planner = DreamRolloutPlanner(
+            self.model, replace(c.planner, seed=c.seed), terminal_value=self.value
+        )
         self._rng = np.random.default_rng(c.seed)
         self.total_env_steps = 0
         self.episodes_done = 0
@@ -133,6 +148,8 @@ class DynamicsAgent:
             return int(self._rng.integers(self.env.action_dim)), None
         if not self._pretrained:
             self.model.train_steps(self.config.pretrain_steps)
+            if self.value is not None:
+                self.value.train_steps(self.model.buffer, self.config.pretrain_steps)
             self._pretrained = True
         t0 = time.perf_counter()
         action = self.planner.act(obs, surprise)
@@ -185,8 +202,11 @@ class DynamicsAgent:
             inp = ModelInput(obs, action)
             if learn:
                 self.model.learn(inp, res.observation, res.reward, res.terminated)
-                if self.total_env_steps >= self.config.warmup_steps and self.config.updates_per_step > 1:
-                    self.model.train_steps(self.config.updates_per_step - 1)
+                if self.total_env_steps >= self.config.warmup_steps:
+                    if self.config.updates_per_step > 1:
+                        self.model.train_steps(self.config.updates_per_step - 1)
+                    if self.value is not None:
+                        self.value.train_steps(self.model.buffer, self.config.updates_per_step)
                 last_surprise = self.model.last_prediction_error
             else:
                 last_surprise = self.model._error(

@@ -106,6 +106,20 @@ class ReplayBuffer:
         valid &= self._store["episode"][hist] == self._store["episode"][slots].unsqueeze(-1)
         return hist, valid
 
+    def forward_windows(self, slots: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``n`` transitions starting at ``slots``: slots (…, n) and validity (…, n).
+
+        Position 0 is the transition itself; position k is the k-th following transition of
+        the same episode, valid only if it exists and was not evicted (so validity is a
+        prefix: once a position is invalid, every later one is).
+        """
+        gid = self._store["gid"][slots]
+        want = gid.unsqueeze(-1) + torch.arange(n)
+        fwd = torch.remainder(want, self.capacity).clamp_max(self._store["gid"].shape[0] - 1)
+        valid = self._store["gid"][fwd] == want
+        valid &= self._store["episode"][fwd] == self._store["episode"][slots].unsqueeze(-1)
+        return fwd, valid.cumprod(dim=-1).bool()
+
     def state_dict(self) -> dict[str, Any]:
         n = min(self._store["obs"].shape[0], self.capacity)
         return {

@@ -46,6 +46,25 @@ def transition_loss(
     return loss, metrics
 
 
+def td_value_loss(
+    value: torch.Tensor,
+    scaled_reward: torch.Tensor,
+    done: torch.Tensor,
+    next_value: torch.Tensor,
+    *,
+    discount: float,
+) -> torch.Tensor:
+    """TD(0) regression of ``value`` onto ``scaled_reward + discount * (1 - done) * next_value``.
+
+    Values live in units of ``1 / (1 - discount)`` rewards, so ``scaled_reward`` is the real
+    reward times ``(1 - discount)`` and a constant reward of 1 has the fixed point 1. All
+    tensors share one shape, (E, B) for E members; ``next_value`` is a constant (no
+    gradient). Averaged over the batch and summed over members, like :func:`transition_loss`.
+    """
+    target = scaled_reward + discount * (1.0 - done) * next_value
+    return ((value - target.detach()) ** 2).mean(dim=-1).sum()
+
+
 def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the last axis (the seed's ``_mse``, vectorised)."""
     return ((a - b) ** 2).mean(dim=-1)
@@ -58,7 +77,8 @@ def disagreement(member_values: torch.Tensor) -> torch.Tensor:
     """
     if member_values.shape[0] < 2:
         return torch.zeros(member_values.shape[1:-1])
-    return member_values.var(dim=0, unbiased=False).mean(dim=-1)
+    centred = member_values - member_values.mean(dim=0, keepdim=True)  # faster than Tensor.var on CPU
+    return centred.square().mean(dim=(0, -1))
 
 
 def survival_return(
@@ -68,13 +88,16 @@ def survival_return(
     discount: float = 1.0,
     uncertainty: torch.Tensor | None = None,
     uncertainty_penalty: float = 0.0,
+    terminal_value: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Expected discounted return of imagined rollouts under the predicted termination.
 
     ``rewards`` and ``done_probs`` are (N, H); the reward of step t counts with the
     probability of having survived steps < t (a step's own reward is earned even if it
     terminates). An ``uncertainty`` (N, H) penalty, weighted the same way, discourages
-    plans through regions the ensemble disagrees on. Returns (N,).
+    plans through regions the ensemble disagrees on. A ``terminal_value`` (N,) -- the value
+    of each rollout's last state -- is added with weight ``discount ** H`` times the
+    probability of surviving all H steps. Returns (N,).
     """
     h = rewards.shape[-1]
     alive = torch.cumprod(1.0 - done_probs, dim=-1)
@@ -83,4 +106,7 @@ def survival_return(
     score = rewards
     if uncertainty is not None and uncertainty_penalty:
         score = score - uncertainty_penalty * uncertainty
-    return (score * alive_before * disc).sum(dim=-1)
+    total = (score * alive_before * disc).sum(dim=-1)
+    if terminal_value is not None:
+        total = total + discount**h * alive[..., -1] * terminal_value
+    return total

@@ -10,6 +10,7 @@ or at once when the last real transition's surprise crosses the model's threshol
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -78,8 +79,18 @@ class PlanResult:
 class DreamRolloutPlanner:
     """Chooses actions by imagining many futures through a :class:`TorchWorldModel`."""
 
-    def __init__(self, model: TorchWorldModel, config: PlannerConfig | None = None) -> None:
+    def __init__(
+        self,
+        model: TorchWorldModel,
+        config: PlannerConfig | None = None,
+        *,
+        terminal_value: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        """``terminal_value`` maps (N, obs_dim) final dream states to (N,) values in reward
+        units (e.g. a :class:`~wmverse.dynamics.value.TerminalValue` with the same discount);
+        it is added to each sequence's score at the end of its dream."""
         self.model = model
+        self.terminal_value = terminal_value
         self.config = config or PlannerConfig()
         self.horizon = int(self.config.horizon or model.config.rollout_horizon)
         c = self.config
@@ -113,12 +124,14 @@ class DreamRolloutPlanner:
     def _score(self, obs: torch.Tensor, seqs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         roll = self.model.rollout_batch(obs, self._expand(seqs))
         c = self.config
+        last = roll.observations[:, -1]
         score = survival_return(
             roll.rewards,
             roll.done_probs,
             discount=c.discount,
             uncertainty=roll.uncertainty,
             uncertainty_penalty=c.uncertainty_penalty,
+            terminal_value=None if self.terminal_value is None else self.terminal_value(last),
         )
         return score, roll.uncertainty.mean(dim=1)
 
