@@ -4,6 +4,10 @@
 environment ``n`` steps (continuing the current episode across calls) and returns the
 metrics of those steps, including finished episodes with their imagined-vs-real
 trajectories for plotting.
+
+Beside the world model the agent learns a :class:`~wmverse.dynamics.value.TerminalValue` from
+the same replay buffer (n-step TD), which the planner adds at the end of every dream: without
+it, CartPole's cart drifts out of the track beyond the planning horizon.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Command line: ``run_synch.py WORLD_FOLDER ...`` and ``wmverse runtime run WORLD_FOLDER ...``."""
+"""Command lines of the runtime.
+
+- ``run_synch.py WORLD_FOLDER`` = ``wmverse runtime run WORLD_FOLDER``: one process, synthetic clock;
+- ``run_asynch.py WORLD_FOLDER`` = ``wmverse runtime asynch WORLD_FOLDER``: one process per script;
+- ``run_w.py WORLD_FOLDER`` = ``wmverse runtime serve WORLD_FOLDER``: the world alone, served on host:port;
+- ``wmverse runtime join HOST:PORT SCRIPT...``: agent scripts joined to a served world.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +32,22 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Runs a world folder; returns the exit code (0 ok, 1 script failure, 2 bad folder/arguments)."""
-    from wmverse.runtime.config import RuntimeConfig
     from wmverse.runtime.runner import format_report, run_world
 
+    config = _config_or_exit(args, "run_synch")
+    if config is None:
+        return 2
+    result = run_world(args.world_folder, config)
+    report = format_report(result)
+    print(report, file=sys.stderr if result.exit_code else sys.stdout, flush=True)
+    return result.exit_code
+
+
+def _config_or_exit(args: argparse.Namespace, prog: str):
+    from wmverse.runtime.config import RuntimeConfig
+
     try:
-        config = RuntimeConfig(
+        return RuntimeConfig(
             seed=args.seed,
             max_steps=args.max_steps,
             tick_ms=args.tick_ms,
@@ -40,12 +57,137 @@ def run_command(args: argparse.Namespace) -> int:
             quiet=args.quiet,
         )
     except ValueError as exc:
-        print(f"run_synch: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM ends a run as Ctrl-C does: the stats database and the dashboard are still written."""
+    import signal
+
+    def _raise(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def asynch_command(args: argparse.Namespace) -> int:
+    """Runs a world folder as local processes; exit 0 ok, 1 a script or a child failed, 2 bad arguments."""
+    from wmverse.runtime.processes import run_processes
+    from wmverse.runtime.runner import format_report
+
+    config = _config_or_exit(args, "run_asynch")
+    if config is None:
         return 2
-    result = run_world(args.world_folder, config)
-    report = format_report(result)
-    print(report, file=sys.stderr if result.exit_code else sys.stdout, flush=True)
-    return result.exit_code
+    _interrupt_on_sigterm()
+    result = run_processes(
+        args.world_folder,
+        config,
+        realtime=args.realtime,
+        start_method=args.start_method,
+        tick_timeout_s=args.tick_timeout,
+    )
+    print(format_report(result), file=sys.stderr if result.exit_code else sys.stdout, flush=True)
+    return 130 if result.exit_code == 0 and result.ended_by == "interrupted" else result.exit_code
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Serves a world folder's world on host:port in realtime until it finishes (or Ctrl-C)."""
+    from wmverse.runtime.processes import serve_world
+    from wmverse.runtime.runner import format_report
+
+    config = _config_or_exit(args, "run_w")
+    if config is None:
+        return 2
+    _interrupt_on_sigterm()
+    try:
+        result = serve_world(
+            args.world_folder, config, host=args.host, port=args.port, tick_timeout_s=args.tick_timeout
+        )
+    except OSError as exc:
+        print(f"run_w: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(result), file=sys.stderr if result.exit_code else sys.stdout, flush=True)
+    return 130 if result.exit_code == 0 and result.ended_by == "interrupted" else result.exit_code
+
+
+def join_command(args: argparse.Namespace) -> int:
+    """Runs agent scripts in this process, joined to the world served at HOST:PORT."""
+    from wmverse.runtime.remote import JoinConfig, join_hub
+
+    try:
+        config = JoinConfig(
+            args.address,
+            tuple(args.scripts),
+            out_dir=args.out,
+            echo=not args.quiet,
+            strict=not args.keep_going,
+            connect_timeout_s=args.connect_timeout,
+        )
+    except ValueError as exc:
+        print(f"join: {exc}", file=sys.stderr)
+        return 2
+    return join_hub(config)
+
+
+def _add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_run_arguments(parser)
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="pace ticks at --tick-ms real ms (default: lockstep, no waiting)",
+    )
+    parser.add_argument(
+        "--start-method",
+        choices=("fork", "spawn"),
+        default="fork",
+        help="fork children from this process (fast, default) or start fresh interpreters",
+    )
+    parser.add_argument(
+        "--tick-timeout", type=float, default=120.0, help="drop a child that does not answer a tick in S s"
+    )
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_run_arguments(parser)
+    parser.add_argument("--host", default="0.0.0.0", help="interface to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=7070, help="TCP port (default 7070; 0: a free one)")
+    parser.add_argument(
+        "--tick-timeout", type=float, default=30.0, help="drop an agent that does not answer a tick in S s"
+    )
+
+
+def _add_join_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("address", help="the hub, HOST:PORT (printed by run_w.py)")
+    parser.add_argument("scripts", nargs="+", type=Path, help="agent scripts (run_*.py of one folder)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default SCRIPTS_FOLDER/out)")
+    parser.add_argument("--quiet", action="store_true", help="do not print the transition lines here")
+    parser.add_argument("--keep-going", action="store_true", help="log exceptions inside actions and go on")
+    parser.add_argument(
+        "--connect-timeout", type=float, default=30.0, help="keep retrying the connection for S s"
+    )
+
+
+def asynch_main(argv: list[str] | None = None) -> int:
+    """Entry point of run_asynch.py."""
+    parser = argparse.ArgumentParser(
+        prog="run_asynch.py",
+        description="Run a world folder as local processes: run_w.py here with a hub on 127.0.0.1, "
+        "each other run_*.py in its own process joined to it.",
+    )
+    _add_asynch_arguments(parser)
+    return asynch_command(parser.parse_args(argv))
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    """Entry point of run_w.py."""
+    parser = argparse.ArgumentParser(
+        prog="run_w.py",
+        description="Host only a world folder's world and serve it on HOST:PORT in realtime; agents join "
+        "with: python -m wmverse.cli runtime join HOST:PORT SCRIPT",
+    )
+    _add_serve_arguments(parser)
+    return serve_command(parser.parse_args(argv))
 
 
 def build_parser(prog: str = "run_synch.py") -> argparse.ArgumentParser:
@@ -66,8 +208,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def add_subparser(subparsers) -> None:
     """Registers ``wmverse runtime run WORLD_FOLDER ...``."""
-    runtime = subparsers.add_parser("runtime", help="run world folders in process on a synthetic clock")
+    runtime = subparsers.add_parser(
+        "runtime", help="run world folders (one process, local processes, or served for agents to join)"
+    )
     sub = runtime.add_subparsers(dest="runtime_command", required=True)
     run = sub.add_parser("run", help="run a world folder (same as python run_synch.py)")
     _add_run_arguments(run)
     run.set_defaults(func=run_command)
+    asynch = sub.add_parser("asynch", help="run a world folder as local processes (same as run_asynch.py)")
+    _add_asynch_arguments(asynch)
+    asynch.set_defaults(func=asynch_command)
+    serve = sub.add_parser("serve", help="serve a world folder's world on HOST:PORT (same as run_w.py)")
+    _add_serve_arguments(serve)
+    serve.set_defaults(func=serve_command)
+    join = sub.add_parser("join", help="run agent scripts joined to a world served at HOST:PORT")
+    _add_join_arguments(join)
+    join.set_defaults(func=join_command)

@@ -44,6 +44,9 @@ class Router:
             str, dict[str, int]
         ] = {}  # world private peer id -> member private peer id -> role
         self.delivered = 0
+        #: Told of every (un)subscription as ``listener(channel, peer, subscribed)``: the process transport
+        #: replicates subscriptions to the other processes of a run. None in a one-process run.
+        self.listener: Any = None
 
     # --- registry ----------------------------------------------------------------------------
     def register(self, node: LocalNode) -> None:
@@ -53,6 +56,19 @@ class Router:
         self.by_name[node.node_name] = node
         self.by_peer[node.public_peer_id] = node
         self.by_peer[node.private_peer_id] = node
+
+    def unregister(self, node: Any) -> None:
+        """Forgets a node (a remote node that left): its names, peer ids, memberships and subscriptions."""
+        for key in (node.public_peer_id, node.private_peer_id):
+            if self.by_peer.get(key) is node:
+                del self.by_peer[key]
+            for subs in self.subscribers.values():
+                if key in subs:
+                    subs.remove(key)
+        if self.by_name.get(node.node_name) is node:
+            del self.by_name[node.node_name]
+        for members in self.members.values():
+            members.pop(node.private_peer_id, None)
 
     def find_by_name(self, name: str) -> LocalNode | None:
         """Finds a node by ``name`` or ``owner/name`` (the owner part is ignored locally)."""
@@ -80,7 +96,10 @@ class Router:
         node = self.by_peer.get(to_peer)
         if node is None or node.closed:
             return False
-        node.inbox.append(self._copy(msg))
+        if getattr(node, "is_proxy", False):
+            node.forward(msg, to_peer)  # a node of another process: encoded once, sent over the socket
+        else:
+            node.inbox.append(self._copy(msg))
         self.delivered += 1
         return True
 
@@ -99,11 +118,15 @@ class Router:
         subs = self.subscribers.setdefault(channel, [])
         if peer not in subs:
             subs.append(peer)
+            if self.listener is not None:
+                self.listener(channel, peer, True)
 
     def unsubscribe(self, channel: str, peer: str) -> None:
         subs = self.subscribers.get(channel, [])
         if peer in subs:
             subs.remove(peer)
+            if self.listener is not None:
+                self.listener(channel, peer, False)
 
 
 class _P2PView:

@@ -286,47 +286,87 @@ class LocalNode:
 
     # --- joining a world -----------------------------------------------------------------------
     async def _join(self, world_name: str) -> None:
-        world_node = self.router.find_by_name(world_name)
-        if world_node is None or world_node.node_type != self.WORLD:
-            raise JoinError(
-                f"node {self.node_name!r} asked to join world {world_name!r}, but no world node "
-                f"with that name was started (known nodes: {sorted(self.router.by_name)})"
-            )
-        world = world_node.world
-        assert world is not None and self.agent is not None
+        """Joins ``world_name``: the world-side half runs where the world lives, then the agent side here.
+
+        In process the world node is in this router; in a remote process (``runtime.join_service`` set)
+        the request travels to the hub, which runs :meth:`accept_join` and answers with the same dict.
+        """
+        assert self.agent is not None
         log.user("Asking to join world...")
-        is_master = (
-            self.node_name in world_node.world_masters_node_names
-            or self.node_id in world_node.world_masters_node_ids
-        )
-        joiner_profile = NodeProfile.from_dict(copy.deepcopy(self.profile.get_all_profile()))
+        request = self.join_request()
+        service = getattr(self.runtime, "join_service", None)
+        if service is not None:
+            answer = await service.request_join(self, world_name, request)
+        else:
+            world_node = self.router.find_by_name(world_name)
+            if world_node is None or world_node.node_type != self.WORLD or world_node.world is None:
+                raise JoinError(
+                    f"node {self.node_name!r} asked to join world {world_name!r}, but no world node "
+                    f"with that name was started (known nodes: {sorted(self.router.by_name)})"
+                )
+            answer = await world_node.accept_join(request)
+        await self.complete_join(answer)
+
+    def join_request(self) -> dict[str, Any]:
+        """What the world side needs to admit this agent (JSON-safe)."""
+        return {
+            "node_name": self.node_name,
+            "node_id": self.node_id,
+            "private_peer_id": self.private_peer_id,
+            "profile": copy.deepcopy(self.profile.get_all_profile()),
+        }
+
+    async def accept_join(self, request: dict[str, Any]) -> dict[str, Any]:
+        """World-side half of a join (this node hosts the world): role, membership, connection, add_agent.
+
+        ``request`` is :meth:`join_request` of the joiner. Returns the JSON-safe answer the joiner's
+        :meth:`complete_join` needs. Raises :class:`JoinError` when the world assigns no (or an unknown) role.
+        """
+        world = self.world
+        assert world is not None, "accept_join runs on a world node"
+        name, peer = request["node_name"], request["private_peer_id"]
+        is_master = name in self.world_masters_node_names or request["node_id"] in self.world_masters_node_ids
+        joiner_profile = NodeProfile.from_dict(copy.deepcopy(request["profile"]))
         role_str = world.assign_role(profile=joiner_profile, is_world_master=is_master)
         if role_str is None:
-            raise JoinError(
-                f"world {world_name!r} assigned no role to {self.node_name!r} (assign_role -> None)"
-            )
+            raise JoinError(f"world {self.node_name!r} assigned no role to {name!r} (assign_role -> None)")
         if role_str not in world.ROLE_STR_TO_BITS:
             raise JoinError(
-                f"world {world_name!r}.assign_role returned unknown role {role_str!r} "
+                f"world {self.node_name!r}.assign_role returned unknown role {role_str!r} "
                 f"(known: {sorted(k for k in world.ROLE_STR_TO_BITS if '~' not in k)})"
             )
         role = world.ROLE_STR_TO_BITS[role_str] | (
             Agent.ROLE_WORLD_MASTER if is_master else Agent.ROLE_WORLD_AGENT
         )
-
-        # World side: membership, connection, profile with the role, add_agent (as on the private net).
-        self.router.members[world_node.private_peer_id][self.private_peer_id] = role
-        world_node.conn.connect(
-            self.private_peer_id, world_node._pool_for(self.private_peer_id), outgoing=False
-        )
+        # As on the private net: membership, connection, the joiner's profile with its role, add_agent.
+        self.router.members[self.private_peer_id][peer] = role
+        self.conn.connect(peer, self._pool_for(peer), outgoing=False)
         joiner_profile.get_dynamic_profile()["connections"]["role"] = world.ROLE_BITS_TO_STR[role]
         for key in [k for k in joiner_profile.get_dynamic_profile() if k.startswith("tmp_")]:
             del joiner_profile.get_dynamic_profile()[key]
+        if not await world.add_agent(peer_id=peer, profile=joiner_profile):
+            self.router.members[self.private_peer_id].pop(peer, None)
+            await self.conn.remove(peer)
+            raise JoinError(f"world {self.node_name!r} refused {name!r} in add_agent")
+        world.role_changed_by_world = False
+        return {
+            "world_name": self.node_name,
+            "world_peer_id": self.private_peer_id,
+            "world_profile": copy.deepcopy(self.profile.get_all_profile()),
+            "role": role,
+            "role_str": role_str,
+            "world_folder": str(world.world_folder),
+            "role_to_behav": dict(world.role_to_behav),
+        }
 
-        # Agent side: the world's node, its streams, the role's agent class and behaviour.
+    async def complete_join(self, answer: dict[str, Any]) -> None:
+        """Agent-side half of a join: the world's node, its streams, the role's agent class and behaviour."""
+        assert self.agent is not None
+        world_name = answer["world_name"]
+        world_node = self.router.by_peer[answer["world_peer_id"]]
         self.conn.set_world(world_node.private_peer_id)
         self.conn.connect(world_node.private_peer_id, POOL_WORLD_NODE, outgoing=True)
-        world_profile = NodeProfile.from_dict(copy.deepcopy(world_node.profile.get_all_profile()))
+        world_profile = NodeProfile.from_dict(copy.deepcopy(answer["world_profile"]))
         dyn = world_profile.get_dynamic_profile()
         props = list(dyn.get("streams") or []) + list(dyn.get("proc_outputs") or [])
         knows_world = self.runtime.config.world_requests
@@ -335,17 +375,14 @@ class LocalNode:
         ):
             raise JoinError(f"{self.node_name!r} could not attach to the streams of world {world_name!r}")
         self.joined_world = world_node
-        self._become_role(role, world_node, world_profile, changing=False)
+        self._become_role(answer["role"], world_node, world_profile, changing=False)
         self.profile.get_dynamic_profile()["connections"]["world_peer_id"] = world_node.private_peer_id
         self.profile.mark_change_in_connections()
         if knows_world:
             # The world becomes a known peer (as a world master) so that its requests are served and answered.
-            known = NodeProfile.from_dict(copy.deepcopy(world_profile.get_all_profile()))
+            known = NodeProfile.from_dict(copy.deepcopy(answer["world_profile"]))
             if not await self.agent.add_agent(peer_id=world_node.private_peer_id, profile=known):
                 raise JoinError(f"{self.node_name!r} could not attach to the streams of world {world_name!r}")
-        if not await world.add_agent(peer_id=self.private_peer_id, profile=joiner_profile):
-            raise JoinError(f"world {world_name!r} refused {self.node_name!r} in add_agent")
-        world.role_changed_by_world = False
         log.user("Handshake completed, world joined!")
 
     def _become_role(

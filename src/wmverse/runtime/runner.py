@@ -197,13 +197,49 @@ def _finish(runtime: Runtime, out_dir: Path) -> tuple[str | None, Path | None, P
     return summary, db_path, (dashboard.resolve() if dashboard.is_file() else None)
 
 
+@contextlib.contextmanager
+def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
+    """Every process-wide patch a run needs (clock, seeds, Node class, sandbox, logger), undone on exit."""
+    config, folder, out_dir = runtime.config, runtime.world_folder, runtime.out_dir
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(framework_globals())
+        stack.enter_context(seeded_globals(config.seed))
+        stack.enter_context(patched_time(runtime.clock))
+        stack.enter_context(seeded_interaction_ids(config.seed))
+        stack.enter_context(offline_profiles(runtime.clock.get_time_as_string()))
+        stack.enter_context(local_node_class(LocalNode))
+        stack.enter_context(_environ(OUT_DIR_ENV, str(out_dir)))
+        stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
+        stack.enter_context(_environ("WMVERSE_SEED", str(config.seed)))
+        stack.enter_context(world_sandbox(folder))
+        stack.enter_context(_logger(runtime, printer, out_dir))
+        stack.callback(runtime.role_code.cleanup)
+        stack.callback(set_active_runtime, None)
+        set_active_runtime(runtime)
+        yield
+
+
+def load_script(runtime: Runtime, script: Path) -> None:
+    """Runs one node script (its ``Node`` is the local node); failures name the script, file and line."""
+    _load_script(runtime, script)
+
+
 def run_world(
-    world_folder: str | Path, config: RuntimeConfig | None = None, write: Callable[[str], None] | None = None
+    world_folder: str | Path,
+    config: RuntimeConfig | None = None,
+    write: Callable[[str], None] | None = None,
+    driver: Any = None,
 ) -> RunResult:
     """Runs the world folder and returns what happened; never raises for failures of the world's code.
 
     Contract: exit_code 0 when the world finished or ``max_steps`` ticks ran, 1 when a script or an
     action failed (``error`` names the script, file and line), 2 when the folder is not a world folder.
+    Ctrl-C ends the ticking (``ended_by='interrupted'``) and still runs the end-of-run hooks.
+
+    ``driver`` (optional, e.g. :class:`~wmverse.runtime.hub.Hub`) takes over the ticking: it chooses the
+    scripts loaded here (``select_scripts``), is attached before they load (``attach(runtime, printer)``),
+    runs the loop (``await run() -> ended_by``), names the nodes and counts the messages of the whole run
+    (``node_names()``, ``messages()``) and is closed at the end (``close()``).
     """
     config = config or RuntimeConfig()
     write = write or (lambda line: print(line, flush=True))
@@ -214,6 +250,8 @@ def run_world(
         return RunResult(
             exit_code=2, steps=0, sim_seconds=0.0, ended_by="error", transitions=[], error=str(exc)
         )
+    if driver is not None:
+        scripts = driver.select_scripts(scripts)
     out_dir = Path(config.out_dir).resolve() if config.out_dir is not None else folder / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -222,21 +260,9 @@ def run_world(
     printer = _Printer(runtime, config.quiet, write)
     result = RunResult(exit_code=0, steps=0, sim_seconds=0.0, ended_by="error", transitions=printer.lines)
     try:
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(framework_globals())
-            stack.enter_context(seeded_globals(config.seed))
-            stack.enter_context(patched_time(clock))
-            stack.enter_context(seeded_interaction_ids(config.seed))
-            stack.enter_context(offline_profiles(clock.get_time_as_string()))
-            stack.enter_context(local_node_class(LocalNode))
-            stack.enter_context(_environ(OUT_DIR_ENV, str(out_dir)))
-            stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
-            stack.enter_context(_environ("WMVERSE_SEED", str(config.seed)))
-            stack.enter_context(world_sandbox(folder))
-            stack.enter_context(_logger(runtime, printer, out_dir))
-            stack.callback(runtime.role_code.cleanup)
-            stack.callback(set_active_runtime, None)
-            set_active_runtime(runtime)
+        with run_context(runtime, printer):
+            if driver is not None:
+                driver.attach(runtime, printer)
             started = time.perf_counter()
             for script in scripts:
                 _load_script(runtime, script)
@@ -246,7 +272,11 @@ def run_world(
                 world_node.hosted.runtime_out_dir = str(out_dir)
             started = time.perf_counter()
             try:
-                result.ended_by = asyncio.run(runtime.run())
+                result.ended_by = asyncio.run(driver.run() if driver is not None else runtime.run())
+            except KeyboardInterrupt:
+                result.ended_by = "interrupted"
+                if runtime.world_node is None:
+                    raise
             finally:
                 result.loop_wall_s = time.perf_counter() - started
             try:
@@ -259,10 +289,17 @@ def run_world(
         result.error = str(failure)
         if failure.cause is not None and not config.quiet:
             write("".join(traceback.format_exception(failure.cause)).rstrip())
+    finally:
+        if driver is not None:
+            driver.close()
     result.steps = runtime.steps
     result.sim_seconds = clock.elapsed_s
-    result.nodes = [n.node_name for n in runtime.order()]
-    result.messages = runtime.router.delivered
+    if driver is not None:
+        result.nodes = driver.node_names()
+        result.messages = driver.messages()
+    else:
+        result.nodes = [n.node_name for n in runtime.order()]
+        result.messages = runtime.router.delivered
     return result
 
 

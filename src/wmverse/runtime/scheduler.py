@@ -45,6 +45,8 @@ class Runtime:
         self.pending_failure: ScriptFailure | None = None
         self.steps = 0
         self._index = 0
+        #: Where agents' joins go when the world lives in another process (``remote.RemoteClient``); None: here.
+        self.join_service: Any = None
 
     # --- called by LocalNode -------------------------------------------------------------------
     def next_node_index(self) -> int:
@@ -82,8 +84,8 @@ class Runtime:
         worlds = [n for n in self.running if n.node_type == n.WORLD]
         return agents + worlds
 
-    async def tick(self) -> None:
-        """Steps every node once at the current time, then advances the clock by one tick."""
+    async def step_nodes(self) -> None:
+        """Steps every node of this process once at the current time (agents, then the world)."""
         for node in self.order():
             self.current_node = node
             try:
@@ -98,8 +100,16 @@ class Runtime:
                 self.current_node = None
             if self.pending_failure is not None:
                 raise self.pending_failure
+
+    def advance(self) -> None:
+        """Ends the tick: counts it and moves the clock forward by ``tick_ms``."""
         self.steps += 1
         self.clock.advance(self.config.tick_ms / 1000.0)
+
+    async def tick(self) -> None:
+        """Steps every node once at the current time, then advances the clock by one tick."""
+        await self.step_nodes()
+        self.advance()
 
     async def run(self) -> str:
         """Ticks until the world is finished ('world') or max_steps ticks ran ('max_steps')."""

@@ -1,0 +1,246 @@
+"""A world folder as local processes (run_asynch.py), and a world served alone for agents to join (run_w.py).
+
+:func:`run_processes` runs ``run_w.py`` in this process with a :class:`~wmverse.runtime.hub.Hub` on
+127.0.0.1 and a free port, and every other ``run_*.py`` in its own child process joined to it
+(:mod:`wmverse.runtime.remote`). Children are forked from this process once unaiverse is imported (they
+skip its import time) or, with ``start_method='spawn'``, started as fresh interpreters. A child never
+outlives this process: it gets SIGTERM when its parent dies (Linux ``PR_SET_PDEATHSIG``), and every child
+still running when the run ends is terminated.
+
+:func:`serve_world` runs only ``run_w.py`` and serves it in realtime on host:port until the world is
+finished (or Ctrl-C, which still writes the stats database and the dashboard).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wmverse.runtime.config import RunResult, RuntimeConfig
+from wmverse.runtime.errors import ScriptFailure
+from wmverse.runtime.hub import Hub, HubConfig, listen_socket
+
+#: How children are started: forked from this process (fast) or fresh interpreters.
+START_METHODS = ("fork", "spawn")
+
+#: Seconds a child may take to exit after the hub ended the run before it is terminated.
+EXIT_GRACE_S = 10.0
+
+#: Seconds between a child's non-zero exit and the run failing on it (its 'fail' frame may still be in flight).
+DEATH_GRACE_S = 1.0
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Asks Linux to SIGTERM this process when its parent dies (no-op elsewhere)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+@dataclass
+class Child:
+    """One agent process of a run."""
+
+    script: Path
+    """The run_*.py it runs."""
+    rank: int
+    """Its canonical position (1, 2, ... in script order)."""
+    pid: int
+    """Its process id."""
+    popen: subprocess.Popen | None = None
+    """The Popen object when spawned (None when forked)."""
+    returncode: int | None = None
+    """Its exit status once reaped (negative: killed by that signal)."""
+    died_at: float | None = None
+    """When a non-zero exit was first seen (monotonic seconds)."""
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            if self.popen is not None:
+                self.returncode = self.popen.poll()
+            else:
+                try:
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:
+                    return self.returncode
+                if pid == self.pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def terminate(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int | None:
+        end = time.monotonic() + timeout
+        while self.poll() is None and time.monotonic() < end:
+            time.sleep(0.02)
+        return self.returncode
+
+
+def start_child(script: Path, rank: int, address: str, out_dir: Path, method: str, close_fd: int) -> Child:
+    """Starts one agent process joined to the hub at ``address``."""
+    parent = os.getpid()
+    if method == "fork":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child (its result reaches the parent as the exit code)
+            code = 1
+            try:
+                os.close(close_fd)
+                _die_with_parent(parent)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                from wmverse.runtime.remote import JoinConfig, join_hub
+
+                code = join_hub(JoinConfig(address, (script,), rank, out_dir, echo=False))
+            except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the parent's code
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        return Child(script, rank, pid)
+    if method != "spawn":
+        raise ValueError(f"start method must be one of {START_METHODS}, got {method!r}")
+    cmd = [sys.executable, "-m", "wmverse.runtime.remote", address, str(script)]
+    cmd += ["--rank", str(rank), "--out", str(out_dir), "--quiet"]
+    popen = subprocess.Popen(cmd, preexec_fn=lambda: _die_with_parent(parent))  # noqa: PLW1509
+    return Child(script, rank, popen.pid, popen)
+
+
+def _watcher(children: list[Child]) -> Callable[[], None]:
+    """Raises ScriptFailure (through the hub) when a child has exited non-zero for DEATH_GRACE_S."""
+
+    def watch() -> None:
+        now = time.monotonic()
+        for child in children:
+            code = child.poll()
+            if code not in (None, 0):
+                child.died_at = child.died_at or now
+                if now - child.died_at >= DEATH_GRACE_S:
+                    raise ScriptFailure(
+                        f"agent process {child.script.name} (pid {child.pid}) exited with code {code}",
+                        child.script,
+                        None,
+                        None,
+                        None,
+                    )
+
+    return watch
+
+
+def run_processes(
+    world_folder: str | Path,
+    config: RuntimeConfig | None = None,
+    *,
+    realtime: bool = False,
+    start_method: str = "fork",
+    tick_timeout_s: float = 120.0,
+    write: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Runs ``run_w.py`` here with a hub and each other ``run_*.py`` in its own child process.
+
+    Contract: the same result as :func:`~wmverse.runtime.runner.run_world` (exit 0 when the world finished
+    or max_steps ticks ran), and exit 1 when a child failed, naming its script (and the file and line of
+    the failure when the child could report it). No child outlives the call.
+    """
+    from wmverse.runtime.runner import WorldFolderError, discover_scripts, run_world
+
+    config = config or RuntimeConfig()
+    if start_method not in START_METHODS:
+        raise ValueError(f"start method must be one of {START_METHODS}, got {start_method!r}")
+    folder = Path(world_folder).resolve()
+    try:
+        scripts = discover_scripts(folder, config.skip_scripts)
+    except WorldFolderError as exc:
+        return RunResult(
+            exit_code=2, steps=0, sim_seconds=0.0, ended_by="error", transitions=[], error=str(exc)
+        )
+    out_dir = Path(config.out_dir).resolve() if config.out_dir is not None else folder / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if start_method == "fork":
+        import wmverse.runtime.node  # noqa: F401 - unaiverse imported once, before forking
+
+    sock = listen_socket("127.0.0.1", 0)
+    host, port = sock.getsockname()[:2]
+    address = f"{host}:{port}"
+    children: list[Child] = []
+    try:
+        for rank, script in enumerate(scripts[1:], start=1):
+            children.append(start_child(script, rank, address, out_dir, start_method, sock.fileno()))
+        hub = Hub(
+            HubConfig(
+                realtime=realtime, expected=0 if realtime else len(children), tick_timeout_s=tick_timeout_s
+            ),
+            sock,
+            None
+            if realtime
+            else _watcher(children),  # realtime: a dead child is a lost peer, reported at the end
+        )
+        result = run_world(folder, config, write, driver=hub)
+        ended = result.exit_code == 0 and result.ended_by != "interrupted"
+        for child in children:
+            if not ended or child.wait(EXIT_GRACE_S) is None:
+                child.terminate()
+                child.wait(EXIT_GRACE_S)
+        failed = [c for c in children if c.returncode not in (0, None)] if ended else []
+        if result.exit_code == 0 and failed:
+            result.exit_code = 1
+            result.error = "; ".join(
+                f"agent process {c.script.name} (pid {c.pid}) exited with code {c.returncode}" for c in failed
+            )
+        result.nodes = result.nodes or hub.node_names()
+        return result
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            if child.wait(EXIT_GRACE_S) is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGKILL)
+                child.wait(EXIT_GRACE_S)
+        sock.close()
+
+
+def serve_world(
+    world_folder: str | Path,
+    config: RuntimeConfig | None = None,
+    *,
+    host: str = "0.0.0.0",
+    port: int = 7070,
+    tick_timeout_s: float = 30.0,
+    write: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Runs only ``run_w.py`` and serves its world in realtime on ``host:port`` (see the module doc)."""
+    import socket
+
+    from wmverse.runtime.runner import run_world
+
+    config = config or RuntimeConfig()
+    write = write or (lambda line: print(line, flush=True))
+    sock = listen_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
+    write(
+        f"agents join with: python -m wmverse.cli runtime join {shown}:{bound_port} WORLD_FOLDER/run_<agent>.py"
+    )
+    hub = Hub(HubConfig(host=host, port=bound_port, realtime=True, tick_timeout_s=tick_timeout_s), sock)
+    return run_world(world_folder, config, write, driver=hub)
