@@ -234,7 +234,12 @@ def serve_world(
 
     from wmverse.runtime.runner import run_world
 
+    import dataclasses
+    import time
+
     config = config or RuntimeConfig()
+    if config.epoch_s == RuntimeConfig.epoch_s:  # served live: timestamps (badges, stats) in real time
+        config = dataclasses.replace(config, epoch_s=time.time())
     write = write or (lambda line: print(line, flush=True))
     sock = listen_socket(host, port)
     bound_port = sock.getsockname()[1]
