@@ -3,7 +3,8 @@
 1. Vectorised ensemble (one batched matmul per layer) vs a Python loop over members.
 2. Batched dream rollouts (1,000 sequences x horizon 10, one forward pass per step) vs the
    seed's loop (one ``dream_rollout`` call per sequence, one forward per step).
-3. Planner time per decision vs the spec's 50 ms budget.
+3. Planner time per decision vs the spec's 50 ms budget (with the learned terminal value where
+   the agent uses one).
 Timings are wall-clock medians on this machine's CPU (torch threads as printed).
 """
 
@@ -27,6 +28,7 @@ from wmverse.dynamics import (
     build_world_model,
 )
 from wmverse.dynamics.testing import small_config
+from wmverse.dynamics.value import TerminalValue
 
 
 def _median_time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
@@ -87,8 +89,18 @@ def bench_ensemble(members: int, batch: int, hidden: int, repeats: int) -> None:
           f"loop {t_loop * 1e6:8.1f} us  -> {t_loop / t_vec:5.1f}x")  # fmt: skip
 
 
-def _cartpole_sized_model(hidden: int = 64, backend=TransitionBackend.ENSEMBLE, seed: int = 0):  # type: ignore[no-untyped-def]
-    cfg = small_config(backend, obs_dim=4, action_dim=2, ensemble_size=5, hidden_dim=hidden, seed=seed)
+def _cartpole_sized_model(
+    hidden: int = 64, backend=TransitionBackend.ENSEMBLE, seed: int = 0, done_net: bool = False
+):  # type: ignore[no-untyped-def]
+    cfg = small_config(
+        backend,
+        obs_dim=4,
+        action_dim=2,
+        ensemble_size=5,
+        hidden_dim=hidden,
+        seed=seed,
+        done_from_next_obs=done_net,
+    )
     wm = build_world_model(cfg)
     rng = np.random.default_rng(seed)
     for _ in range(256):  # a never-ending toy dynamics, so no dream exits early
@@ -121,7 +133,7 @@ def bench_rollouts(n: int, horizon: int, hidden: int, backend=TransitionBackend.
 
 
 def bench_planner(decisions: int) -> None:
-    wm = _cartpole_sized_model()
+    wm = _cartpole_sized_model(done_net=True)  # as the agent: termination classifier on next states
     rng = np.random.default_rng(2)
     for name, cfg in [
         (
@@ -129,8 +141,12 @@ def bench_planner(decisions: int) -> None:
             PlannerConfig(horizon=25, fine_steps=8, action_repeat=3, population=64, cem_iterations=2),
         ),
         (
-            "CEM h=25 pop=150 iters=2 (agent default)",
+            "CEM h=25 pop=150 iters=2 + value (agent default)",
             PlannerConfig(horizon=25, population=150, cem_iterations=2),
+        ),
+        (
+            "CEM h=15 pop=64 iters=2 + value (world learner)",
+            PlannerConfig(horizon=15, population=64, cem_iterations=2),
         ),
         ("CEM h=10 pop=200 iters=3", PlannerConfig(horizon=10, population=200, cem_iterations=3)),
         (
@@ -138,7 +154,8 @@ def bench_planner(decisions: int) -> None:
             PlannerConfig(method=PlanningMethod.RANDOM_SHOOTING, horizon=20, population=300),
         ),
     ]:
-        planner = DreamRolloutPlanner(wm, cfg)
+        value = TerminalValue(4, wm.obs_norm) if "value" in name else None
+        planner = DreamRolloutPlanner(wm, cfg, terminal_value=value)
         planner.plan(rng.uniform(-0.05, 0.05, 4))
         times = [planner.plan(rng.uniform(-0.05, 0.05, 4)).elapsed_s for _ in range(decisions)]
         within = sum(t <= cfg.time_budget_s for t in times)
@@ -163,7 +180,9 @@ def main() -> None:
     bench_rollouts(1000, 10, 128)
     bench_rollouts(1000, 10, 64, TransitionBackend.MLP)
     bench_rollouts(1000, 10, 32, TransitionBackend.MLP)
-    print("3. planner time per decision (budget 50 ms; ENSEMBLE E=5, hidden 64, CartPole-sized)")
+    print(
+        "3. planner time per decision (budget 50 ms; ENSEMBLE E=5, hidden 64, done classifier, CartPole-sized)"
+    )
     bench_planner(30)
 
 
