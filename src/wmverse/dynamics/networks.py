@@ -58,7 +58,7 @@ class EnsembleMLP(nn.Module):
         for i, layer in enumerate(self.layers):  # direct calls: no per-layer Module dispatch
             x = torch.baddbmm(layer.bias, x, layer.weight)
             if i < last:
-                x = F.silu(x, inplace=True)  # x is a fresh baddbmm output: safe in place
+                x = F.silu(x, inplace=not torch.is_grad_enabled())  # in place only when no graph is kept
         return x
 
     def member_weights(self, member: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
