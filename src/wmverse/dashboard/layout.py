@@ -1,14 +1,17 @@
-"""A grid of plotly panels merged into one figure (the world's sidebar dashboard).
+"""The world's sidebar dashboard: a grid of named cells, one plotly figure per panel.
 
 Panels are any objects exposing ``.data`` (a list of plotly traces) and ``.layout`` (a dict with optional
-``title``, ``xaxis`` and ``yaxis``), which is what unaiverse's ``UIPlot`` exposes. Cartesian traces are
-re-pointed at the cell's axes; table traces get the cell's domain; the panel title becomes an annotation.
+``title``, ``xaxis``, ``yaxis``, ``yaxis2``, ``annotations``), which is what unaiverse's ``UIPlot`` exposes.
+Each panel becomes its own figure styled by one :class:`~wmverse.dashboard.theme.DashTheme` (so legends,
+margins and titles can never collide across panels) and keeps its cell (column, row) for the page's grid.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any, Protocol
+
+from .theme import DashTheme, is_empty_panel, panel_figure
 
 __all__ = ["SidebarDash", "Panel"]
 
@@ -28,113 +31,101 @@ _ROWS = ("top", "mid", "bot")
 
 
 class SidebarDash:
-    """A grid of 3 columns x ``rows`` named cells (``left_top`` ... ``right_bot``), one figure for the whole
-    dashboard. Rows default to ``("top", "mid", "bot")``; more rows add cells such as ``center_<row>``."""
+    """A grid of 3 columns x ``rows`` named cells (``left_top`` ... ``right_bot``), one figure per panel.
+
+    Rows default to ``("top", "mid", "bot")``; more rows add cells such as ``center_<row>``. The page
+    (:func:`wmverse.dashboard.render_offline_html`) lays the cells out as a CSS grid: three columns on a wide
+    screen, one column (panels in the order they were added) in a narrow sidebar.
+    """
 
     def __init__(
         self,
         title: str,
         height: int = 1100,
-        text_color: str = "#C8CDD3",
-        col_gap: float = 0.06,
-        row_gap: float | None = None,
         rows: tuple[str, ...] = _ROWS,
+        theme: DashTheme | None = None,
     ):
-        """``title``: figure title; ``height``: pixels; gaps are fractions of the figure between cells
-        (``row_gap`` defaults to 0.27 / number of rows); ``rows``: row names, top to bottom (unique)."""
+        """``title``: dashboard title (page header); ``height``: pixels of the whole grid on a wide screen
+        (each panel gets ``height / len(rows)`` minus the gap); ``rows``: row names, top to bottom (unique);
+        ``theme``: the panels' shared look (default :class:`DashTheme`)."""
         if not rows or len(set(rows)) != len(rows):
             raise ValueError(f"rows must be unique, non-empty names, got {rows!r}")
-        row_gap = 0.27 / len(rows) if row_gap is None else row_gap
+        self.theme = theme or DashTheme()
         self.title = title
-        self.traces: list[dict[str, Any]] = []
+        self.rows = tuple(rows)
+        self.panel_height = int(height / len(rows)) - 12
+        if self.panel_height < 120:
+            raise ValueError(f"height {height} leaves less than 120 px per row for {len(rows)} rows")
         self.panels: list[str] = []
-        self.text_color = text_color
-        self.layout: dict[str, Any] = {
-            "title": {"text": title, "x": 0.01, "font": {"size": 18, "color": text_color}},
-            "height": height,
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "font": {"color": text_color},
-            "showlegend": True,
-            "legend": {"orientation": "h", "x": 0.0, "y": -0.06, "yanchor": "top", "font": {"size": 11}},
-            "margin": {"l": 50, "r": 30, "t": 70, "b": 90},
-            "annotations": [],
+        self._figures: list[dict[str, Any]] = []
+        self._cells = {
+            f"{col}_{row}": (ci + 1, ri + 1) for ci, col in enumerate(_COLS) for ri, row in enumerate(rows)
         }
-        n_rows = len(rows)
-        w = (1.0 - 2 * col_gap) / 3
-        h = (1.0 - (n_rows - 1) * row_gap) / n_rows
-        self._cells: dict[str, tuple[list[float], list[float], int]] = {}
-        for ci, col in enumerate(_COLS):
-            for ri, row in enumerate(rows):
-                x0 = ci * (w + col_gap)
-                y1 = 1.0 - ri * (h + row_gap)
-                idx = ci * n_rows + ri + 1
-                self._cells[f"{col}_{row}"] = (
-                    [round(x0, 4), round(x0 + w, 4)],
-                    [round(y1 - h, 4), round(y1, 4)],
-                    idx,
-                )
 
     @property
     def positions(self) -> list[str]:
         """Valid cell names."""
         return list(self._cells)
 
-    def add_panel(self, panel: Panel, position: str) -> None:
-        """Merge ``panel`` into cell ``position``; an unknown cell or a taken cell raises ``ValueError``."""
+    @property
+    def traces(self) -> list[dict[str, Any]]:
+        """Every panel's traces, in the order the panels were added."""
+        return [t for fig in self._figures for t in fig["data"]]
+
+    def figure(self, position: str) -> dict[str, Any]:
+        """The styled figure ({"data", "layout"}) of the panel in cell ``position`` (``KeyError`` if none)."""
+        for fig in self._figures:
+            if fig["position"] == position:
+                return {"data": fig["data"], "layout": fig["layout"]}
+        raise KeyError(f"no panel in dashboard cell {position!r}")
+
+    def add_panel(self, panel: Panel, position: str, empty_note: str | None = None) -> None:
+        """Style ``panel`` with the theme and put it in cell ``position``.
+
+        An unknown or taken cell raises ``ValueError``. ``empty_note`` is shown under "no data yet" when the
+        panel has nothing to draw (see :func:`wmverse.dashboard.theme.is_empty_panel`).
+        """
         if position not in self._cells:
             raise ValueError(f"unknown dashboard cell {position!r}; use one of {self.positions}")
         if position in self.panels:
             raise ValueError(f"dashboard cell {position!r} already holds a panel")
-        x_dom, y_dom, idx = self._cells[position]
-        xa, ya = f"xaxis{idx}", f"yaxis{idx}"
-        src = dict(panel.layout)
-        has_cartesian = False
-        for trace in panel.data:
-            t = dict(trace)
-            if t.get("type") in ("table", "indicator", "pie"):
-                t["domain"] = {"x": x_dom, "y": y_dom}
-            else:
-                has_cartesian = True
-                t["xaxis"] = f"x{idx}"
-                t["yaxis"] = f"y{idx}"
-            self.traces.append(t)
-        if has_cartesian:
-            self.layout[xa] = {
-                **{k: v for k, v in src.get("xaxis", {}).items() if k != "domain"},
-                "domain": x_dom,
-                "anchor": f"y{idx}",
+        data, layout = list(panel.data), dict(panel.layout)
+        fig = panel_figure(data, layout, self.theme, self.panel_height, empty_note=empty_note)
+        col, row = self._cells[position]
+        title = layout.get("title")
+        title = title.get("text") if isinstance(title, dict) else title
+        self._figures.append(
+            {
+                "position": position,
+                "column": col,
+                "row": row,
+                "title": str(title or ""),
+                "empty": is_empty_panel(data),
+                **fig,
             }
-            self.layout[ya] = {
-                **{k: v for k, v in src.get("yaxis", {}).items() if k != "domain"},
-                "domain": y_dom,
-                "anchor": f"x{idx}",
-            }
-        title = src.get("title")
-        if isinstance(title, dict):
-            title = title.get("text")
-        if title:
-            self.layout["annotations"].append(
-                {
-                    "text": f"<b>{title}</b>",
-                    "x": (x_dom[0] + x_dom[1]) / 2,
-                    "y": y_dom[1] + 0.012,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "showarrow": False,
-                    "xanchor": "center",
-                    "yanchor": "bottom",
-                    "font": {"size": 13, "color": self.text_color},
-                }
-            )
-        for ann in src.get("annotations", []):
-            self.layout["annotations"].append(dict(ann))
+        )
         self.panels.append(position)
 
     def to_dict(self) -> dict[str, Any]:
-        """The plotly figure ({"data", "layout"})."""
-        return {"data": self.traces, "layout": self.layout}
+        """The dashboard: ``{"layout": {...page...}, "panels": [{position, column, row, title, empty, data,
+        layout}, ...]}``, what :func:`~wmverse.dashboard.render_offline_html` draws."""
+        t = self.theme
+        return {
+            "layout": {
+                "title": self.title,
+                "columns": len(_COLS),
+                "rows": list(self.rows),
+                "panel_height": self.panel_height,
+                "background": t.background,
+                "panel_background": t.panel_background,
+                "panel_border": t.panel_border,
+                "text": t.text,
+                "muted": t.muted,
+                "font_family": t.font_family,
+            },
+            "panels": [dict(f) for f in self._figures],
+        }
 
     def to_json(self) -> str:
-        """The plotly figure as JSON (stable key order)."""
+        """:meth:`to_dict` as JSON (stable key order)."""
         return json.dumps(self.to_dict(), sort_keys=True)
