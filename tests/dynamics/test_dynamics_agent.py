@@ -92,3 +92,27 @@ def test_cli_train(capsys):
     assert code == 0
     assert "episode   1 [random]" in out
     assert "summary: env=CartPole-v1 backend=MLP seed=2" in out and "random policy" in out
+
+
+def test_cli_saves_a_restorable_model_and_runs_without_the_value(tmp_path, capsys):
+    from wmverse.dynamics import TorchWorldModel
+
+    threads = torch.get_num_threads()
+    path = tmp_path / "agent.pt"
+    code = main(
+        ["dynamics", "train", "--seed", "1", "--max-env-steps", "40", "--eval-episodes", "1", "--warmup-steps",
+         "30", "--population", "16", "--horizon", "4", "--hidden-dim", "16", "--save", str(path)]
+    )  # fmt: skip
+    assert code == 0 and path.exists()
+    ckpt = torch.load(path, weights_only=False)
+    model = TorchWorldModel.from_snapshot(ckpt["world_model"])
+    assert model.buffer_size == ckpt["total_env_steps"] >= 40
+    assert ckpt["terminal_value"] is not None and ckpt["terminal_value"]["grad_steps"] > 0
+    code = main(
+        ["dynamics", "train", "--seed", "1", "--max-env-steps", "40", "--eval-episodes", "1", "--warmup-steps",
+         "30", "--population", "16", "--horizon", "4", "--hidden-dim", "16", "--no-terminal-value", "--save",
+         str(path)]
+    )  # fmt: skip
+    torch.set_num_threads(threads)
+    assert code == 0 and torch.load(path, weights_only=False)["terminal_value"] is None
+    assert "saved: " in capsys.readouterr().out

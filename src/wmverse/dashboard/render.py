@@ -11,6 +11,9 @@ import functools
 import html
 import json
 import re
+from typing import Any
+
+from .theme import DashTheme
 
 __all__ = ["PLOTLY_JS_VERSION", "plotly_js", "render_offline_html"]
 
@@ -41,22 +44,40 @@ _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>
-html, body {{ margin: 0; padding: 0; background: {background}; color: #C8CDD3; font-family: sans-serif; }}
-#plot {{ width: 100vw; height: {height}px; }}
-#status {{ position: fixed; bottom: 2px; right: 6px; font-size: 10px; color: #677385; }}
+html, body {{ margin: 0; padding: 0; background: {background}; color: {text}; font-family: {font}; }}
+header {{ padding: 10px 16px 2px; }}
+header h1 {{ margin: 0; font-size: 18px; font-weight: 600; }}
+#dash {{ display: grid; grid-template-columns: repeat({columns}, minmax(0, 1fr)); gap: 12px; padding: 10px 16px 24px; }}
+.panel {{ height: {panel_height}px; min-width: 0; background: {panel_background}; border: 1px solid {panel_border};
+  border-radius: 6px; overflow: hidden; }}
+.panel > .plot {{ width: 100%; height: 100%; }}
+/* a narrow window (the world's sidebar): one column, panels in the order they were added */
+@media (max-width: 1100px) {{
+  #dash {{ grid-template-columns: minmax(0, 1fr); padding: 8px; gap: 8px; }}
+  .panel {{ grid-column: auto !important; grid-row: auto !important; }}
+}}
+#status {{ position: fixed; bottom: 2px; right: 6px; font-size: 10px; color: {muted}; }}
 </style>
 <script>{plotly_js}</script>
 </head>
 <body>
-<div id="plot" data-panels="{n_panels}"></div>
+<header><h1>{title}</h1></header>
+<main id="dash" data-panels="{n_panels}">
+{sections}
+</main>
 <div id="status">rendering</div>
 <script>
 var DASH = {figure_json};
-Plotly.newPlot('plot', DASH.data, DASH.layout, {{responsive: true, displaylogo: false}}).then(function () {{
+var CONFIG = {{responsive: true, displaylogo: false, displayModeBar: false}};
+window.dashReady = Promise.all(DASH.panels.map(function (p, i) {{
+  return Plotly.newPlot('plot-' + i, p.data, p.layout, CONFIG);
+}})).then(function () {{
+  var n = DASH.panels.reduce(function (acc, p) {{ return acc + p.data.length; }}, 0);
   var s = document.getElementById('status');
-  s.textContent = 'rendered ' + DASH.data.length + ' traces';
+  s.textContent = 'rendered ' + n + ' traces in ' + DASH.panels.length + ' panels';
   s.setAttribute('data-rendered', '1');
 }});
 </script>
@@ -64,25 +85,67 @@ Plotly.newPlot('plot', DASH.data, DASH.layout, {{responsive: true, displaylogo: 
 </html>
 """
 
+_SECTION = (
+    '<section class="panel" id="panel-{i}" data-position="{position}" data-empty="{empty}" '
+    'style="grid-column: {column}; grid-row: {row};"><div class="plot" id="plot-{i}"></div></section>'
+)
 
-def render_offline_html(
-    figure_json: str | dict, title: str = "World dashboard", n_panels: int = 0, background: str = "#0E0F14"
-) -> str:
-    """A complete HTML document drawing ``figure_json`` ({"data": [...], "layout": {...}}) with inlined plotly.js.
 
-    ``n_panels`` is written as ``data-panels`` on the plot div (tests compare it with what rendered). A
-    figure without ``data``/``layout`` raises ``ValueError``. ``</script>`` inside the JSON is escaped.
+def _as_dashboard(fig: dict[str, Any]) -> dict[str, Any]:
+    """A plain figure ({"data", "layout"}) as a one-panel dashboard spanning the whole width."""
+    layout = dict(fig["layout"])
+    title = layout.get("title")
+    title = title.get("text") if isinstance(title, dict) else title
+    return {
+        "layout": {"title": str(title or "dashboard"), "columns": 1, "panel_height": int(layout.get("height", 900))},
+        "panels": [
+            {"position": "main", "column": 1, "row": 1, "title": str(title or ""), "empty": False, **fig}
+        ],
+    }
+
+
+def render_offline_html(figure_json: str | dict, title: str = "World dashboard", n_panels: int = 0) -> str:
+    """A complete HTML document drawing a dashboard with inlined plotly.js (no network needed).
+
+    ``figure_json`` is :meth:`SidebarDash.to_dict` (``{"layout", "panels"}``: one plotly figure per panel,
+    laid out on a CSS grid that collapses to one column in a narrow window) or a plain plotly figure
+    (``{"data", "layout"}``, drawn as a single panel). Anything else raises ``ValueError``. ``n_panels`` is
+    written as ``data-panels`` on the grid (tests compare it with what rendered). ``</script>`` inside the
+    JSON is escaped. Once every panel is drawn, ``#status`` gets ``data-rendered="1"`` and the promise
+    ``window.dashReady`` resolves.
     """
     fig = json.loads(figure_json) if isinstance(figure_json, str) else figure_json
-    if not isinstance(fig, dict) or "data" not in fig or "layout" not in fig:
-        raise ValueError("figure_json must be a plotly figure with 'data' and 'layout' keys")
-    height = int(fig["layout"].get("height", 900))
-    payload = json.dumps(fig, sort_keys=True).replace("</", "<\\/")
+    if not isinstance(fig, dict) or "layout" not in fig or ("data" not in fig and "panels" not in fig):
+        raise ValueError(
+            "figure_json must be a plotly figure with 'data' and 'layout' keys "
+            "(or a SidebarDash dict with 'panels' and 'layout')"
+        )
+    dash = fig if "panels" in fig else _as_dashboard(fig)
+    page = dash["layout"]
+    theme = DashTheme()
+    sections = "\n".join(
+        _SECTION.format(
+            i=i,
+            position=html.escape(str(p.get("position", i))),
+            empty=str(bool(p.get("empty"))).lower(),
+            column=int(p.get("column", 1)),
+            row=int(p.get("row", i + 1)),
+        )
+        for i, p in enumerate(dash["panels"])
+    )
+    payload = json.dumps(dash, sort_keys=True).replace("</", "<\\/")
     return _TEMPLATE.format(
         title=html.escape(title),
         plotly_js=plotly_js(),
         figure_json=payload,
         n_panels=int(n_panels),
-        height=height,
-        background=background,
+        sections=sections,
+        columns=int(page.get("columns", 3)),
+        panel_height=int(page.get("panel_height", 360)),
+        background=page.get("background", theme.background),
+        panel_background=page.get("panel_background", theme.panel_background),
+        panel_border=page.get("panel_border", theme.panel_border),
+        text=page.get("text", theme.text),
+        muted=page.get("muted", theme.muted),
+        font=page.get("font_family", theme.font_family),
     )

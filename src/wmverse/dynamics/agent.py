@@ -246,6 +246,18 @@ class DynamicsAgent:
             if report.episodes:
                 return report.episodes[0]
 
+    def checkpoint(self) -> dict:
+        """What a trained agent needs to plan again: the agent config (as a repr), the world-model
+        snapshot (with its replay buffer) and the terminal value's state (None without one).
+        ``torch.save``-able; restore the model with ``TorchWorldModel.from_snapshot``."""
+        return {
+            "agent_config": repr(self.config),
+            "total_env_steps": self.total_env_steps,
+            "episodes": self.episodes_done,
+            "world_model": self.model.state_snapshot(include_buffer=True),
+            "terminal_value": None if self.value is None else self.value.state_dict(),
+        }
+
     def evaluate(self, episodes: int = 10, *, seed_offset: int = 10_000) -> list[float]:
         """Returns of ``episodes`` planning episodes on a fresh env, without learning."""
         env = DiscreteActionEnv(

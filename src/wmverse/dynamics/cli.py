@@ -27,6 +27,17 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     train.add_argument("--fine-steps", type=int, default=None, help="leading one-step planner slots")
     train.add_argument("--method", choices=["cem", "random"], default=None, help="planning method")
     train.add_argument("--hidden-dim", type=int, default=None)
+    train.add_argument(
+        "--no-terminal-value",
+        action="store_true",
+        help="plan on dreams alone (no learned value at the end of each dream; an ablation)",
+    )
+    train.add_argument(
+        "--save",
+        default=None,
+        metavar="PATH",
+        help="write the trained world model and value here (torch.save)",
+    )
     train.add_argument("--threads", type=int, default=1, help="torch threads (small nets: 1 is fastest)")
     train.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT"
@@ -51,6 +62,8 @@ def _train(args: argparse.Namespace) -> int:
         cfg = replace(cfg, warmup_steps=args.warmup_steps)
     if args.hidden_dim is not None:
         cfg = replace(cfg, hidden_dim=args.hidden_dim)
+    if args.no_terminal_value:
+        cfg = replace(cfg, terminal_value=False)
     planner = cfg.planner
     if args.population is not None:
         planner = replace(planner, population=args.population)
@@ -86,7 +99,7 @@ def _train(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        _, s = train_agent(
+        agent, s = train_agent(
             cfg,
             max_env_steps=args.max_env_steps,
             max_episodes=args.max_episodes,
@@ -103,4 +116,9 @@ def _train(args: argparse.Namespace) -> int:
         flush=True,
     )
     print("eval returns: " + ", ".join(f"{r:.0f}" for r in s.eval_returns), flush=True)
+    if args.save:
+        torch.save(agent.checkpoint(), args.save)
+        print(
+            f"saved: {args.save} (TorchWorldModel.from_snapshot(torch.load(PATH)['world_model']))", flush=True
+        )
     return 0

@@ -1,0 +1,234 @@
+"""One visual template for every dashboard panel: fonts, grid, margins, axis titles, legend, empty states.
+
+Panels come from different builders (unaiverse's ``UIPlot`` for the debate, ``wmverse.dashboard.learners``
+for the learners), each with its own idea of grid colours, fonts and legends. :func:`panel_figure` turns any
+panel (``data`` + ``layout``) into a complete plotly figure styled by one :class:`DashTheme`, so every panel
+of a dashboard looks the same, draws its own legend inside its own box and says "no data yet" instead of
+showing an empty pair of axes. Pure dict manipulation: no plotly import, no browser.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DashTheme", "EMPTY_TEXT", "is_empty_panel", "panel_figure"]
+
+#: Text an empty panel shows (followed by the panel's own note, when it has one).
+EMPTY_TEXT = "no data yet"
+
+_DOMAIN_TRACES = ("table", "indicator", "pie")
+
+
+@dataclass(frozen=True)
+class DashTheme:
+    """Colours, fonts and spacing shared by every panel of a dashboard (dark, UNaIVERSE-like)."""
+
+    background: str = "#0E0F14"  # page background behind the panels
+    panel_background: str = "#12141B"  # fill of each panel's box
+    panel_border: str = "#222A36"  # border of each panel's box
+    text: str = "#C8CDD3"  # main text: titles, legend entries, table cells
+    muted: str = "#8A95A5"  # tick labels, axis titles, empty-state text
+    grid: str = "#262E3B"  # grid lines and the plot-area frame
+    font_family: str = "Inter, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"  # every text
+    font_size: int = 12  # base font size (ticks, legend, table cells) in px
+    title_size: int = 14  # panel title font size in px
+    axis_title_size: int = 12  # axis title font size in px
+    legend_size: int = 11  # legend entry font size in px
+    table_header: str = "#1B1E27"  # table header fill
+    table_cell: str = "#0E0F14"  # table cell fill
+    table_row_height: int = 21  # table row height in px (headers and cells)
+    margin: tuple[int, int, int, int] = (58, 14, 46, 48)  # base margin (left, right, top, bottom) in px
+    palette: tuple[str, ...] = (
+        "#4D7FFF",
+        "#00D4AA",
+        "#FFB347",
+        "#FF6692",
+        "#B388FF",
+        "#FF3B30",
+        "#E0E0E0",
+    )  # trace colours for builders without their own
+
+
+def is_empty_panel(data: list[dict[str, Any]]) -> bool:
+    """True when a panel has nothing to draw: no traces, or only cartesian traces without a single point."""
+    for trace in data:
+        if trace.get("type") in _DOMAIN_TRACES:
+            return False
+        for key in ("x", "y", "values"):
+            if len(trace.get(key) or []) > 0:
+                return False
+    return True
+
+
+def _title_text(title: Any) -> str | None:
+    if isinstance(title, dict):
+        title = title.get("text")
+    return str(title) if title else None
+
+
+def _axis(src: dict[str, Any], theme: DashTheme) -> dict[str, Any]:
+    """The theme's axis style over ``src``: colours, grid and frame are the theme's; what the panel decides
+    (title, type, range, dtick, hidden ticks or grid, ``overlaying``/``side`` of a second axis) is kept."""
+    keep = {k: v for k, v in src.items() if k not in ("domain", "anchor", "title")}
+    axis: dict[str, Any] = {
+        **keep,
+        "color": theme.muted,
+        "gridcolor": theme.grid,
+        "gridwidth": 1,
+        "griddash": "dot",
+        "linecolor": theme.grid,
+        "linewidth": 1,
+        "mirror": src.get("showline", True) is not False and "overlaying" not in src,
+        "showline": src.get("showline", True),
+        "zeroline": False,
+        "layer": "below traces",
+        "automargin": True,
+        "tickfont": {"size": theme.font_size - 1, "color": theme.muted},
+    }
+    if src.get("showgrid") is False:
+        axis["showgrid"] = False
+    if "overlaying" in src:
+        axis["showgrid"] = False  # a second axis draws no grid of its own (one grid per panel)
+    title = _title_text(src.get("title"))
+    if title:
+        axis["title"] = {
+            "text": title,
+            "standoff": 8,
+            "font": {"size": theme.axis_title_size, "color": theme.muted},
+        }
+    return axis
+
+
+def _trace(trace: dict[str, Any], theme: DashTheme) -> dict[str, Any]:
+    t = copy.deepcopy(trace)
+    if t.get("type") == "table":
+        n = theme.table_row_height
+        header = t.setdefault("header", {})
+        if header.get("height") != 0:  # a hidden header row (UIPlot's add_table(None, ...)) stays hidden
+            header.update(
+                fill={"color": theme.table_header},
+                font={"color": theme.text, "size": theme.font_size, "family": theme.font_family},
+                line={"color": theme.panel_border},
+                height=n + 3,
+            )
+        cells = t.setdefault("cells", {})
+        cells.update(
+            fill={"color": theme.table_cell},
+            font={"color": theme.text, "size": theme.font_size - 1, "family": theme.font_family},
+            line={"color": theme.panel_border},
+            height=n,
+        )
+        t["domain"] = {"x": [0.0, 1.0], "y": [0.0, 1.0]}
+    elif "text" in str(t.get("mode", "")):
+        t["cliponaxis"] = False  # labels near the edge stay whole instead of being cut by the plot area
+    t.pop("legend", None)  # one legend per panel figure
+    return t
+
+
+def _legend_entries(data: list[dict[str, Any]]) -> int:
+    names = set()
+    for t in data:
+        if t.get("type") in _DOMAIN_TRACES or t.get("showlegend") is False or not t.get("name"):
+            continue
+        names.add((t.get("legendgroup"), t["name"]))
+    return len(names)
+
+
+def panel_figure(
+    data: list[dict[str, Any]],
+    layout: dict[str, Any],
+    theme: DashTheme,
+    height: int,
+    empty_note: str | None = None,
+) -> dict[str, Any]:
+    """A complete plotly figure ({"data", "layout"}) for one panel, styled by ``theme``.
+
+    ``data``/``layout`` are the panel's own (``layout`` may hold ``title``, ``xaxis``, ``yaxis``,
+    ``yaxis2``, ``annotations``, ``barmode``); nothing in them is modified. Every text uses the theme's font;
+    visible axes get the theme's grid, frame and an axis title when the panel gives one; the legend (only
+    when two or more entries exist) sits right of the plot area, inside the panel's own figure. A panel
+    with nothing to draw (:func:`is_empty_panel`) hides its axes and shows ``"no data yet"`` (plus
+    ``empty_note``) in its middle. Table traces fill the panel below the title.
+    """
+    if height < 120:
+        raise ValueError(f"panel height must be at least 120 px, got {height}")
+    title = _title_text(layout.get("title"))
+    traces = [_trace(t, theme) for t in data]
+    empty = is_empty_panel(traces)
+    has_cartesian = any(t.get("type") not in _DOMAIN_TRACES for t in traces) or empty
+    l_, r_, t_, b_ = theme.margin
+    fig_layout: dict[str, Any] = {
+        "height": height,
+        "autosize": True,
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"family": theme.font_family, "size": theme.font_size, "color": theme.text},
+        "margin": {"l": l_, "r": r_, "t": t_, "b": b_, "pad": 2, "autoexpand": True},
+        "hoverlabel": {"font": {"family": theme.font_family}},
+        "colorway": list(theme.palette),
+        "annotations": [copy.deepcopy(a) for a in layout.get("annotations", [])],
+    }
+    if title:
+        fig_layout["title"] = {
+            "text": f"<b>{title}</b>",
+            "x": 0.02,
+            "xanchor": "left",
+            "xref": "container",
+            "y": 1.0,
+            "yanchor": "top",
+            "yref": "container",
+            "pad": {"t": 12, "l": 4},
+            "font": {"size": theme.title_size, "color": theme.text, "family": theme.font_family},
+        }
+    for key in ("barmode", "bargap"):
+        if key in layout:
+            fig_layout[key] = layout[key]
+    if empty:
+        hidden = {"visible": False, "showgrid": False, "zeroline": False}
+        fig_layout["xaxis"] = dict(hidden)
+        fig_layout["yaxis"] = dict(hidden)
+        text = EMPTY_TEXT + (f"<br><span style='font-size:{theme.font_size}px'>{empty_note}</span>" if empty_note else "")
+        fig_layout["annotations"].append(
+            {
+                "text": text,
+                "name": "empty-state",
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "font": {"size": theme.title_size + 2, "color": theme.muted},
+            }
+        )
+        fig_layout["showlegend"] = False
+        traces = []
+    elif has_cartesian:
+        for key in ("xaxis", "yaxis", "yaxis2"):
+            if key in layout:
+                fig_layout[key] = _axis(layout[key] or {}, theme)
+        fig_layout.setdefault("xaxis", _axis({}, theme))
+        fig_layout.setdefault("yaxis", _axis({}, theme))
+    else:  # tables / indicators only: no axes, small margins
+        fig_layout["margin"].update(l=10, r=10, b=10)
+        fig_layout["xaxis"] = {"visible": False}
+        fig_layout["yaxis"] = {"visible": False}
+    if not empty:
+        n_entries = _legend_entries(traces)
+        fig_layout["showlegend"] = n_entries >= 2
+        fig_layout["legend"] = {
+            "orientation": "v",
+            "x": 1.02,
+            "xanchor": "left",
+            "y": 1.0,
+            "yanchor": "top",
+            "bgcolor": "rgba(0,0,0,0)",
+            "borderwidth": 0,
+            "itemsizing": "constant",
+            "tracegroupgap": 2,
+            "font": {"size": theme.legend_size, "color": theme.text, "family": theme.font_family},
+        }
+        if "yaxis2" in fig_layout:  # the right axis' ticks and title sit between plot and legend
+            fig_layout["legend"]["x"] = 1.16
+    return {"data": traces, "layout": fig_layout}
