@@ -8,13 +8,16 @@ file, so a page that needs the network renders nothing.
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["find_chromium", "chromium_command", "dump_dom", "screenshot", "BrowserError"]
+__all__ = ["find_chromium", "chromium_command", "dump_dom", "measure_panels", "screenshot", "BrowserError"]
 
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -70,9 +73,104 @@ def _run(extra: list[str], html_path: str | Path, timeout: float) -> subprocess.
     return proc
 
 
-def dump_dom(html_path: str | Path, budget_ms: int = 15000, timeout: float = 90.0) -> str:
-    """The page's DOM after its scripts ran (``--dump-dom`` with a virtual time budget of ``budget_ms``)."""
-    return _run([f"--virtual-time-budget={budget_ms}", "--dump-dom"], html_path, timeout).stdout
+def dump_dom(
+    html_path: str | Path,
+    budget_ms: int = 15000,
+    timeout: float = 90.0,
+    window_size: tuple[int, int] | None = None,
+) -> str:
+    """The page's DOM after its scripts ran (``--dump-dom`` with a virtual time budget of ``budget_ms``);
+    ``window_size`` (width, height) in CSS pixels, Chromium's default when None."""
+    size = [f"--window-size={window_size[0]},{window_size[1]}"] if window_size else []
+    return _run([f"--virtual-time-budget={budget_ms}", *size, "--dump-dom"], html_path, timeout).stdout
+
+
+#: Runs in the page once every panel is drawn (``window.dashReady``): the boxes (left, top, right, bottom in
+#: CSS px) of each panel and of what plotly drew in it, written as JSON into ``<pre id="wmverse-measure">``.
+_PROBE = """<script>
+(function () {
+  function box(el) {
+    if (!el) return null;
+    var r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) return null;
+    return [r.left, r.top, r.right, r.bottom];
+  }
+  function texts(sec, sel) {
+    return Array.prototype.map.call(sec.querySelectorAll(sel), function (e) { return e.textContent; })
+      .filter(function (t) { return t.trim().length > 0; });
+  }
+  function unique(xs) {
+    return xs.filter(function (x, i) { return xs.indexOf(x) === i; }).sort();
+  }
+  window.dashReady.then(function () {
+    var out = Array.prototype.map.call(document.querySelectorAll('section.panel'), function (sec) {
+      var legend = sec.querySelector('g.legend');
+      return {
+        position: sec.getAttribute('data-position'),
+        empty: sec.getAttribute('data-empty') === 'true',
+        panel: box(sec),
+        title: texts(sec, '.g-gtitle text').join(' '),
+        title_box: box(sec.querySelector('.g-gtitle text')),
+        legend: legend ? box(legend.querySelector('rect.bg')) : null,
+        legend_entries: texts(sec, 'g.legend g.traces text.legendtext'),
+        plot_area: box(sec.querySelector('.cartesianlayer .bg, .nsewdrag')),
+        x_titles: texts(sec, '.g-xtitle text'),
+        y_titles: texts(sec, '.g-ytitle text, .g-y2title text'),
+        axis_title_boxes: Array.prototype.map.call(
+          sec.querySelectorAll('.g-xtitle text, .g-ytitle text, .g-y2title text'), box),
+        tick_boxes: Array.prototype.map.call(sec.querySelectorAll('g.xtick text, g.ytick text, g.y2tick text'), box)
+          .filter(function (b) { return b !== null; }),
+        annotations: Array.prototype.map.call(sec.querySelectorAll('g.annotation text'), function (e) {
+          var lines = e.querySelectorAll('tspan.line');
+          return lines.length ? Array.prototype.map.call(lines, function (l) { return l.textContent; }).join('\\n')
+            : e.textContent;
+        }),
+        grid_colors: unique(Array.prototype.map.call(sec.querySelectorAll('.gridlayer path'),
+          function (e) { return getComputedStyle(e).stroke; })),
+        fonts: unique(Array.prototype.map.call(sec.querySelectorAll('svg text'),
+          function (e) { return getComputedStyle(e).fontFamily; })),
+        tables: sec.querySelectorAll('g.table').length,
+        traces: sec.querySelectorAll('g.trace').length
+      };
+    });
+    var pre = document.createElement('pre');
+    pre.id = 'wmverse-measure';
+    pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre);
+  });
+})();
+</script>
+"""
+
+
+def measure_panels(
+    html_path: str | Path,
+    width: int = 1600,
+    height: int = 1150,
+    budget_ms: int = 15000,
+    timeout: float = 90.0,
+) -> list[dict]:
+    """Open a dashboard page (``render_offline_html``) at ``width`` x ``height`` and return, per panel, what
+    the browser laid out: ``position``, ``empty``, boxes ``panel``, ``title_box``, ``legend``, ``plot_area``
+    (``[left, top, right, bottom]`` in CSS px, ``None`` when not drawn), and the drawn texts ``title``,
+    ``legend_entries``, ``x_titles``, ``y_titles``, ``annotations`` (lines joined by ``\\n``), the boxes ``axis_title_boxes`` and ``tick_boxes``, the distinct
+    ``grid_colors`` and ``fonts`` (computed CSS) of its SVG, plus counts of ``tables`` and ``traces``.
+
+    The page is copied with a measuring script appended; the original file is not touched. Raises
+    :class:`BrowserError` when the page never finished drawing.
+    """
+    page = Path(html_path).read_text("utf-8")
+    if "</body>" not in page:
+        raise BrowserError(f"{html_path} is not a dashboard page (no </body>)")
+    probed = page.replace("</body>", _PROBE + "</body>", 1)
+    with tempfile.TemporaryDirectory(prefix="wmverse-measure-") as tmp:
+        copy = Path(tmp) / "page.html"
+        copy.write_text(probed, encoding="utf-8")
+        dom = dump_dom(copy, budget_ms=budget_ms, timeout=timeout, window_size=(width, height))
+    m = re.search(r'<pre id="wmverse-measure">(.*?)</pre>', dom, re.S)
+    if m is None:
+        raise BrowserError("the dashboard never finished drawing (no measurements came back)")
+    return json.loads(html_lib.unescape(m.group(1)))
 
 
 def screenshot(

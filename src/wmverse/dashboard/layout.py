@@ -35,7 +35,7 @@ class SidebarDash:
 
     Rows default to ``("top", "mid", "bot")``; more rows add cells such as ``center_<row>``. The page
     (:func:`wmverse.dashboard.render_offline_html`) lays the cells out as a CSS grid: three columns on a wide
-    screen, one column (panels in the order they were added) in a narrow sidebar.
+    screen; two, then one (panels in the order they were added) in a narrower window such as the sidebar.
     """
 
     def __init__(

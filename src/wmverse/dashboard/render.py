@@ -54,10 +54,13 @@ header h1 {{ margin: 0; font-size: 18px; font-weight: 600; }}
 .panel {{ height: {panel_height}px; min-width: 0; background: {panel_background}; border: 1px solid {panel_border};
   border-radius: 6px; overflow: hidden; }}
 .panel > .plot {{ width: 100%; height: 100%; }}
-/* a narrow window (the world's sidebar): one column, panels in the order they were added */
-@media (max-width: 1100px) {{
-  #dash {{ grid-template-columns: minmax(0, 1fr); padding: 8px; gap: 8px; }}
+/* narrower windows (the world's sidebar): two columns, then one; panels in the order they were added */
+@media (max-width: 1399px) {{
+  #dash {{ grid-template-columns: repeat(2, minmax(0, 1fr)); }}
   .panel {{ grid-column: auto !important; grid-row: auto !important; }}
+}}
+@media (max-width: 899px) {{
+  #dash {{ grid-template-columns: minmax(0, 1fr); padding: 8px; gap: 8px; }}
 }}
 #status {{ position: fixed; bottom: 2px; right: 6px; font-size: 10px; color: {muted}; }}
 </style>
@@ -97,7 +100,11 @@ def _as_dashboard(fig: dict[str, Any]) -> dict[str, Any]:
     title = layout.get("title")
     title = title.get("text") if isinstance(title, dict) else title
     return {
-        "layout": {"title": str(title or "dashboard"), "columns": 1, "panel_height": int(layout.get("height", 900))},
+        "layout": {
+            "title": str(title or "dashboard"),
+            "columns": 1,
+            "panel_height": int(layout.get("height", 900)),
+        },
         "panels": [
             {"position": "main", "column": 1, "row": 1, "title": str(title or ""), "empty": False, **fig}
         ],
@@ -108,7 +115,7 @@ def render_offline_html(figure_json: str | dict, title: str = "World dashboard",
     """A complete HTML document drawing a dashboard with inlined plotly.js (no network needed).
 
     ``figure_json`` is :meth:`SidebarDash.to_dict` (``{"layout", "panels"}``: one plotly figure per panel,
-    laid out on a CSS grid that collapses to one column in a narrow window) or a plain plotly figure
+    laid out on a CSS grid: three columns on a wide screen, two below 1400 px, one below 900 px) or a plain plotly figure
     (``{"data", "layout"}``, drawn as a single panel). Anything else raises ``ValueError``. ``n_panels`` is
     written as ``data-panels`` on the grid (tests compare it with what rendered). ``</script>`` inside the
     JSON is escaped. Once every panel is drawn, ``#status`` gets ``data-rendered="1"`` and the promise

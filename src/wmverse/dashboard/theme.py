@@ -68,10 +68,27 @@ def _title_text(title: Any) -> str | None:
     return str(title) if title else None
 
 
-def _axis(src: dict[str, Any], theme: DashTheme) -> dict[str, Any]:
+def _nice_dtick(span: float, dtick: float, max_ticks: int) -> float:
+    """``dtick`` or the smallest 1-2-5 multiple of it giving at most ``max_ticks`` intervals over ``span``."""
+    if span / dtick <= max_ticks:
+        return dtick
+    scale = dtick
+    while True:
+        for f in (1, 2, 5):
+            if span / (f * scale) <= max_ticks:
+                return f * scale
+        scale *= 10
+
+
+def _axis(src: dict[str, Any], theme: DashTheme, values: list[Any] | None = None) -> dict[str, Any]:
     """The theme's axis style over ``src``: colours, grid and frame are the theme's; what the panel decides
-    (title, type, range, dtick, hidden ticks or grid, ``overlaying``/``side`` of a second axis) is kept."""
+    (title, type, range, dtick, hidden ticks or grid, ``overlaying``/``side`` of a second axis) is kept. A
+    fixed numeric ``dtick`` is widened (1-2-5 steps) when ``values`` would give more than 12 ticks, so tick
+    labels never need to be rotated or overlap."""
     keep = {k: v for k, v in src.items() if k not in ("domain", "anchor", "title")}
+    nums = [v for v in values or [] if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if isinstance(keep.get("dtick"), (int, float)) and keep["dtick"] > 0 and nums:
+        keep["dtick"] = _nice_dtick(max(nums) - min(nums), keep["dtick"], 12)
     axis: dict[str, Any] = {
         **keep,
         "color": theme.muted,
@@ -127,6 +144,13 @@ def _trace(trace: dict[str, Any], theme: DashTheme) -> dict[str, Any]:
     return t
 
 
+def _fallback_title(traces: list[dict[str, Any]]) -> str:
+    """A y-axis title for a panel that gave none: its trace names (``a / b``) when short, else ``value``."""
+    names = list(dict.fromkeys(str(t["name"]) for t in traces if t.get("name")))
+    text = " / ".join(names)
+    return text if names and len(text) <= 40 else "value"
+
+
 def _legend_entries(data: list[dict[str, Any]]) -> int:
     names = set()
     for t in data:
@@ -147,7 +171,8 @@ def panel_figure(
 
     ``data``/``layout`` are the panel's own (``layout`` may hold ``title``, ``xaxis``, ``yaxis``,
     ``yaxis2``, ``annotations``, ``barmode``); nothing in them is modified. Every text uses the theme's font;
-    visible axes get the theme's grid, frame and an axis title when the panel gives one; the legend (only
+    visible axes get the theme's grid, frame and the panel's axis titles (a y axis without one is titled by
+    its traces' names, ``a / b``, so no value axis is left unlabeled); the legend (only
     when two or more entries exist) sits right of the plot area, inside the panel's own figure. A panel
     with nothing to draw (:func:`is_empty_panel`) hides its axes and shows ``"no data yet"`` (plus
     ``empty_note``) in its middle. Table traces fill the panel below the title.
@@ -189,7 +214,9 @@ def panel_figure(
         hidden = {"visible": False, "showgrid": False, "zeroline": False}
         fig_layout["xaxis"] = dict(hidden)
         fig_layout["yaxis"] = dict(hidden)
-        text = EMPTY_TEXT + (f"<br><span style='font-size:{theme.font_size}px'>{empty_note}</span>" if empty_note else "")
+        text = EMPTY_TEXT + (
+            f"<br><span style='font-size:{theme.font_size}px'>{empty_note}</span>" if empty_note else ""
+        )
         fig_layout["annotations"].append(
             {
                 "text": text,
@@ -205,9 +232,13 @@ def panel_figure(
         fig_layout["showlegend"] = False
         traces = []
     elif has_cartesian:
+        xs = [v for t in traces if t.get("type") not in _DOMAIN_TRACES for v in t.get("x") or []]
         for key in ("xaxis", "yaxis", "yaxis2"):
             if key in layout:
-                fig_layout[key] = _axis(layout[key] or {}, theme)
+                fig_layout[key] = _axis(layout[key] or {}, theme, xs if key == "xaxis" else None)
+        y_src = layout.get("yaxis") or {}
+        if not _title_text(y_src.get("title")) and y_src.get("showticklabels") is not False:
+            fig_layout["yaxis"] = _axis({**y_src, "title": _fallback_title(traces)}, theme)
         fig_layout.setdefault("xaxis", _axis({}, theme))
         fig_layout.setdefault("yaxis", _axis({}, theme))
     else:  # tables / indicators only: no axes, small margins
@@ -225,10 +256,9 @@ def panel_figure(
             "yanchor": "top",
             "bgcolor": "rgba(0,0,0,0)",
             "borderwidth": 0,
-            "itemsizing": "constant",
             "tracegroupgap": 2,
             "font": {"size": theme.legend_size, "color": theme.text, "family": theme.font_family},
         }
         if "yaxis2" in fig_layout:  # the right axis' ticks and title sit between plot and legend
-            fig_layout["legend"]["x"] = 1.16
+            fig_layout["legend"].update(x=0.99, xref="container", xanchor="right")
     return {"data": traces, "layout": fig_layout}
