@@ -116,3 +116,11 @@ def test_cli_saves_a_restorable_model_and_runs_without_the_value(tmp_path, capsy
     torch.set_num_threads(threads)
     assert code == 0 and torch.load(path, weights_only=False)["terminal_value"] is None
     assert "saved: " in capsys.readouterr().out
+
+
+def test_cli_names_an_unknown_environment(capsys):
+    threads = torch.get_num_threads()
+    code = main(["dynamics", "train", "--env", "NoSuchEnv-v0", "--max-env-steps", "10"])
+    torch.set_num_threads(threads)
+    assert code == 2
+    assert "cannot make gymnasium environment 'NoSuchEnv-v0'" in capsys.readouterr().err

@@ -232,6 +232,8 @@ def panel_figure(
         fig_layout["showlegend"] = False
         traces = []
     elif has_cartesian:
+        if any("text" in str(t.get("mode", "")) for t in traces):  # labels drawn past the plot area's edge
+            fig_layout["margin"].update(l=max(l_, 44), r=max(r_, 44))
         xs = [v for t in traces if t.get("type") not in _DOMAIN_TRACES for v in t.get("x") or []]
         for key in ("xaxis", "yaxis", "yaxis2"):
             if key in layout:

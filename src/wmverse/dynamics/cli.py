@@ -14,7 +14,10 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     train.add_argument("--backend", default="ensemble", choices=["mlp", "lstm", "transformer", "ensemble"])
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
-        "--max-env-steps", type=int, default=6000, help="budget of real env steps for learning"
+        "--max-env-steps",
+        type=int,
+        default=6000,
+        help="budget of real env steps for learning, checked between episodes (one in progress finishes)",
     )
     train.add_argument("--max-episodes", type=int, default=200)
     train.add_argument("--eval-episodes", type=int, default=10)
@@ -46,6 +49,7 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
 
 
 def _train(args: argparse.Namespace) -> int:
+    import sys
     from dataclasses import replace
 
     import torch
@@ -106,6 +110,9 @@ def _train(args: argparse.Namespace) -> int:
             eval_episodes=args.eval_episodes,
             progress=progress,
         )
+    except ValueError as exc:
+        print(f"dynamics: {exc}", file=sys.stderr, flush=True)
+        return 2
     finally:
         if server is not None:
             server.close()

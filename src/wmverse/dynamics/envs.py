@@ -28,7 +28,13 @@ class DiscreteActionEnv:
 
     def __init__(self, env_id: str, *, seed: int = 0, action_bins: int = 5) -> None:
         self.env_id = env_id
-        self.env = gym.make(env_id)
+        try:
+            self.env = gym.make(env_id)
+        except gym.error.Error as exc:  # unknown id, missing extra, bad version
+            raise ValueError(
+                f"cannot make gymnasium environment {env_id!r}: {exc} (supported: {', '.join(SOLVED_RETURN)} "
+                "and other classic-control ids with a discrete or 1-D continuous action space)"
+            ) from exc
         space = self.env.action_space
         if isinstance(space, gym.spaces.Discrete):
             self.action_dim = int(space.n)
