@@ -65,20 +65,37 @@ def test_configs_reject_bad_values(tmp_path):
 
 
 def test_world_code_is_unpacked_when_the_world_folder_is_not_on_this_machine(tmp_path):
+    from wmverse.runtime.node import JoinError
     from wmverse.runtime.remote import JoinConfig, RemoteClient
 
     script = tmp_path / "run_1.py"
     script.write_text("")
-    client = RemoteClient(JoinConfig("127.0.0.1:1", (script,)))
+    bundle = {"W": {"folder": "/elsewhere/src", "files": {"world.py": 0, "sub/role.json": 1}}}
+    cautious = RemoteClient(JoinConfig("127.0.0.1:1", (script,)))
+    cautious.code = bundle
+    with pytest.raises(JoinError, match="--accept-world-code"):
+        cautious._world_folder({"world_name": "W", "world_folder": "/no/such/folder"})
+    client = RemoteClient(JoinConfig("127.0.0.1:1", (script,), accept_world_code=True))
     client.runtime = SimpleNamespace(out_dir=tmp_path / "out")
-    client.code = {"W": {"folder": "/elsewhere/src", "files": {"world.py": 0, "sub/role.json": 1}}}
+    client.code = bundle
     client.code_blobs = [b"print('w')\n", b"{}"]
-    folder = client._world_folder({"world_name": "W", "world_folder": "/no/such/folder/src"})
+    folder = client._world_folder({"world_name": "W", "world_folder": "/no/such/folder"})
     assert (folder / "world.py").read_bytes() == b"print('w')\n"
     assert (folder / "sub" / "role.json").read_text() == "{}"
     assert client._world_folder({"world_name": "W", "world_folder": str(tmp_path)}) == tmp_path
     with pytest.raises(FileNotFoundError, match="not on this machine"):
         client._world_folder({"world_name": "V", "world_folder": "/no/such"})
+
+
+def test_a_checkout_of_the_world_elsewhere_on_disk_is_used(tmp_path):
+    from wmverse.runtime.remote import JoinConfig, RemoteClient
+
+    world = tmp_path / "copy" / "training"
+    (world / "src").mkdir(parents=True)
+    script = world / "run_1.py"
+    script.write_text("")
+    client = RemoteClient(JoinConfig("127.0.0.1:1", (script,)))
+    assert client._world_folder({"world_name": "W", "world_folder": "/hub/machine/worlds/training"}) == world
 
 
 def test_join_command_without_a_hub_fails_clearly(tmp_path, capsys):

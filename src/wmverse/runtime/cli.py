@@ -123,6 +123,7 @@ def join_command(args: argparse.Namespace) -> int:
             echo=not args.quiet,
             strict=not args.keep_going,
             connect_timeout_s=args.connect_timeout,
+            accept_world_code=args.accept_world_code,
         )
     except ValueError as exc:
         print(f"join: {exc}", file=sys.stderr)
@@ -165,6 +166,11 @@ def _add_join_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-going", action="store_true", help="log exceptions inside actions and go on")
     parser.add_argument(
         "--connect-timeout", type=float, default=30.0, help="keep retrying the connection for S s"
+    )
+    parser.add_argument(
+        "--accept-world-code",
+        action="store_true",
+        help="when the world's folder is not here, run the role code the hub sends (trusted hubs only)",
     )
 
 

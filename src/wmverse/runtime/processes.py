@@ -230,12 +230,11 @@ def serve_world(
     write: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Runs only ``run_w.py`` and serves its world in realtime on ``host:port`` (see the module doc)."""
+    import dataclasses
     import socket
+    import time
 
     from wmverse.runtime.runner import run_world
-
-    import dataclasses
-    import time
 
     config = config or RuntimeConfig()
     if config.epoch_s == RuntimeConfig.epoch_s:  # served live: timestamps (badges, stats) in real time

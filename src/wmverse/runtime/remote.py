@@ -56,6 +56,9 @@ class JoinConfig:
     """Keep retrying the connection this long (the hub may still be starting)."""
     hub_timeout_s: float = 600.0
     """Give up when the hub sends nothing for this long."""
+    accept_world_code: bool = False
+    """Run the role code the hub sends when the world's folder is not on this machine. Off by default:
+    that code runs in this process with its rights, so accept it only from hubs you trust."""
 
     def __post_init__(self) -> None:
         parse_address(self.address)
@@ -112,13 +115,26 @@ class RemoteClient:
         return answer
 
     def _world_folder(self, answer: dict[str, Any]) -> Path:
-        """The world's folder on this machine, else its shipped role files unpacked under the out folder."""
+        """The world's folder on this machine: the scripts' own folder when it is that world's folder
+        (a checkout anywhere on disk), else the hub's path if it exists here, else -- only with
+        ``accept_world_code`` -- the role files the hub shipped, unpacked under the out folder."""
         folder = Path(answer["world_folder"])
+        local = self.config.scripts[0].parent
+        if local.name == folder.name and (local / "src").is_dir():
+            return local
         if folder.is_dir():
             return folder
         bundle = self.code.get(answer["world_name"])
         if bundle is None:
             raise FileNotFoundError(f"world folder {folder} is not on this machine and the hub sent no code")
+        if not self.config.accept_world_code:
+            from wmverse.runtime.node import JoinError
+
+            raise JoinError(
+                f"world {answer['world_name']!r}: its folder {folder.name!r} is not on this machine (run scripts "
+                "from your checkout of it); the hub offers its role code instead: rerun with --accept-world-code "
+                "to run that code here (only for hubs you trust)"
+            )
         target = self.runtime.out_dir / "world_code" / answer["world_name"]
         for rel, index in bundle["files"].items():
             path = target / rel

@@ -83,13 +83,14 @@ class WStats(Stats):
 
     def build_dashboard(self, view: dict) -> SidebarDash:
         """Nine debate panels: graph, summary, badges | allocations, validation, p-value | winners, states,
-        delta+lr; then, when learners joined, three rows of learner panels (``wmverse.dashboard.learners``)."""
+        delta+lr; then three rows of learner panels (``wmverse.dashboard.learners``), which say "no data yet"
+        and why for learners that did not join."""
         world = view.get("world", {})
         peers = view.get("peers", {})
         learners = {
             data["learner_kind"]: data for data in peers.values() if data.get("learner_kind")
         }  # kind -> that learner's view
-        rows = ("top", "mid", "bot") + (LEARNER_ROWS if learners else ())
+        rows = ("top", "mid", "bot") + LEARNER_ROWS
         dash = SidebarDash(
             "wmverse · training world (adversarial debate + learners)", rows=rows, height=370 * len(rows)
         )
@@ -104,7 +105,10 @@ class WStats(Stats):
         self._populate_graph(p, view, "graph")
         nodes = (world.get("graph") or {}).get("nodes") or {}
         names = {
-            pid[-6:]: str(info.get("Name", pid[-6:])).replace("Tendency", "").lower()
+            pid[-6:]: str(info.get("Name", pid[-6:]))
+            .replace("Tendency", "")
+            .replace("Learner", "learner ")
+            .lower()
             for pid, info in nodes.items()
         }
         for trace in p.data:  # label nodes by name (the world, the tendencies), not by peer-id tails
@@ -224,8 +228,7 @@ class WStats(Stats):
         p.set_layout_opt("xaxis", EPOCH_AXIS)
         p.set_layout_opt("yaxis", {"title": None})
         dash.add_panel(p, "right_bot")
-        if learners:
-            add_learner_panels(dash, learners)
+        add_learner_panels(dash, learners)
         return dash
 
 
