@@ -8,7 +8,6 @@ font everywhere; "no data yet" where there is nothing to draw.
 """
 
 import importlib.util
-import os
 
 import pytest
 from world_test_helpers import WORLD
@@ -19,17 +18,6 @@ from wmverse.debate import Tendency
 
 TENDENCIES = sorted(t.value for t in Tendency)
 WORLD_ID = "world0000000000000000wtrain"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from wmverse.dashboard.browser import find_chromium
-
-    if find_chromium() is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Chromium is required under CI (apt-get install chromium)")
-        pytest.skip("no Chromium on this machine (apt-get install chromium); CI runs this test")
-    return True
 
 
 @pytest.fixture(scope="module")

@@ -142,17 +142,6 @@ def test_same_seed_same_database_and_allocations(runs):
 
 
 # -- the dashboard in a real browser -----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chromium():
-    from wmverse.dashboard.browser import find_chromium
-
-    if find_chromium() is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Chromium is required under CI (apt-get install chromium)")
-        pytest.skip("no Chromium on this machine (apt-get install chromium); CI runs this test")
-    return True
-
-
 PANELS = [
     "World graph",
     "Summary",

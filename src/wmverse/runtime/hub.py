@@ -150,15 +150,7 @@ class Hub:
     async def run(self) -> str:
         """Ticks until the world is finished ('world') or max_steps ticks ran ('max_steps')."""
         runtime = self.runtime
-        world_node = runtime.world_node
-        if world_node is None:
-            raise ScriptFailure(
-                "no world node was started: run_w.py must build Node(world, ...) and call node.run()",
-                None,
-                None,
-                None,
-                None,
-            )
+        world_node = runtime.require_world_node()
         self._changed = asyncio.Event()
         server = await asyncio.start_server(self._serve, sock=self.sock)
         mode = "realtime" if self.config.realtime else "lockstep"

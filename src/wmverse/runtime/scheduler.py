@@ -111,9 +111,10 @@ class Runtime:
         await self.step_nodes()
         self.advance()
 
-    async def run(self) -> str:
-        """Ticks until the world is finished ('world') or max_steps ticks ran ('max_steps')."""
-        if self.world_node is None:
+    def require_world_node(self) -> Any:
+        """The world's node; a ScriptFailure saying what run_w.py must do when there is none."""
+        node = self.world_node
+        if node is None:
             raise ScriptFailure(
                 "no world node was started: run_w.py must build Node(world, ...) and call node.run()",
                 None,
@@ -121,6 +122,11 @@ class Runtime:
                 None,
                 None,
             )
+        return node
+
+    async def run(self) -> str:
+        """Ticks until the world is finished ('world') or max_steps ticks ran ('max_steps')."""
+        self.require_world_node()
         while self.steps < self.config.max_steps:
             await self.tick()
             if world_is_finished(self.world_node.hosted):
