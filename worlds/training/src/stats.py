@@ -174,11 +174,10 @@ class WStats(Stats):
             p.add_line(
                 xs,
                 [v for _, v in series],
-                name=world.get("validation_metric") or "accuracy",
+                name="held-out " + (world.get("validation_metric") or "accuracy"),
                 color=THEME["main"],
-                show_legend=False,
             )
-            p.add_line(xs, [1 / 7] * len(xs), name="chance 1/7", color="#FF3B30", show_legend=False)
+            p.add_line(xs, [1 / 7] * len(xs), name="chance 1/7", color="#FF3B30")
         p.set_layout_opt("xaxis", EPOCH_AXIS)
         p.set_layout_opt("yaxis", {"title": "fraction", "range": [0, 1]})
         dash.add_panel(p, "center_mid")
