@@ -7,6 +7,7 @@ figures depend on the machine and its load.
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import torch
@@ -71,6 +72,7 @@ def read_loop(memory: ArtificialMemory, starts: list[int], ends: list[int]) -> t
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help; no options
     torch.set_num_threads(1)
     print(
         f"torch {torch.__version__}, 1 thread; memory {DEMO_MEMORY.num_words} x {DEMO_MEMORY.word_size} bits"

@@ -38,7 +38,7 @@ def run_world(out: Path, judge: str, epochs: int | None) -> tuple[float, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--judge", default="embedding", choices=["embedding", "lexical"])
-    ap.add_argument("--epochs", type=int, default=None, help="max epochs (default: the world's, 10)")
+    ap.add_argument("--epochs", type=int, default=None, help="max epochs (default: the world's, 30)")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
 

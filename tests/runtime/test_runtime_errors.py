@@ -70,6 +70,43 @@ def test_cli_runs_the_tiny_world(tiny, capsys):
     assert (tiny / "elsewhere" / "world_stats.db").is_file()
 
 
+def test_seed_and_out_default_to_the_environment(tiny, monkeypatch, capsys):
+    monkeypatch.setenv("WMVERSE_SEED", "5")
+    monkeypatch.setenv("WMVERSE_OUT", str(tiny / "from_env"))
+    assert main([str(tiny), "--quiet"]) == 0
+    assert (tiny / "from_env" / "world_stats.db").is_file()
+    from wmverse.runtime.cli import build_parser
+
+    args = build_parser().parse_args([str(tiny)])
+    assert args.seed == 5 and args.out == tiny / "from_env"
+    args = build_parser().parse_args([str(tiny), "--seed", "2", "--out", str(tiny / "flag")])
+    assert args.seed == 2 and args.out == tiny / "flag"  # flags win over the environment
+
+
+def test_ctrl_c_stops_the_run_at_the_next_tick(tiny):
+    """asyncio delivers Ctrl-C by cancelling the main task at its next suspension; a run that never
+    suspended only stopped when the world ended. A real SIGINT arrives as the first tick starts."""
+    import asyncio
+    import os
+    import signal
+
+    import wmverse.runtime.scheduler as scheduler
+
+    original = scheduler.Runtime.run
+
+    async def run_with_ctrl_c(self):
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGINT)
+        return await original(self)
+
+    scheduler.Runtime.run = run_with_ctrl_c
+    try:
+        result = run_world(tiny, RuntimeConfig(quiet=True, max_steps=10_000))
+    finally:
+        scheduler.Runtime.run = original
+    assert result.ended_by == "interrupted" and 1 <= result.steps <= 3
+    assert result.dashboard is not None and result.dashboard.is_file()
+
+
 def test_wmverse_subcommand_runs_the_tiny_world(tiny):
     import argparse
 

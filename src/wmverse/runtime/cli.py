@@ -9,18 +9,34 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("world_folder", type=Path, help="folder with run_w.py and run_*.py (examples layout)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for random/numpy/torch and ids (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(os.environ.get("WMVERSE_SEED", "0")),
+        help="seed for random/numpy/torch and ids (default: WMVERSE_SEED, else 0)",
+    )
     parser.add_argument(
         "--max-steps", type=int, default=20_000, help="stop after this many ticks (default 20000)"
     )
-    parser.add_argument("--tick-ms", type=float, default=100.0, help="synthetic ms per tick (default 100)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default WORLD_FOLDER/out)")
+    parser.add_argument(
+        "--tick-ms",
+        type=float,
+        default=100.0,
+        help="ms of the world's clock per tick (default 100; real ms when a run is paced in realtime)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ["WMVERSE_OUT"]) if os.environ.get("WMVERSE_OUT") else None,
+        help="output folder, overwritten by each run (default: WMVERSE_OUT, else WORLD_FOLDER/out)",
+    )
     parser.add_argument(
         "--keep-going",
         action="store_true",
@@ -37,10 +53,11 @@ def run_command(args: argparse.Namespace) -> int:
     config = _config_or_exit(args, "run_synch")
     if config is None:
         return 2
+    _interrupt_on_sigterm()
     result = run_world(args.world_folder, config)
     report = format_report(result)
     print(report, file=sys.stderr if result.exit_code else sys.stdout, flush=True)
-    return result.exit_code
+    return 130 if result.exit_code == 0 and result.ended_by == "interrupted" else result.exit_code
 
 
 def _config_or_exit(args: argparse.Namespace, prog: str):

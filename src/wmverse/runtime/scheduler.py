@@ -7,6 +7,7 @@ an @action raised (strict mode); after every tick whether the world is finished.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -131,4 +132,7 @@ class Runtime:
             await self.tick()
             if world_is_finished(self.world_node.hosted):
                 return "world"
+            # Nodes' awaits rarely suspend, so yield once per tick: Ctrl-C (asyncio cancels the main
+            # task) then stops the run at the next tick instead of when the world ends.
+            await asyncio.sleep(0)
         return "max_steps"
