@@ -1,4 +1,4 @@
-"""TerminalValue (TD(0) state value) and its use at the end of the planner's dreams."""
+"""TerminalValue (n-step TD state value) and its use at the end of the planner's dreams."""
 
 from __future__ import annotations
 

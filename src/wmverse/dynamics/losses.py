@@ -54,12 +54,14 @@ def td_value_loss(
     *,
     discount: float,
 ) -> torch.Tensor:
-    """TD(0) regression of ``value`` onto ``scaled_reward + discount * (1 - done) * next_value``.
+    """TD regression of ``value`` onto ``scaled_reward + discount * (1 - done) * next_value``.
 
     Values live in units of ``1 / (1 - discount)`` rewards, so ``scaled_reward`` is the real
     reward times ``(1 - discount)`` and a constant reward of 1 has the fixed point 1. All
     tensors share one shape, (E, B) for E members; ``next_value`` is a constant (no
-    gradient). Averaged over the batch and summed over members, like :func:`transition_loss`.
+    gradient). For n-step targets, ``scaled_reward`` holds the discounted sum of the n rewards and
+    ``next_value`` is already discounted by ``discount ** (n - 1)``. Averaged over the batch and
+    summed over members, like :func:`transition_loss`.
     """
     target = scaled_reward + discount * (1.0 - done) * next_value
     return ((value - target.detach()) ** 2).mean(dim=-1).sum()

@@ -3,8 +3,8 @@
 A dream of H steps cannot see a failure that starts building up earlier and lands later
 (CartPole's cart drifting towards the edge of the track: stopping it takes longer than a
 25-step look-ahead). :class:`TerminalValue` learns, from the same replay buffer as the
-world model, the discounted return of the agent's own behaviour from a state, by TD(0)
-with a slowly moving target network, and the planner adds it at the end of each dream
+world model, the discounted return of the agent's own behaviour from a state, by n-step
+TD (the episode's next rewards, then a bootstrap) with a slowly moving target network, and the planner adds it at the end of each dream
 (value-augmented model-predictive control).
 
 The value is stored in units of ``1 / (1 - discount)`` rewards, so a constant reward of 1
