@@ -73,13 +73,22 @@ def test_run_training_small_end_to_end(lw):
         run_training(default_system(lw.train_config(state_dim=16)), cfg, 4, 4)
 
 
-def test_cli_train_runs_and_prints_the_table(capsys):
+def test_cli_train_runs_and_prints_the_table(capsys, tmp_path):
+    import torch
+
     from wmverse.cli import main
+    from wmverse.leworld.pipeline import DEMO_MEMORY, default_system, demo_config
 
     code = main(
         ["leworld", "train", "--difficulty", "easy", "--sequences", "8", "--seed", "1",
-         "--phase1-epochs", "1", "--phase2-epochs", "1", "--phase3-epochs", "1"]
+         "--phase1-epochs", "1", "--phase2-epochs", "1", "--phase3-epochs", "1", "--save", str(tmp_path / "lw.pt")]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
     assert "phase 2 epoch 1/1" in out and "oracle" in out and "memory-free baseline" in out
+    saved = torch.load(tmp_path / "lw.pt", weights_only=False)
+    fresh = default_system(demo_config("easy", seed=2), memory=DEMO_MEMORY)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    fresh.load_state_dict(saved["system"])
+    changed = [k for k, v in fresh.state_dict().items() if not torch.equal(v, before[k])]
+    assert saved["difficulty"] == "easy" and changed  # the trained weights, restorable into a new system

@@ -17,6 +17,9 @@ def add_subparser(subparsers) -> None:
     train.add_argument("--phase1-epochs", type=int, default=None)
     train.add_argument("--phase2-epochs", type=int, default=None)
     train.add_argument("--phase3-epochs", type=int, default=None)
+    train.add_argument(
+        "--save", default=None, metavar="PATH", help="write the trained LeWorld system here (torch.save)"
+    )
     train.set_defaults(func=_train)
 
 
@@ -46,4 +49,11 @@ def _train(args: argparse.Namespace) -> int:
     if "beats_memory_free" in result:
         verdict = "beats" if result["beats_memory_free"] else "does NOT beat"
         print(f"held-out next-state MSE: LeWorld {verdict} the memory-free baseline")
+    if args.save:
+        torch.save(
+            {"config": repr(config), "difficulty": args.difficulty, "system": system.state_dict()}, args.save
+        )
+        print(
+            f"saved: {args.save} (default_system(demo_config(...)).load_state_dict(torch.load(PATH)['system']))"
+        )
     return 0
