@@ -162,20 +162,15 @@ def run_processes(
     or max_steps ticks ran), and exit 1 when a child failed, naming its script (and the file and line of
     the failure when the child could report it). No child outlives the call.
     """
-    from wmverse.runtime.runner import WorldFolderError, discover_scripts, run_world
+    from wmverse.runtime.runner import prepare_folder, run_world
 
     config = config or RuntimeConfig()
     if start_method not in START_METHODS:
         raise ValueError(f"start method must be one of {START_METHODS}, got {start_method!r}")
-    folder = Path(world_folder).resolve()
-    try:
-        scripts = discover_scripts(folder, config.skip_scripts)
-    except WorldFolderError as exc:
-        return RunResult(
-            exit_code=2, steps=0, sim_seconds=0.0, ended_by="error", transitions=[], error=str(exc)
-        )
-    out_dir = Path(config.out_dir).resolve() if config.out_dir is not None else folder / "out"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepared = prepare_folder(world_folder, config)
+    if isinstance(prepared, RunResult):
+        return prepared
+    folder, scripts, out_dir = prepared
     if start_method == "fork":
         import wmverse.runtime.node  # noqa: F401 - unaiverse imported once, before forking
 

@@ -224,6 +224,23 @@ def load_script(runtime: Runtime, script: Path) -> None:
     _load_script(runtime, script)
 
 
+def prepare_folder(
+    world_folder: str | Path, config: RuntimeConfig
+) -> tuple[Path, list[Path], Path] | RunResult:
+    """(folder, its node scripts, the output folder, created) -- or the exit-2 result of a folder that is not a
+    world folder. Shared by every runner so they agree on what a world folder and its outputs are."""
+    folder = Path(world_folder).resolve()
+    try:
+        scripts = discover_scripts(folder, config.skip_scripts)
+    except WorldFolderError as exc:
+        return RunResult(
+            exit_code=2, steps=0, sim_seconds=0.0, ended_by="error", transitions=[], error=str(exc)
+        )
+    out_dir = Path(config.out_dir).resolve() if config.out_dir is not None else folder / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return folder, scripts, out_dir
+
+
 def run_world(
     world_folder: str | Path,
     config: RuntimeConfig | None = None,
@@ -243,17 +260,12 @@ def run_world(
     """
     config = config or RuntimeConfig()
     write = write or (lambda line: print(line, flush=True))
-    folder = Path(world_folder).resolve()
-    try:
-        scripts = discover_scripts(folder, config.skip_scripts)
-    except WorldFolderError as exc:
-        return RunResult(
-            exit_code=2, steps=0, sim_seconds=0.0, ended_by="error", transitions=[], error=str(exc)
-        )
+    prepared = prepare_folder(world_folder, config)
+    if isinstance(prepared, RunResult):
+        return prepared
+    folder, scripts, out_dir = prepared
     if driver is not None:
         scripts = driver.select_scripts(scripts)
-    out_dir = Path(config.out_dir).resolve() if config.out_dir is not None else folder / "out"
-    out_dir.mkdir(parents=True, exist_ok=True)
 
     clock = SyntheticClock(epoch_s=config.epoch_s)
     runtime = Runtime(folder, config, clock, out_dir)
