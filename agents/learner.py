@@ -1,10 +1,10 @@
 """The learner agents' processor: the world model a learner trains, behind one request interface.
 
-A :class:`LearnerProcessor` is the model a learner agent of ``worlds/training`` carries (``leworld``,
-``canvas`` or ``dynamics``). The world sends its config with every request; the processor builds the
-library objects once (``wmverse.world.learners`` runner: LeWorld system and trainers, canvas curriculum
-trainer, dynamics agent) and runs each request with :meth:`run_request`. As a ``torch.nn.Module`` it is a
-valid unaiverse processor: ``forward(text)`` returns a one-line status of the learner.
+A :class:`LearnerProcessor` is the model a learner agent carries (``leworld``, ``canvas`` or ``dynamics``).
+Its world sends the learner's config with every request; the processor builds the library objects once
+(:func:`agents.learners.make_runner`: LeWorld system and trainers, canvas curriculum trainer, dynamics
+agent) and runs each request with :meth:`run_request`. As a ``torch.nn.Module`` it is a valid unaiverse
+processor: ``forward(text)`` returns a one-line status of the learner.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from wmverse.world.learners import LEARNER_SPECS, LearnerRunner, LearnerSpec
+from agents.learners import LEARNER_KINDS, LearnerRunner, config_from_payload, make_runner
 
 __all__ = ["LearnerProcessor"]
 
@@ -25,10 +25,9 @@ class LearnerProcessor(torch.nn.Module):
     def __init__(self, kind: str):
         """``kind``: 'leworld', 'canvas' or 'dynamics'."""
         super().__init__()
-        if kind not in LEARNER_SPECS:
-            raise ValueError(f"unknown learner kind {kind!r}; known: {sorted(LEARNER_SPECS)}")
+        if kind not in LEARNER_KINDS:
+            raise ValueError(f"unknown learner kind {kind!r}; known: {sorted(LEARNER_KINDS)}")
         self.kind = kind
-        self.spec: LearnerSpec | None = None
         self.runner: LearnerRunner | None = None
         self._config: dict[str, Any] | None = None
 
@@ -37,8 +36,7 @@ class LearnerProcessor(torch.nn.Module):
         raises ValueError: one learner trains one configuration)."""
         config = dict(config)
         if self.runner is None:
-            self.spec = LEARNER_SPECS[self.kind].from_payload(config)
-            self.runner = self.spec.make_runner()
+            self.runner = make_runner(self.kind, config_from_payload(self.kind, config))
             self._config = config
         elif config != self._config:
             raise ValueError(f"the {self.kind} learner was configured differently by an earlier request")

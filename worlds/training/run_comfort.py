@@ -1,12 +1,9 @@
 import os
-import sys
-from pathlib import Path
 
 from unaiverse.agent import Agent
 from unaiverse.networking.node.node import Node
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repository root: the agents' processors
-from agents.debater import TendencyDebater  # noqa: E402
+from agents.debater import TendencyDebater
 
 # Agent arguing for comfort; its model is the processor
 agent = Agent(proc=TendencyDebater("comfort"), proc_inputs=["text"], proc_outputs=["text"])

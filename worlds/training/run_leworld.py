@@ -1,14 +1,11 @@
 import os
-import sys
-from pathlib import Path
 
 from unaiverse.agent import Agent
 from unaiverse.networking.node.node import Node
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repository root: the agents' processors
-from agents.learner import LearnerProcessor  # noqa: E402
+from agents.learner import LearnerProcessor
 
-from wmverse.world.learners import enabled_learners  # noqa: E402
+from src.learner_plans import enabled_learners
 
 if "leworld" in enabled_learners(os.environ):  # WMVERSE_LEARNERS selects the learners that join
     # Agent training the LeWorld world model; its model is the processor

@@ -6,7 +6,7 @@ Its behaviour (``canvas.json``, built by the world from ``wmverse.world.learners
 ``agents.learner.LearnerProcessor("canvas")`` given by ``run_canvas.py``.
 """
 
-from wmverse.world.learners.agent import LearnerAgent
+from .learner_role import LearnerAgent
 
 
 class WAgent(LearnerAgent):

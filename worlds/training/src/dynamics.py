@@ -6,7 +6,7 @@ Its behaviour (``dynamics.json``, built by the world from ``wmverse.world.learne
 ``agents.learner.LearnerProcessor("dynamics")`` given by ``run_dynamics.py``.
 """
 
-from wmverse.world.learners.agent import LearnerAgent
+from .learner_role import LearnerAgent
 
 
 class WAgent(LearnerAgent):

@@ -6,7 +6,7 @@ Its behaviour (``leworld.json``, built by the world from ``wmverse.world.learner
 ``agents.learner.LearnerProcessor("leworld")`` given by ``run_leworld.py``.
 """
 
-from wmverse.world.learners.agent import LearnerAgent
+from .learner_role import LearnerAgent
 
 
 class WAgent(LearnerAgent):

@@ -13,7 +13,7 @@ from unaiverse.agent import Agent, action
 from unaiverse.clock import clock
 from unaiverse.interaction import Interaction
 
-from wmverse.world import codec
+from . import codec
 
 
 class WAgent(Agent):

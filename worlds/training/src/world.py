@@ -35,13 +35,12 @@ from unaiverse.networking.node.profile import NodeProfile
 from unaiverse.world import World
 
 from wmverse.debate.tendency import parse_tendency
-from wmverse.world import codec
-from wmverse.world.config import TrainingWorldConfig
-from wmverse.world.learners.hosting import LearnerHost
-from wmverse.world.session import TrainingSession
-from wmverse.world.summary import format_summary
-
+from . import codec
+from .config import TrainingWorldConfig
+from .learner_host import LearnerHost
+from .session import TrainingSession
 from .stats import WStats
+from .summary import format_summary
 
 ROLE = "tendency"
 RESEND_AFTER_S = 10.0  # simulated seconds before a request is sent again to agents that did not answer

@@ -18,7 +18,7 @@ from wmverse.debate import TrainConfig
 __all__ = ["DEFAULT_WORLD_FOLDER", "DEFAULT_JUDGE", "WORLD_MAX_EPOCHS", "TrainingWorldConfig"]
 
 #: Folder of the training world (``worlds/training``) in the repository.
-DEFAULT_WORLD_FOLDER = Path(__file__).resolve().parents[3] / "worlds" / "training"
+DEFAULT_WORLD_FOLDER = Path(__file__).resolve().parents[1]
 
 #: Judge of the world's default run (all-MiniLM-L6-v2, offline; a 10-epoch run takes ~25 s on 2 cores).
 DEFAULT_JUDGE = "embedding"

@@ -1,44 +1,32 @@
-"""Learner roles of the training world: LeWorld, canvas and dynamics world models trained by world requests.
+"""The training world's learners, world side: each kind's plan of requests and badge rule.
 
-One generic protocol (:mod:`.protocol`: plan of requests, tracker, badge rule) and one spec per kind. No
-unaiverse import here (the agent-side base class lives in :mod:`.agent` and imports it).
+One generic protocol (:mod:`.protocol`: plan, tracker, badge) and one spec per kind; the processors that
+run the requests live in ``agents.learners``. No unaiverse import here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .canvas import CanvasLearner, CanvasLearnerConfig
-from .dynamics import DynamicsLearner, DynamicsLearnerConfig
-from .leworld import LeWorldLearner, LeWorldLearnerConfig
-from .protocol import (
-    EVALUATE,
-    FINISH,
-    LearnerBadge,
-    LearnerRunner,
-    LearnerSpec,
-    LearnerStep,
-    LearnerTracker,
-    json_safe,
-)
+from .canvas import CanvasLearner
+from .dynamics import DynamicsLearner
+from .leworld import LeWorldLearner
+from agents.learners.base import EVALUATE, FINISH
+
+from .protocol import LearnerBadge, LearnerSpec, LearnerStep, LearnerTracker
 
 __all__ = [
     "EVALUATE",
     "FINISH",
     "LEARNER_SPECS",
     "CanvasLearner",
-    "CanvasLearnerConfig",
     "DynamicsLearner",
-    "DynamicsLearnerConfig",
     "LeWorldLearner",
-    "LeWorldLearnerConfig",
     "LearnerBadge",
-    "LearnerRunner",
     "LearnerSpec",
     "LearnerStep",
     "LearnerTracker",
     "enabled_learners",
-    "json_safe",
     "learner_kind_of",
     "learner_spec",
 ]

@@ -1,17 +1,10 @@
-"""The learner protocol of the training world: request -> step -> report -> badge, for any learner kind.
+"""The learner protocol, world side: a plan of requests, a tracker per joined learner, a badge rule.
 
-A learner is an agent that trains one world model (LeWorld, canvas, dynamics) when the world asks. Both
-sides share a :class:`LearnerSpec` (one subclass per kind):
-
-- the WORLD builds the spec from ``WMVERSE_*`` variables, asks for :meth:`LearnerSpec.plan` (the ordered
-  :class:`LearnerStep` requests it will send: "run phase 2", "run 200 env steps", "evaluate"...), keeps one
-  :class:`LearnerTracker` per joined learner, and decides the badge from the evaluation report with
-  :meth:`LearnerSpec.badge`;
-- the AGENT gets the spec's config inside every request (the world is the single source of truth), builds
-  its :class:`LearnerRunner` once (:meth:`LearnerSpec.make_runner`) and answers each request with
-  :meth:`LearnerRunner.run`, a JSON-safe metrics dict it ships back through the stats channel.
-
-Pure Python (no unaiverse): the world, the agents and the tests use it directly.
+A :class:`LearnerSpec` (one subclass per learner kind) holds the learner's config (the processor's config
+dataclass from ``agents.learners``), the ordered :class:`LearnerStep` requests the world sends
+(:meth:`LearnerSpec.plan`: "run phase 2", "run 200 env steps", "evaluate"...) and the rule that turns the
+evaluation report into a :class:`LearnerBadge`. The world keeps one :class:`LearnerTracker` per joined
+learner. Pure Python (no unaiverse): the world and the tests use it directly.
 """
 
 from __future__ import annotations
@@ -19,27 +12,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-__all__ = [
-    "EVALUATE",
-    "FINISH",
-    "LearnerBadge",
-    "LearnerRunner",
-    "LearnerSpec",
-    "LearnerStep",
-    "LearnerTracker",
-    "env_ints",
-    "json_safe",
-]
+from agents.learners import config_from_payload
+from agents.learners.base import EVALUATE, json_safe
 
-#: Request that ends every plan: evaluate on held-out data; its report decides the badge.
-EVALUATE = "evaluate"
-#: Request the world sends after the evaluation: the badges it decided (possibly none).
-FINISH = "finish"
+__all__ = ["LearnerBadge", "LearnerSpec", "LearnerStep", "LearnerTracker", "env_ints"]
 
 
 @dataclass(frozen=True)
@@ -75,21 +55,6 @@ class LearnerBadge:
     """What was achieved, with the figures."""
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` with tuples as lists, numpy/torch scalars as floats and non-finite floats as None."""
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist") and callable(value.tolist):
-        return json_safe(value.tolist())
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    raise TypeError(f"cannot send {type(value).__name__} in a learner report")
-
-
 def env_ints(environ: Mapping[str, str], var: str, default: tuple[int, ...]) -> tuple[int, ...]:
     """Comma-separated positive-or-zero integers from ``environ[var]`` (``default`` when unset)."""
     raw = environ.get(var, "").strip()
@@ -102,18 +67,6 @@ def env_ints(environ: Mapping[str, str], var: str, default: tuple[int, ...]) -> 
     if len(values) != len(default) or any(v < 0 for v in values):
         raise ValueError(f"{var} needs {len(default)} integer(s) >= 0, got {raw!r}")
     return values
-
-
-class LearnerRunner(abc.ABC):
-    """Agent side: holds the library objects of one learner and runs the world's requests."""
-
-    @abc.abstractmethod
-    def run(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
-        """Run request ``action`` with ``args``; return JSON-safe metrics. Unknown actions raise ValueError."""
-
-    def status(self) -> str:
-        """One line describing the learner's progress (the processor's output)."""
-        return type(self).__name__
 
 
 class LearnerSpec(abc.ABC):
@@ -155,20 +108,11 @@ class LearnerSpec(abc.ABC):
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> LearnerSpec:
         """Inverse of :meth:`config_payload` (unknown fields raise ValueError)."""
-        names = {f.name for f in dataclasses.fields(cls.config_type)}
-        unknown = set(payload) - names
-        if unknown:
-            raise ValueError(f"unknown {cls.kind} learner setting(s): {sorted(unknown)}")
-        return cls(cls.config_type(**payload))
+        return cls(config_from_payload(cls.kind, payload))
 
     def summary_line(self, evaluation: Mapping[str, Any]) -> str:
         """One line of the end-of-run summary."""
         return json.dumps(evaluation, sort_keys=True)[:200]
-
-    # -- agent side ------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def make_runner(self) -> LearnerRunner:
-        """Build the library objects (model, data, trainers) for this config."""
 
 
 @dataclass

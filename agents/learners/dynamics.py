@@ -1,4 +1,4 @@
-"""The ``dynamics`` learner: act, learn the dynamics online, dream and plan, as world requests (issue 6).
+"""The dynamics world model as a learner agent trains it: act, learn online, dream and plan.
 
 Plan: ``run_env_steps(n)`` x ``chunks`` (real CartPole-v1 steps: random warm-up, then planning in dreams
 while the world model learns online), ``run_episode`` (finish or play one episode with the planner and
@@ -9,11 +9,9 @@ Reports: surprise (mean one-step prediction error), train loss, replay-buffer si
 lengths, planning time, and for the last finished episode the open-loop imagined trajectory and the real
 one under the same actions.
 
-Badge (world's rule): the mean evaluation return reaches the environment's solved threshold (CartPole-v1:
-475) -> 'completed', score = min(1, mean return / threshold).
-
 Planning here has no wall-clock budget (``time_budget_s`` is huge), so a run is a function of the seed only.
 """
+
 
 from __future__ import annotations
 
@@ -21,12 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .protocol import EVALUATE, LearnerBadge, LearnerRunner, LearnerSpec, LearnerStep, env_ints, json_safe
+from .base import EVALUATE, LearnerRunner, json_safe
 
-__all__ = ["DynamicsLearnerConfig", "DynamicsLearner", "DynamicsRunner", "SOLVED_FALLBACK"]
-
-#: Solved return used when the environment declares none (CartPole-v1's threshold).
-SOLVED_FALLBACK = 475.0
+__all__ = ["DynamicsLearnerConfig", "DynamicsRunner"]
 
 
 @dataclass(frozen=True)
@@ -195,72 +190,3 @@ class DynamicsRunner(LearnerRunner):
         return (
             f"dynamics learner: {self.agent.total_env_steps} env steps, {self.agent.episodes_done} episodes"
         )
-
-
-class DynamicsLearner(LearnerSpec):
-    """The ``dynamics`` role: env-step chunks, one planned episode, evaluation against the solved return."""
-
-    kind = "dynamics"
-    title = "Dynamics"
-    train_actions = ("run_env_steps", "run_episode")
-    config_type = DynamicsLearnerConfig
-
-    def plan(self) -> list[LearnerStep]:
-        c = self.config
-        steps = [
-            LearnerStep(k, "run_env_steps", {"n": c.chunk_steps}, f"{c.chunk_steps} env steps")
-            for k in range(c.chunks)
-        ]
-        steps.append(LearnerStep(len(steps), "run_episode", {}, "episode + plan"))
-        steps.append(LearnerStep(len(steps), EVALUATE, {"episodes": c.eval_episodes}, "evaluate"))
-        return steps
-
-    def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:
-        try:
-            mean = float(evaluation["mean_return"])
-            solved = float(evaluation.get("solved_return") or SOLVED_FALLBACK)
-            n = len(evaluation["returns"])
-        except (KeyError, TypeError, ValueError):
-            return None
-        if mean < solved:
-            return None
-        return LearnerBadge(
-            badge_type="completed",
-            score=min(1.0, mean / solved),
-            reason="solved",
-            description=(
-                f"Planning agent solved {self.config.env_id}: mean return {mean:.1f} >= {solved:.0f} over "
-                f"{n} evaluation episode(s) after {evaluation.get('train_env_steps')} real steps"
-            ),
-        )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> DynamicsLearner:
-        """``WMVERSE_SEED``, ``WMVERSE_DYNAMICS_STEPS`` ("chunks,steps per chunk"),
-        ``WMVERSE_DYNAMICS_WARMUP`` ("warm-up steps,pretrain gradient steps"),
-        ``WMVERSE_DYNAMICS_EVAL_EPISODES``."""
-        d = DynamicsLearnerConfig()
-        seed = env_ints(environ, "WMVERSE_SEED", (d.seed,))[0]
-        chunks, chunk_steps = env_ints(environ, "WMVERSE_DYNAMICS_STEPS", (d.chunks, d.chunk_steps))
-        warm, pre = env_ints(environ, "WMVERSE_DYNAMICS_WARMUP", (d.warmup_steps, d.pretrain_steps))
-        (episodes,) = env_ints(environ, "WMVERSE_DYNAMICS_EVAL_EPISODES", (d.eval_episodes,))
-        return cls(
-            DynamicsLearnerConfig(
-                seed=seed,
-                chunks=chunks,
-                chunk_steps=chunk_steps,
-                warmup_steps=warm,
-                pretrain_steps=pre,
-                eval_episodes=episodes,
-            )
-        )
-
-    def summary_line(self, evaluation: Mapping[str, Any]) -> str:
-        return (
-            f"mean eval return {evaluation.get('mean_return', float('nan')):.1f} over "
-            f"{len(evaluation.get('returns', []))} episode(s) (random policy "
-            f"{evaluation.get('random_mean', float('nan')):.1f}; solved at {evaluation.get('solved_return')})"
-        )
-
-    def make_runner(self) -> DynamicsRunner:
-        return DynamicsRunner(self.config)

@@ -24,7 +24,7 @@ from unaiverse.agent import action
 from unaiverse.clock import clock
 from unaiverse.hsm import HybridStateMachine
 
-from . import FINISH, LEARNER_SPECS, LearnerSpec, LearnerTracker, learner_kind_of, learner_spec
+from .learner_plans import FINISH, LEARNER_SPECS, LearnerSpec, LearnerTracker, learner_kind_of, learner_spec
 
 __all__ = ["LearnerHost", "RESEND_LEARNER_AFTER_S"]
 

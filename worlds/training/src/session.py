@@ -32,7 +32,7 @@ from wmverse.debate import (
 
 from . import codec
 from .config import TrainingWorldConfig
-from .judges import shared_judge
+from wmverse.world.judges import shared_judge
 
 __all__ = ["EpochRecord", "ValidationRecord", "BadgeDecision", "TrainingSession"]
 
