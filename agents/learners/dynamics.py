@@ -12,7 +12,6 @@ one under the same actions.
 Planning here has no wall-clock budget (``time_budget_s`` is huge), so a run is a function of the seed only.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,7 +20,10 @@ from typing import Any
 
 from .base import EVALUATE, LearnerRunner, json_safe
 
-__all__ = ["DynamicsLearnerConfig", "DynamicsRunner"]
+__all__ = ["DynamicsLearnerConfig", "DynamicsRunner", "SOLVED_FALLBACK"]
+
+#: Solved return used when the environment declares none (CartPole-v1's threshold).
+SOLVED_FALLBACK = 475.0
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,12 @@
 import json
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_canvas_training import FRED_LIKE, NEWS_LIKE, SMALL, YAHOO_LIKE, make_source  # noqa: E402
-
-from wmverse.canvas.cogvideox import BackboneUnavailableError  # noqa: E402
-from wmverse.canvas.curriculum import CurriculumTrainer, bind_sources, default_curriculum, phase_groups  # noqa: E402
-from wmverse.canvas.dag import (  # noqa: E402
+from wmverse.canvas.cogvideox import BackboneUnavailableError
+from wmverse.canvas.curriculum import CurriculumTrainer, bind_sources, default_curriculum, phase_groups
+from wmverse.canvas.dag import (
     STANDARD_DAG,
     DAGCurriculumTrainer,
     DAGNode,
@@ -19,7 +15,8 @@ from wmverse.canvas.dag import (  # noqa: E402
     tiers,
     with_steps,
 )
-from wmverse.canvas.planner import DatasetProfile, PlannerError, build_curriculum  # noqa: E402
+from wmverse.canvas.planner import DatasetProfile, PlannerError, build_curriculum
+from wmverse.canvas.testing import FRED_LIKE, NEWS_LIKE, SMALL, YAHOO_LIKE, make_source
 
 TINY_DAG = [
     DAGNode("macro", ("country_us.macro",), (), 3),

@@ -1,29 +1,14 @@
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from wmverse.canvas.data import HeterogeneousDataset, build_mixed_dataloader
 from wmverse.canvas.losses import masked_canvas_loss
-from wmverse.canvas.model import HIDDEN, OBSERVED, CanvasModelConfig, CanvasWorldModel, last_visible
+from wmverse.canvas.model import HIDDEN, OBSERVED, CanvasWorldModel, last_visible
 from wmverse.canvas.schema import default_schema
-from wmverse.canvas.specs import DatasetSpec, InputSpec, OutputSpec, SpecError
+from wmverse.canvas.specs import SpecError
+from wmverse.canvas.testing import FRED_LIKE, NEWS_LIKE, SMALL, YAHOO_LIKE, make_source
 from wmverse.canvas.trainer import MaskedCanvasTrainer, TrainerConfig, source_names
-
-SMALL = CanvasModelConfig(d_model=16, n_layers=1, n_heads=2, dropout=0.1)
-
-
-def make_source(name, paths, n=40, seed=0, freq="MS"):
-    rng = np.random.default_rng(seed)
-    idx = pd.date_range("2000-01-01", periods=n, freq=freq)
-    data = pd.DataFrame({f"c{i}": rng.standard_normal(n).cumsum() for i in range(len(paths))}, index=idx)
-    inputs = [InputSpec(f"c{i}", p, p) for i, p in enumerate(paths)]
-    return DatasetSpec(name, inputs, [OutputSpec(s.key, s.semantic_type, s.field_path) for s in inputs]), data
-
-
-FRED_LIKE = ["country_us.macro.output.gdp_nowcast", "country_us.macro.inflation.headline_cpi"]
-YAHOO_LIKE = ["financial.volatility.equity.vix", "country_us.rates.yields.y10"]
-NEWS_LIKE = ["news.flow.tone.sentiment", "news.flow.volume.count"]
 
 
 def three_sources():

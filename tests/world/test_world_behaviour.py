@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from world_test_helpers import WORLD
+
+from worlds.training.src.config import DEFAULT_WORLD_FOLDER as WORLD
 
 
 def test_tendency_role_goes_idle_proposing_staking_awaiting_resolution():

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from wmverse.debate import Claim, Observation, ObservationStore, Stake, StakeSide, Tendency
-from wmverse.world import codec
+from worlds.training.src import codec
 
 
 def test_claims_and_stakes_round_trip_through_json():

@@ -3,8 +3,7 @@ from pathlib import Path
 import pytest
 
 from wmverse.debate import TrainConfig
-from wmverse.world import DEFAULT_JUDGE, TrainingWorldConfig
-from wmverse.world.config import WORLD_MAX_EPOCHS
+from worlds.training.src.config import DEFAULT_JUDGE, WORLD_MAX_EPOCHS, TrainingWorldConfig
 
 
 def test_defaults_are_the_debate_trainconfig_defaults_with_room_to_converge():

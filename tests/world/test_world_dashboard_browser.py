@@ -7,10 +7,7 @@ clear of the plot area, ticks and axis titles; every title whole; value axes tit
 font everywhere; "no data yet" where there is nothing to draw.
 """
 
-import importlib.util
-
 import pytest
-from world_test_helpers import WORLD
 
 from wmverse.dashboard import render_offline_html
 from wmverse.dashboard.learners import LEARNER_ROWS, PANEL_TITLES
@@ -22,10 +19,9 @@ WORLD_ID = "world0000000000000000wtrain"
 
 @pytest.fixture(scope="module")
 def wstats():
-    spec = importlib.util.spec_from_file_location("wmverse_training_stats", WORLD / "src" / "stats.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.WStats(is_world=False)
+    from worlds.training.src.stats import WStats
+
+    return WStats(is_world=False)
 
 
 def _learners(joined):

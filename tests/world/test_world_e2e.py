@@ -8,11 +8,15 @@ import subprocess
 import sys
 
 import pytest
-from world_test_helpers import REPO, WORLD, db_dump, series, static
 
 from wmverse.dashboard.learners import PANEL_TITLES
 from wmverse.debate import Tendency
-from wmverse.world.learners import LEARNER_SPECS, learner_spec
+from wmverse.runtime.stats_db import rows as db_dump
+from wmverse.runtime.stats_db import series, static
+from worlds.training.src.config import DEFAULT_WORLD_FOLDER as WORLD
+from worlds.training.src.learner_plans import LEARNER_SPECS, learner_spec
+
+REPO = WORLD.parents[1]
 
 EPOCHS = 3
 ENV = {

@@ -2,13 +2,12 @@
 stats, badges, errors and re-sends."""
 
 import asyncio
-import json
 import types
 
 import pytest
 
-from wmverse.world.learners import hosting
-from wmverse.world.learners.hosting import RESEND_LEARNER_AFTER_S, LearnerHost
+from worlds.training.src import codec, learner_host
+from worlds.training.src.learner_host import RESEND_LEARNER_AFTER_S, LearnerHost
 
 ENV = {"WMVERSE_SEED": "2", "WMVERSE_LEWORLD_EPOCHS": "1,1,1"}
 
@@ -31,9 +30,6 @@ class FakeWorld(LearnerHost):
         )
         self.init_learners(ENV)
 
-    def _build_learner_behaviour(self):
-        return None  # the actions are driven by hand here
-
     def _store(self, name, value, group_key=None):
         self.stored.append((name, value, group_key))
 
@@ -45,14 +41,14 @@ class FakeWorld(LearnerHost):
 @pytest.fixture
 def world(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(hosting, "clock", clock)
+    monkeypatch.setattr(learner_host, "clock", clock)
     w = FakeWorld()
     w.clock = clock
     return w
 
 
 def _report(world, pid, step, metrics, kind="leworld"):
-    world.consume_learner_report(json.dumps({"kind": kind, "step": step, "metrics": metrics}), pid)
+    world.consume_learner_report(codec.learner_report_message(kind, step, "step", metrics), pid)
 
 
 def _round(world):

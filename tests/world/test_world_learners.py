@@ -1,21 +1,20 @@
 """Learner protocol of the training world: plans, trackers, env knobs, badge rules, runners, processor."""
 
 import pytest
-import world_test_helpers  # noqa: F401  (puts the repository root on sys.path for agents/)
-from agents.learner import LearnerProcessor
 
-from wmverse.world.learners import (
+from agents.learner import LearnerProcessor
+from agents.learners import json_safe
+from agents.learners.dynamics import DynamicsLearnerConfig
+from agents.learners.leworld import LeWorldLearnerConfig
+from worlds.training.src.learner_plans import (
     EVALUATE,
     LEARNER_SPECS,
     CanvasLearner,
     DynamicsLearner,
-    DynamicsLearnerConfig,
     LearnerStep,
     LearnerTracker,
     LeWorldLearner,
-    LeWorldLearnerConfig,
     enabled_learners,
-    json_safe,
     learner_kind_of,
     learner_spec,
 )

@@ -54,7 +54,16 @@ def test_debate_only_world_matches_the_pre_restructure_reference(seed, tmp_path_
     env = {k: v for k, v in os.environ.items() if not k.startswith("WMVERSE_")}
     env.update(WMVERSE_LEARNERS="none", WMVERSE_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "cache"))
     out = tmp_path_factory.mktemp(f"reference_{seed}")
-    cmd = [sys.executable, "run_synch.py", "worlds/training", "--seed", str(seed), "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "run_synch.py",
+        "worlds/training",
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 

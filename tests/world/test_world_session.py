@@ -1,12 +1,12 @@
 """The Trainer/Validator steps the world runs as actions, driven directly (no unaiverse)."""
 
 import pytest
-import world_test_helpers  # noqa: F401  (puts the repository root on sys.path for agents/)
-from agents.debater import TendencyDebater
 
+from agents.debater import TendencyDebater
 from wmverse.debate import Claim, Stake, StakeSide, Tendency
-from wmverse.world import TrainingSession, TrainingWorldConfig
-from wmverse.world.codec import observations_from_payload
+from worlds.training.src.codec import observations_from_payload
+from worlds.training.src.config import TrainingWorldConfig
+from worlds.training.src.session import TrainingSession
 
 
 def _config(**train):

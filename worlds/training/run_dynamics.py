@@ -1,11 +1,10 @@
 import os
 
+from src.learner_plans import enabled_learners
 from unaiverse.agent import Agent
 from unaiverse.networking.node.node import Node
 
 from agents.learner import LearnerProcessor
-
-from src.learner_plans import enabled_learners
 
 if "dynamics" in enabled_learners(os.environ):  # WMVERSE_LEARNERS selects the learners that join
     # Agent training the Dynamics world model; its model is the processor

@@ -1,9 +1,15 @@
-"""JSON codec for the debate objects that travel between the world and its agents.
+"""Everything that travels between the training world and its agents, encoded and checked in one place.
 
-Claims and stakes cross the world/agent boundary inside unaiverse interactions (world -> agent) and stats
-payloads (agent -> world), so they must be plain JSON. :func:`encode` turns dataclasses, enums, tuples and
-numpy values into JSON-safe structures tagged with their class name; :func:`decode` rebuilds them, accepting
-only classes exported by :mod:`wmverse.debate` (nothing else can be instantiated from a message).
+World -> agent: requests are unaiverse interactions whose keyword arguments are built here
+(:func:`propose_request`, :func:`stake_request`, :func:`resolution_request`, :func:`learner_request`,
+:func:`finish_request`). Agent -> world: answers travel through the stats channel as JSON text in the
+stats named :data:`PROPOSAL`, :data:`STAKES` and :data:`LEARNER_REPORT`, written by
+:func:`proposal_message`, :func:`stakes_message`, :func:`learner_report_message` and read back, checked, by
+:func:`read_debate_reply` and :func:`read_learner_report` (a malformed message raises ``ValueError``).
+
+Inside the envelopes, claims and stakes are debate dataclasses: :func:`encode` turns dataclasses, enums,
+tuples and numpy values into JSON-safe structures tagged with their class name; :func:`decode` rebuilds
+them, accepting only classes exported by :mod:`wmverse.debate` (nothing else can be built from a message).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 _DC = "__dataclass__"
@@ -100,3 +108,136 @@ def observations_from_payload(items: Any) -> Any:
             for d in items
         ]
     )
+
+
+# -- envelopes ---------------------------------------------------------------------------------------------
+#: Stat names of the agents' answers (consumed by the world, never stored).
+PROPOSAL = "proposal"
+STAKES = "stakes_payload"
+LEARNER_REPORT = "learner_report"
+
+
+@dataclass(frozen=True)
+class DebateReply:
+    """A tendency agent's answer to ``propose`` (claims) or ``stake`` (stakes)."""
+
+    stat: str
+    """:data:`PROPOSAL` or :data:`STAKES`."""
+    epoch: int
+    tendency: Any
+    """The :class:`wmverse.debate.Tendency` the agent argues for."""
+    items: list
+    """Claims (proposal) or stakes."""
+
+
+@dataclass(frozen=True)
+class LearnerReport:
+    """A learner's answer to one request of its plan."""
+
+    kind: str
+    step: int
+    action: str
+    metrics: dict
+
+
+def _message(epoch: int, tendency: Any, key: str, items: Sequence[Any]) -> str:
+    body = {"epoch": int(epoch), "tendency": tendency.value, key: encode(list(items))}
+    return json.dumps(body, sort_keys=True)
+
+
+def proposal_message(epoch: int, tendency: Any, claims: Sequence[Any]) -> str:
+    """The :data:`PROPOSAL` stat text of an agent's claims for ``epoch``."""
+    return _message(epoch, tendency, "claims", claims)
+
+
+def stakes_message(epoch: int, tendency: Any, stakes: Sequence[Any]) -> str:
+    """The :data:`STAKES` stat text of an agent's stakes for ``epoch``."""
+    return _message(epoch, tendency, "stakes", stakes)
+
+
+def _object(text: Any, what: str) -> dict:
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be JSON text, got {type(text).__name__}")
+    body = json.loads(text)
+    if not isinstance(body, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    return body
+
+
+def read_debate_reply(stat: str, text: Any) -> DebateReply:
+    """Check and decode a :data:`PROPOSAL` or :data:`STAKES` message (``ValueError`` when malformed)."""
+    from wmverse.debate import Claim, Stake
+    from wmverse.debate.tendency import parse_tendency
+
+    if stat not in (PROPOSAL, STAKES):
+        raise ValueError(f"not a debate reply: {stat!r}")
+    body = _object(text, stat)
+    key, cls = ("claims", Claim) if stat == PROPOSAL else ("stakes", Stake)
+    epoch = body.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int):
+        raise ValueError(f"{stat}: epoch must be an integer")
+    items = decode(body.get(key))
+    if not isinstance(items, list) or not all(isinstance(i, cls) for i in items):
+        raise ValueError(f"{stat}: {key} must be a list of {cls.__name__}")
+    return DebateReply(stat, epoch, parse_tendency(body.get("tendency")), items)
+
+
+def learner_report_message(kind: str, step: int, action: str, metrics: Mapping[str, Any]) -> str:
+    """The :data:`LEARNER_REPORT` stat text of a learner's step."""
+    body = {"kind": kind, "step": int(step), "action": action, "metrics": dict(metrics)}
+    return json.dumps(body, sort_keys=True)
+
+
+def read_learner_report(text: Any) -> LearnerReport:
+    """Check and decode a :data:`LEARNER_REPORT` message (``ValueError`` when malformed)."""
+    body = _object(text, LEARNER_REPORT)
+    kind, step, action, metrics = (body.get(k) for k in ("kind", "step", "action", "metrics"))
+    if not isinstance(kind, str) or not isinstance(action, str):
+        raise ValueError("learner report: kind and action must be strings")
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise ValueError("learner report: step must be an integer")
+    if not isinstance(metrics, dict):
+        raise ValueError("learner report: metrics must be a JSON object")
+    return LearnerReport(kind, step, action, metrics)
+
+
+def propose_request(epoch: int, observations: list[dict[str, str]], settings: Mapping[str, Any]) -> dict:
+    """Keyword arguments of the ``propose`` request: the epoch, the training observations, the settings."""
+    return {"epoch": epoch, "observations": observations, **settings}
+
+
+def stake_request(epoch: int, claims: Sequence[Any]) -> dict:
+    """Keyword arguments of the ``stake`` request: every claim of the epoch."""
+    return {"epoch": epoch, "claims": encode(list(claims))}
+
+
+def claims_of(request_claims: Any) -> list:
+    """The claims of a ``stake`` request, rebuilt (``ValueError`` when they are not claims)."""
+    from wmverse.debate import Claim
+
+    claims = decode(request_claims)
+    if not isinstance(claims, list) or not all(isinstance(c, Claim) for c in claims):
+        raise ValueError("a stake request must carry a list of claims")
+    return claims
+
+
+def badges_payload(badges: Sequence[Any]) -> list[dict[str, Any]]:
+    """Badges decided by the world, as the agent suggests them back (type, score, description)."""
+    return [
+        {"badge_type": b.badge_type, "score": b.score, "badge_description": b.description} for b in badges
+    ]
+
+
+def resolution_request(epoch: int, allocation: float, winner: str, badges: Sequence[Any]) -> dict:
+    """Keyword arguments of the ``resolution`` request: the agent's new allocation and its badges."""
+    return {"epoch": epoch, "allocation": allocation, "winner": winner, "badges": badges_payload(badges)}
+
+
+def learner_request(step: int, config: Mapping[str, Any], args: Mapping[str, Any]) -> dict:
+    """Keyword arguments of a learner's training or evaluation request."""
+    return {"step": step, "config": dict(config), **args}
+
+
+def finish_request(badges: Sequence[Any]) -> dict:
+    """Keyword arguments of a learner's ``finish`` request: the badges the world decided."""
+    return {"badges": badges_payload(badges)}

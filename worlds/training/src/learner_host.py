@@ -10,20 +10,19 @@
 ``run_env_steps 150``, ``evaluate``... with the learner's config) or, once evaluated, ``finish`` with the
 badge the world decided; ``judge_learner_reports`` stores each report as stats (``learner_step``,
 ``learner_eval``) and, for evaluations, applies the kind's badge rule. Reports arrive through the stats
-channel (``learner_report``) and are consumed by :meth:`consume_learner_report`.
-Imports unaiverse: used only by ``worlds/training/src/world.py``.
+channel (``learner_report``), checked by :func:`.codec.read_learner_report`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from unaiverse.agent import action
 from unaiverse.clock import clock
-from unaiverse.hsm import HybridStateMachine
 
+from . import codec
+from .behaviours import WORLD_LEARNERS
 from .learner_plans import FINISH, LEARNER_SPECS, LearnerSpec, LearnerTracker, learner_kind_of, learner_spec
 
 __all__ = ["LearnerHost", "RESEND_LEARNER_AFTER_S"]
@@ -45,51 +44,13 @@ class LearnerHost:
         self._learner_inbox: list[tuple[str, dict]] = []
         self.learner_badges: dict[str, dict] = {}  # peer id -> badge still to be suggested
         self._last_finish_at = -1.0
-        self.learner_behav = self._build_learner_behaviour()
+        self.learner_behav = WORLD_LEARNERS.build(self)
 
     # -- roles -----------------------------------------------------------------------------------------
     @staticmethod
     def learner_role(profile: Any) -> str | None:
         """The learner kind of a joining node (named ``Learner<Kind>``), else None."""
         return learner_kind_of(profile.get_static_profile().get("node_name"))
-
-    def write_learner_behaviours(self, folder: str, agent_factory: Any) -> None:
-        """Write ``<kind>.json`` for every learner kind into ``folder``.
-
-        ``agent_factory(kind)`` returns a dummy agent of the role (its actions are checked by the HSM).
-        """
-        for kind, spec in self.learner_specs.items():
-            dummy = agent_factory(kind)
-            b = HybridStateMachine(dummy)
-            b.set_welcome_message(f"🧪 Joined the training world as the {spec.title} learner")
-            b.set_role(kind)
-            b.add_state("idle", msg="💤 Idle: waiting for the world's next training request")
-            b.add_state("training", msg="🏋️ Training step accepted")
-            b.add_state("evaluating", msg="🔎 Evaluation accepted")
-            b.add_state("reporting", msg="📨 Step done, reporting to the world")
-            b.add_state("finished", msg="🏁 Training over", blocking=True)
-            for act in spec.train_actions:
-                b.add_transit("idle", "training", action=act, msg=f"📥 World asks: {act}")
-            b.add_transit("idle", "evaluating", action="evaluate", msg="📥 World asks: evaluate")
-            b.add_transit("training", "reporting", action="work", msg="⚙️ Running the step")
-            b.add_transit("evaluating", "reporting", action="work", msg="⚙️ Evaluating on held-out data")
-            b.add_transit("reporting", "idle", action="report", msg="📊 Metrics sent to the world")
-            b.add_transit("idle", "finished", action=FINISH, msg="🏅 Suggesting the badges the world decided")
-            b.set_state("idle")
-            b.save(os.path.join(folder, f"{kind}.json"), only_if_changed=dummy)
-
-    def _build_learner_behaviour(self) -> HybridStateMachine:
-        b = HybridStateMachine(self)
-        b.add_state("learners_open", msg=None)
-        b.add_transit(
-            "learners_open", "steps_requested", action="request_learner_steps", msg="📣 Learner requests sent"
-        )
-        b.add_transit("steps_requested", "reports_in", action="learner_reports_in")
-        b.add_transit(
-            "reports_in", "learners_open", action="judge_learner_reports", msg="📈 Learner reports recorded"
-        )
-        b.set_state("learners_open")
-        return b
 
     def register_learner(self, peer_id: str, kind: str) -> None:
         """Start tracking a learner that joined (called from ``add_agent``)."""
@@ -124,20 +85,16 @@ class LearnerHost:
                 t.awaiting, t.next_index = None, t.awaiting  # ask again (the agent answers from its cache)
             step = t.next_step()
             if step is not None:
-                kwargs = {"step": step.index, "config": t.spec.config_payload(), **step.args}
+                kwargs = codec.learner_request(step.index, t.spec.config_payload(), step.args)
                 if await self._send(action_name=step.action, target=pid, action_kwargs=kwargs, volatile=True):
                     t.mark_asked(step, now)
                     sent = True
             elif t.trained and not t.finish_sent:
-                badges = []
+                badges = [t.badge] if t.badge is not None else []
                 if t.badge is not None:
-                    b = t.badge
-                    badges = [
-                        {"badge_type": b.badge_type, "score": b.score, "badge_description": b.description}
-                    ]
-                    self.learner_badges[pid] = {"kind": t.kind, "badge": b}
+                    self.learner_badges[pid] = {"kind": t.kind, "badge": t.badge}
                 if await self._send(
-                    action_name=FINISH, target=pid, action_kwargs={"badges": badges}, volatile=True
+                    action_name=FINISH, target=pid, action_kwargs=codec.finish_request(badges), volatile=True
                 ):
                     t.finish_sent = True
                     self._last_finish_at = now
@@ -150,8 +107,8 @@ class LearnerHost:
         waiting = {pid: t for pid, t in self.learners.items() if t.awaiting is not None}
         arrived = {
             pid
-            for pid, body in self._learner_inbox
-            if pid in waiting and body.get("step") == waiting[pid].awaiting
+            for pid, report in self._learner_inbox
+            if pid in waiting and report.step == waiting[pid].awaiting
         }
         if set(waiting) <= arrived:
             return True
@@ -162,12 +119,12 @@ class LearnerHost:
     async def judge_learner_reports(self) -> bool:
         """Record the reports as stats; evaluations decide badges (the kind's rule)."""
         inbox, self._learner_inbox = self._learner_inbox, []
-        for pid, body in inbox:
+        for pid, report in inbox:
             t = self.learners.get(pid)
             if t is None:
                 continue
-            metrics = body.get("metrics") or {}
-            step = t.record(int(body.get("step", -1)), metrics)
+            metrics = report.metrics
+            step = t.record(report.step, metrics)
             if step is None:
                 continue
             if "error" in metrics:
@@ -190,12 +147,32 @@ class LearnerHost:
 
     # -- agents -> world -------------------------------------------------------------------------------
     def consume_learner_report(self, value: str, peer_id: str) -> None:
-        """Queue a ``learner_report`` (judged by the next ``judge_learner_reports``)."""
-        body = json.loads(value)
+        """Check and queue a ``learner_report`` (judged by the next ``judge_learner_reports``)."""
+        report = codec.read_learner_report(value)
         t = self.learners.get(peer_id)
-        if t is None or body.get("kind") != t.kind:
-            raise ValueError(f"learner report from {peer_id} that is not a joined {body.get('kind')} learner")
-        self._learner_inbox.append((peer_id, body))
+        if t is None or report.kind != t.kind:
+            raise ValueError(f"learner report from {peer_id} that is not a joined {report.kind} learner")
+        self._learner_inbox.append((peer_id, report))
+
+    def record_learner_badge(self, peer_id: str, badge_type: str, agent_token: Any) -> bool:
+        """Award a learner's suggested badge if the world decided it; False when ``peer_id`` has none."""
+        learner = self.learner_badges.get(peer_id)
+        if learner is None or learner["badge"].badge_type != badge_type:
+            return False
+        b = self.learner_badges.pop(peer_id)["badge"]
+        self._award(peer_id, b.score, b.badge_type, agent_token, b.description)
+        self.recorded_badges.append(
+            {
+                "learner": learner["kind"],
+                "peer_id": peer_id,
+                "badge_type": b.badge_type,
+                "score": b.score,
+                "reason": b.reason,
+                "description": b.description,
+            }
+        )
+        self._store("badges", list(self.recorded_badges))
+        return True
 
     def learner_summary_lines(self) -> list[str]:
         """End-of-run lines, one per learner."""

@@ -11,17 +11,17 @@ The request actions (``run_phase``, ``run_curriculum_phase``, ``run_dag_node``, 
 processor (``agents.learner.LearnerProcessor``, which builds the library objects from the config the world
 sends), and ``report`` ships ``{kind, step, metrics}`` to the world through the stats channel
 (``learner_report``). A request for a step already run is answered from the cache (a re-sent request).
-Imports unaiverse: used only by the role files ``worlds/training/src/<kind>.py``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from unaiverse.agent import Agent, action
 from unaiverse.clock import clock
 from unaiverse.interaction import Interaction
+
+from . import codec
 
 __all__ = ["LearnerAgent"]
 
@@ -160,8 +160,8 @@ class LearnerAgent(Agent):
         if self._report_body is None:
             return False
         _, own = self.get_peer_ids()
-        body = json.dumps(self._report_body, sort_keys=True)
-        self.stats.store_stat("learner_report", body, group_key=own, timestamp=clock.get_time_ms())
+        body = codec.learner_report_message(**self._report_body)
+        self.stats.store_stat(codec.LEARNER_REPORT, body, group_key=own, timestamp=clock.get_time_ms())
         await self.send_stats_to_world()
         self._report_body = None
         return True

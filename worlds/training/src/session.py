@@ -29,10 +29,10 @@ from wmverse.debate import (
     load_observations,
     reallocate,
 )
+from wmverse.world.judges import shared_judge
 
 from . import codec
 from .config import TrainingWorldConfig
-from wmverse.world.judges import shared_judge
 
 __all__ = ["EpochRecord", "ValidationRecord", "BadgeDecision", "TrainingSession"]
 

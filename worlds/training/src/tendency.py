@@ -7,8 +7,6 @@ action of the same name below; the claims and stakes go back to the world throug
 processor, a ``agents.debater.TendencyDebater`` given by the run script.
 """
 
-import json
-
 from unaiverse.agent import Agent, action
 from unaiverse.clock import clock
 from unaiverse.interaction import Interaction
@@ -68,8 +66,7 @@ class WAgent(Agent):
         claims = self.debater.propose(
             self.train_store, self.epoch, seed, judge, claims_per_agent, evidence_per_claim, exploration
         )
-        body = {"epoch": self.epoch, "tendency": self.debater.tendency.value, "claims": codec.encode(claims)}
-        await self._report("proposal", json.dumps(body, sort_keys=True))
+        await self._report(codec.PROPOSAL, codec.proposal_message(self.epoch, self.debater.tendency, claims))
         return True
 
     @action
@@ -79,9 +76,8 @@ class WAgent(Agent):
         """World request: stake observations PRO on own claims and CON on rivals' (all claims of the epoch)."""
         if self.train_store is None or claims is None:
             return False
-        stakes = self.debater.stake(self.train_store, codec.decode(claims))
-        body = {"epoch": int(epoch), "tendency": self.debater.tendency.value, "stakes": codec.encode(stakes)}
-        await self._report("stakes_payload", json.dumps(body, sort_keys=True))
+        stakes = self.debater.stake(self.train_store, codec.claims_of(claims))
+        await self._report(codec.STAKES, codec.stakes_message(int(epoch), self.debater.tendency, stakes))
         return True
 
     @action

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from agents.learners.base import EVALUATE, FINISH
+
 from .canvas import CanvasLearner
 from .dynamics import DynamicsLearner
 from .leworld import LeWorldLearner
-from agents.learners.base import EVALUATE, FINISH
-
 from .protocol import LearnerBadge, LearnerSpec, LearnerStep, LearnerTracker
 
 __all__ = [

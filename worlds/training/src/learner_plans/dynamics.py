@@ -11,14 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.learners.base import EVALUATE
-from agents.learners.dynamics import DynamicsLearnerConfig
+from agents.learners.dynamics import SOLVED_FALLBACK, DynamicsLearnerConfig
 
 from .protocol import LearnerBadge, LearnerSpec, LearnerStep, env_ints
 
 __all__ = ["DynamicsLearner", "SOLVED_FALLBACK"]
-
-#: Solved return used when the environment declares none (CartPole-v1's threshold).
-SOLVED_FALLBACK = 475.0
 
 
 class DynamicsLearner(LearnerSpec):
