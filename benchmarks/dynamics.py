@@ -2,8 +2,8 @@
 
 1. Vectorised ensemble (one batched matmul per layer) vs a Python loop over members.
 2. Batched dream rollouts (1,000 sequences x horizon 10, one forward pass per step) vs the
-   seed's loop (one ``dream_rollout`` call per sequence, one forward per step).
-3. Planner time per decision vs the spec's 50 ms budget (with the learned terminal value where
+   a loop of single dreams (one ``dream_rollout`` call per sequence, one forward per step).
+3. Planner time per decision vs the 50 ms budget (with the learned terminal value where
    the agent uses one).
 Timings are wall-clock medians on this machine's CPU (torch threads as printed).
 """
@@ -117,7 +117,7 @@ def bench_rollouts(n: int, horizon: int, hidden: int, backend=TransitionBackend.
     seqs = rng.integers(0, 2, size=(n, horizon))
     obs0 = (0.01, -0.02, 0.03, 0.0)
 
-    async def seed_loop() -> int:
+    async def single_dreams() -> int:
         steps = 0
         for seq in seqs:
             roll = await wm.dream_rollout(obs0, seq.tolist())
@@ -125,10 +125,10 @@ def bench_rollouts(n: int, horizon: int, hidden: int, backend=TransitionBackend.
         return steps
 
     t0 = time.perf_counter()
-    steps = asyncio.run(seed_loop())
+    steps = asyncio.run(single_dreams())
     t_loop = time.perf_counter() - t0
     t_batch = _median_time(lambda: wm.rollout_batch(obs0, seqs), 5)
-    print(f"  {n} sequences x horizon {horizon} ({backend.name} E={wm.config.members}, hidden {hidden}): seed loop {t_loop * 1e3:8.1f} ms "
+    print(f"  {n} sequences x horizon {horizon} ({backend.name} E={wm.config.members}, hidden {hidden}): single dreams {t_loop * 1e3:8.1f} ms "
           f"({steps} steps), batched {t_batch * 1e3:6.2f} ms  -> {t_loop / t_batch:6.1f}x")  # fmt: skip
 
 
@@ -175,7 +175,7 @@ def main() -> None:
     print("1. ensemble: vectorised vs Python loop over members (target >= 3x at 5 members)")
     for members, batch, hidden in [(5, 32, 64), (5, 256, 64), (5, 256, 128), (5, 2000, 64), (10, 256, 64)]:
         bench_ensemble(members, batch, hidden, args.repeats)
-    print("2. dream rollouts: batched vs the seed's one-step-at-a-time loop (target >= 100x)")
+    print("2. dream rollouts: batched vs a loop of single dream_rollout calls (target >= 100x)")
     bench_rollouts(1000, 10, 64)
     bench_rollouts(1000, 10, 128)
     bench_rollouts(1000, 10, 64, TransitionBackend.MLP)

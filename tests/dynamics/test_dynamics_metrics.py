@@ -1,4 +1,4 @@
-"""The seed's five Prometheus metrics, one label per model, served over HTTP."""
+"""The five Prometheus metrics, one label per model, served over HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed's 12 test targets, run against the real torch models."""
+"""The ``WorldModel`` Protocol on every backend: outputs, dreams, updates, surprise, snapshots, locking."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_build_world_model_returns_protocol(backend):
     wm = build_world_model(small_config(backend))
     assert isinstance(wm, WorldModel)
     assert wm.config.backend is backend
-    assert isinstance(build_world_model(), WorldModel)  # the seed's defaults work too
+    assert isinstance(build_world_model(), WorldModel)  # the default config works too
 
 
 def test_concurrent_predict_safe(transitions):

@@ -1,13 +1,33 @@
-"""Dynamics world model (seed 003): learned transition models, dream rollouts, planning.
+"""Dynamics world model: learned transition models, dream rollouts, planning.
+
+Implements seed 003 (the ASI-Build Phase 13.1-13.2 dynamics world-model specification):
+the names and fields in :mod:`.types`, the Prometheus metrics, ``CognitiveCycle`` and the
+50 ms planning budget follow it; everything added beyond it carries defaults, so code
+written against the specification keeps working.
+
+Layout, one concept per module:
+
+- :mod:`.types`: the contract (configs, records, the ``WorldModel`` Protocol);
+- :mod:`.networks`, :mod:`.normaliser`, :mod:`.losses`: network families, running
+  statistics and the pure loss/scoring functions;
+- :mod:`.model`: ``TransitionModel``, networks + normalisers, forward maths, loss, state;
+- :mod:`.buffer`: the replay buffer; :mod:`.trainer`: the optimiser and gradient steps;
+- :mod:`.rollout`: dreaming (batched imagined trajectories);
+- :mod:`.world_model`: ``TorchWorldModel``, the async Protocol facade over all of them;
+- :mod:`.input_checks`: input checking; :mod:`.metrics`: Prometheus metrics;
+- :mod:`.planner`, :mod:`.value`, :mod:`.cycle`: planning on dreams.
 
 Importing this package pulls in torch but not gymnasium; the agent and environments live
 in :mod:`wmverse.dynamics.agent` and :mod:`wmverse.dynamics.envs`.
 """
 
+from .buffer import ReplayBuffer
 from .cycle import CognitiveCycle
 from .metrics import REGISTRY, MetricsServer, WorldModelMetrics, serve_metrics
-from .model import BatchRollout, TorchWorldModel, build_world_model
+from .model import TransitionModel
 from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod, PlanResult
+from .rollout import BatchRollout
+from .trainer import ModelTrainer
 from .types import (
     DreamRollout,
     InvalidInputError,
@@ -18,6 +38,7 @@ from .types import (
     WorldModel,
     WorldModelConfig,
 )
+from .world_model import TorchWorldModel, build_world_model
 
 __all__ = [
     "REGISTRY",
@@ -29,12 +50,15 @@ __all__ = [
     "MetricsServer",
     "ModelInput",
     "ModelOutput",
+    "ModelTrainer",
     "PlanResult",
     "PlannerConfig",
     "PlanningMethod",
     "PredictionTarget",
+    "ReplayBuffer",
     "TorchWorldModel",
     "TransitionBackend",
+    "TransitionModel",
     "WorldModel",
     "WorldModelConfig",
     "WorldModelMetrics",

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from .envs import DiscreteActionEnv, random_policy_returns
-from .model import TorchWorldModel
 from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod
 from .types import ModelInput, TransitionBackend, WorldModelConfig
 from .value import TerminalValue, ValueConfig
+from .world_model import TorchWorldModel
 
 
 @dataclass(frozen=True)
@@ -213,9 +213,7 @@ class DynamicsAgent:
                         self.value.train_steps(self.model.buffer, self.config.updates_per_step)
                 last_surprise = self.model.last_prediction_error
             else:
-                last_surprise = self.model._error(
-                    self.model._obs(obs), action, self.model._obs(res.observation)
-                )
+                last_surprise = self.model.prediction_error(obs, action, res.observation)
             surprises.append(last_surprise)
             self.total_env_steps += 1
             ep = self._ep

@@ -1,4 +1,4 @@
-"""The seed's ``CognitiveCycle`` integration: a model-based step over any ``WorldModel``.
+"""``CognitiveCycle``: a model-based decision step over any ``WorldModel``.
 
 It speaks only the Protocol (async ``dream_rollout``/``update``), so it works with every
 backend and with user models. With a :class:`DreamRolloutPlanner` attached, a surprise

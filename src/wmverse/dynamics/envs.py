@@ -1,6 +1,6 @@
 """Gymnasium classic-control environments behind one discrete-action interface.
 
-The world model's actions are discrete indices (the seed's ``ModelInput.action: int``),
+The world model's actions are discrete indices (``ModelInput.action: int``),
 so continuous environments are driven through evenly spaced action bins.
 """
 

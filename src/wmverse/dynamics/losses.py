@@ -68,7 +68,7 @@ def td_value_loss(
 
 
 def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the last axis (the seed's ``_mse``, vectorised)."""
+    """Mean squared error over the last axis (vectorised over leading axes)."""
     return ((a - b) ** 2).mean(dim=-1)
 
 

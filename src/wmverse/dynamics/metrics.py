@@ -1,4 +1,4 @@
-"""The seed's five Prometheus metrics, labelled by model so several models coexist.
+"""Five Prometheus metrics of a world model, labelled by model so several models coexist.
 
 Metric families are created once per ``CollectorRegistry`` (cached), so building many
 models, or many test cases, never hits prometheus_client's duplicate-registration error.

@@ -1,4 +1,4 @@
-"""Phase 13.2 ``DreamRolloutPlanner``: random shooting and CEM over batched dream rollouts.
+"""``DreamRolloutPlanner``: random shooting and CEM over batched dream rollouts.
 
 Each decision scores a population of action sequences by their expected discounted
 return under the model's learned reward and termination heads (optionally penalising
@@ -17,7 +17,7 @@ from enum import Enum, auto
 import torch
 
 from .losses import survival_return
-from .model import TorchWorldModel
+from .world_model import TorchWorldModel
 
 
 class PlanningMethod(Enum):
@@ -42,7 +42,7 @@ class PlannerConfig:
     min_probability: float = 0.02  # floor on per-step action probabilities (keeps exploring)
     discount: float = 0.99  # discount of imagined rewards
     uncertainty_penalty: float = 0.0  # reward subtracted per unit of ensemble disagreement
-    time_budget_s: float = 0.05  # wall-clock budget per decision (the spec's 50 ms)
+    time_budget_s: float = 0.05  # wall-clock budget per decision (50 ms)
     replan_every: int = 1  # steps between scheduled replans (1 = model-predictive control)
     enforce_budget: bool = True  # stop CEM early at the budget (False: fixed work, reproducible)
     seed: int = 0  # seeds the planner's own sampling generator
@@ -143,7 +143,7 @@ class DreamRolloutPlanner:
         """Search action sequences from ``observation``; returns the best one found."""
         c = self.config
         start = time.perf_counter()
-        obs = self.model._obs(observation, "observation")
+        obs = self.model.checks.obs(observation, "observation")
         h, a = self.horizon, self.action_dim
         uniform = torch.full((h, a), 1.0 / a)
         if c.method is PlanningMethod.RANDOM_SHOOTING:

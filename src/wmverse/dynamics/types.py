@@ -1,7 +1,7 @@
 """The dynamics world model's contract: enums, frozen records, config and Protocol.
 
-Names and fields follow the ASI-Build Phase 13.1 specification (seed 003). Fields added
-beyond the seed carry defaults, so code written against the seed keeps working.
+Fields beyond the original specification carry defaults, so code written against it keeps
+working.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class DreamRollout:
 
 @dataclass(frozen=True)
 class WorldModelConfig:
-    """Hyper-parameters of a dynamics world model (seed fields first, then additions)."""
+    """Hyper-parameters of a dynamics world model (specified fields first, then additions)."""
 
     backend: TransitionBackend = TransitionBackend.MLP  # network family
     obs_dim: int = 64  # length of an observation vector
