@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from wmverse.debate import DEFAULT_ALLOCATIONS, Claim, ObservationStore, Stake, TendencyAgent
+from wmverse.debate import DEFAULT_ALLOCATIONS, Claim, ObservationStore, Stake, TendencyAgent, shared_judge
 from wmverse.debate.tendency import parse_tendency
-from wmverse.world.judges import shared_judge
 
 __all__ = ["TendencyDebater"]
 

@@ -65,7 +65,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     from wmverse.debate import AgentPool, EmbeddingJudge, TrainConfig, Trainer
-    from wmverse.debate.judges import _load_minilm
+    from wmverse.debate.embedding_judge import load_minilm
 
     store = synthetic_store(args.n)
     print(
@@ -73,7 +73,7 @@ def main() -> None:
         f"{os.cpu_count()} CPUs (shared machine: figures are approximate)"
     )
     t0 = time.perf_counter()
-    _load_minilm("cpu")
+    load_minilm("cpu")
     print(f"model load (all-MiniLM-L6-v2, CPU):           {time.perf_counter() - t0:8.2f} s")
 
     with tempfile.TemporaryDirectory() as cache, threadpool_limits(limits=1, user_api="blas"):

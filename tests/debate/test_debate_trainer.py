@@ -4,8 +4,7 @@ import dataclasses
 
 import pytest
 
-from wmverse.debate import AgentPool, LexicalJudge, Tendency, TrainConfig, Trainer
-from wmverse.debate.dynamics import learning_rate_at
+from wmverse.debate import AgentPool, LexicalJudge, Tendency, TrainConfig, Trainer, learning_rate_at
 
 
 def _train(sample, labels=None, **kw):
@@ -72,8 +71,15 @@ def test_convergence_threshold_patience_and_min_epochs(sample):
 
 def test_learning_rate_and_decay(sample):
     history, _, _ = _train(sample, max_epochs=3, initial_lr=0.2, lr_decay=0.5, convergence_threshold=0)
-    assert [m.learning_rate for m in history.metrics] == pytest.approx([0.2, 0.1, 0.05])
-    assert learning_rate_at(3, 0.2, 0.5) == pytest.approx(0.05)
+    assert [m.learning_rate for m in history.metrics] == [0.2, 0.2 * 0.5, 0.2 * 0.5 * 0.5]
+    assert [learning_rate_at(e, 0.2, 0.5) for e in (1, 2, 3)] == [m.learning_rate for m in history.metrics]
+    odd, _, _ = _train(sample, max_epochs=4, initial_lr=0.15, lr_decay=0.9, convergence_threshold=0)
+    assert [m.learning_rate for m in odd.metrics] == [
+        0.15,
+        0.15 * 0.9,
+        0.15 * 0.9 * 0.9,
+        0.15 * 0.9 * 0.9 * 0.9,
+    ]
     frozen, _, agents = _train(sample, max_epochs=2, min_epochs=1, initial_lr=0.0)
     assert all(abs(v) < 1e-12 for m in frozen.metrics for v in m.allocation_changes.values())
     fast, _, _ = _train(sample, max_epochs=1, min_epochs=1, initial_lr=0.3)

@@ -1,26 +1,29 @@
-"""The adversarial-debate world model (seed 000).
+"""The adversarial-debate world model of a person (the project's seed 000).
 
 Seven tendency agents propose claims about a person from observations, stake
 observations PRO on their own claims and CON on rivals', and the arena moves their
 allocations toward the normalised net scores. Judges (lexical, embedding, LLM) decide
 relevance and ownership; the validator reports held-out accuracy against gold labels
 (or agreement without them) with an exact binomial test against 1/7.
+
+Modules: :mod:`.tendency`, :mod:`.observations`, :mod:`.claims` (data);
+:mod:`.judges` (protocol, vector base), :mod:`.lexical_judge`, :mod:`.embedding_judge`,
+:mod:`.llm_judge`, :mod:`.judge_factory` (``make_judge``), :mod:`.judge_cache`
+(``shared_judge``); :mod:`.agents`, :mod:`.arena`, :mod:`.scoring` (scores, allocations,
+convergence, learning-rate decay); :mod:`.epoch` (one training epoch, used by the
+:class:`Trainer` and by the training world); :mod:`.train_config`, :mod:`.trainer`,
+:mod:`.validation` (held-out validation), :mod:`.loggers`, :mod:`.model`, :mod:`.cli`.
 """
 
 from .agents import AgentPool, TendencyAgent
-from .arena import Arena, DebateResult
+from .arena import Arena, DebateResult, settle_debate
 from .claims import Claim, ClaimTree, Stake, StakeSide
-from .dynamics import (
-    ConvergenceTracker,
-    binomial_test_greater,
-    clopper_pearson,
-    learning_rate_at,
-    normalise_scores,
-    project_allocations,
-    reallocate,
-    total_change,
-)
-from .judges import EmbeddingJudge, Judge, LexicalJudge, VectorJudge, make_judge
+from .embedding_judge import EmbeddingJudge
+from .epoch import EpochStep, convergence_tracker, run_epoch_step
+from .judge_cache import shared_judge
+from .judge_factory import make_judge
+from .judges import Judge, VectorJudge
+from .lexical_judge import LexicalJudge
 from .llm_judge import LLMJudge
 from .loggers import ConsoleLogger, JSONLogger, MultiLogger, TensorBoardLogger, WandbLogger
 from .model import WorldModel, create_world_model
@@ -31,11 +34,21 @@ from .observations import (
     load_labels,
     load_observations,
 )
+from .scoring import (
+    ConvergenceTracker,
+    learning_rate_at,
+    next_learning_rate,
+    normalise_scores,
+    project_allocations,
+    reallocate,
+    total_change,
+)
 from .tendency import DEFAULT_ALLOCATIONS, Tendency
-from .trainer import EpochMetrics, TrainConfig, Trainer, TrainHistory
-from .validation import CHANCE, ValidationResult, Validator
+from .train_config import TrainConfig
+from .trainer import EpochMetrics, Trainer, TrainHistory
+from .validation import CHANCE, ValidationResult, Validator, binomial_test_greater, clopper_pearson
 
-#: The seed's name for the convergence helper.
+#: Alias of :class:`ConvergenceTracker` (its name in seed 000).
 TrainState = ConvergenceTracker
 
 __all__ = [
@@ -50,6 +63,7 @@ __all__ = [
     "DebateResult",
     "EmbeddingJudge",
     "EpochMetrics",
+    "EpochStep",
     "JSONLogger",
     "Judge",
     "LLMJudge",
@@ -74,13 +88,18 @@ __all__ = [
     "WorldModel",
     "binomial_test_greater",
     "clopper_pearson",
+    "convergence_tracker",
     "create_world_model",
     "learning_rate_at",
     "load_labels",
     "load_observations",
     "make_judge",
+    "next_learning_rate",
     "normalise_scores",
     "project_allocations",
     "reallocate",
+    "run_epoch_step",
+    "settle_debate",
+    "shared_judge",
     "total_change",
 ]

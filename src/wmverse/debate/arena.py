@@ -1,30 +1,32 @@
 """The arena: resolves a round of debate into claim trees, scores, a winner and new allocations.
 
-A round is four separable steps (the training world calls them one by one):
+A round is four steps:
 
 1. ``agent.propose(train_store, judge, rng)`` for each agent;
 2. ``agent.stake(train_store, all_claims, judge)`` for each agent;
 3. :meth:`Arena.resolve` builds the trees and scores;
-4. :func:`~.dynamics.reallocate` moves allocations toward the normalised scores.
+4. :func:`~.scoring.reallocate` moves allocations toward the normalised scores.
 
-:meth:`Arena.run_full_debate` composes them.
+:func:`settle_debate` is steps 3 and 4 (the agents' claims and stakes already collected);
+:meth:`Arena.run_full_debate` is all four. A training epoch (steps 3 and 4 plus the
+convergence check and the learning-rate decay) is :func:`~.epoch.run_epoch_step`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .agents import AgentPool
 from .claims import Claim, ClaimTree, Stake
-from .dynamics import reallocate
 from .judges import Judge
 from .observations import ObservationStore
+from .scoring import reallocate
 from .tendency import TENDENCY_ORDER, Tendency
 
-__all__ = ["Arena", "DebateResult"]
+__all__ = ["Arena", "DebateResult", "settle_debate"]
 
 
 @dataclass
@@ -48,6 +50,24 @@ class DebateResult:
     def winning_score(self) -> float:
         """Score of the winner (0 without one)."""
         return self.scores.get(self.winner, 0.0) if self.winner is not None else 0.0
+
+
+def settle_debate(
+    claims: Sequence[Claim],
+    stakes: Iterable[Stake],
+    allocations: Mapping[Tendency, float],
+    learning_rate: float,
+    min_allocation: float = 0.03,
+    max_allocation: float = 0.50,
+) -> DebateResult:
+    """Resolve the collected claims and stakes (:meth:`Arena.resolve`) and reallocate
+    ``allocations`` toward the scores; the result carries the new allocations and the
+    changes ``new - old`` per tendency. ``allocations`` is not modified."""
+    result = Arena.resolve(claims, stakes)
+    old = dict(allocations)
+    new = reallocate(old, result.scores, learning_rate, min_allocation, max_allocation)
+    changes = {t: new[t] - old[t] for t in TENDENCY_ORDER}
+    return replace(result, allocations=new, allocation_changes=changes)
 
 
 class Arena:
@@ -92,10 +112,8 @@ class Arena:
         rng = rng if rng is not None else self.rng
         claims = [c for agent in agents for c in agent.propose(observations, judge, rng)]
         stakes = [s for agent in agents for s in agent.stake(observations, claims, judge)]
-        result = self.resolve(claims, stakes)
-        old = agents.allocations()
-        new = reallocate(old, result.scores, learning_rate, self.min_allocation, self.max_allocation)
-        agents.set_allocations(new)
-        changes = {t: new[t] - old[t] for t in TENDENCY_ORDER}
-        result = replace(result, allocations=new, allocation_changes=changes)
+        result = settle_debate(
+            claims, stakes, agents.allocations(), learning_rate, self.min_allocation, self.max_allocation
+        )
+        agents.set_allocations(result.allocations)
         return result.trees, result

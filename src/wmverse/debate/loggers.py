@@ -1,4 +1,4 @@
-"""Training loggers: the seed's console lines, its JSON log, TensorBoard, W&B (offline).
+"""Training loggers: console lines, a JSON log, TensorBoard, W&B (offline).
 
 Every logger has ``on_train_start(config, info)``, ``log_epoch(metrics, validation)``,
 ``on_train_end(history, result)`` and ``close()``. Keys are namespaced
@@ -30,7 +30,7 @@ __all__ = [
 
 
 def significance_stars(p: float) -> str:
-    """``***`` p < 0.001, ``**`` p < 0.01, ``*`` p < 0.05, else empty (the seed's legend)."""
+    """``***`` p < 0.001, ``**`` p < 0.01, ``*`` p < 0.05, else empty."""
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
@@ -80,7 +80,7 @@ class BaseLogger:
 
 
 class ConsoleLogger(BaseLogger):
-    """The seed's console lines::
+    """Console lines per epoch::
 
     EPOCH 1 (lr=0.150)
       Winner: SURVIVAL (score: 4.027)

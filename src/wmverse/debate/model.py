@@ -14,7 +14,8 @@ from typing import Any
 
 from .agents import AgentPool
 from .claims import Claim
-from .judges import Judge, as_texts, make_judge
+from .judge_factory import make_judge
+from .judges import Judge, as_texts
 from .observations import Observation, ObservationStore, load_observations
 from .tendency import TENDENCY_ORDER, Tendency, parse_tendency
 

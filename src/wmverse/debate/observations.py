@@ -2,7 +2,7 @@
 
 Two file formats are accepted:
 
-* the seed's format ``{"source", "count", "observations": [{"id", "content", "source_id",
+* an object ``{"source", "count", "observations": [{"id", "content", "source_id",
   "timestamp", "embedding", "metadata"}]}``;
 * a plain JSON list of strings (ids ``obs-0001``..., ``source_id`` = the file's stem).
 
@@ -32,7 +32,7 @@ __all__ = [
     "load_observations",
 ]
 
-#: Longest accepted observation text; the seed's observations are ~280 bytes.
+#: Longest accepted observation text (typical observations are ~280 bytes).
 MAX_CONTENT_CHARS = 2000
 _FIELDS = ("id", "content", "source_id", "timestamp", "embedding", "metadata")
 _REQUIRED = ("id", "content", "source_id", "timestamp")
@@ -66,7 +66,7 @@ class Observation:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The seed's JSON form of this observation."""
+        """The JSON object form of this observation (as in observation files)."""
         return {
             "id": self.id,
             "content": self.content,
@@ -163,11 +163,11 @@ class ObservationStore:
         return ObservationStore(train, self.source), ObservationStore(val, self.source)
 
     def to_json(self) -> dict[str, Any]:
-        """The seed's file format."""
+        """The observation-file object (``source``, ``count``, ``observations``)."""
         return {"source": self.source, "count": len(self), "observations": [o.to_json() for o in self._items]}
 
     def save(self, path: str | Path) -> None:
-        """Write the store in the seed's file format."""
+        """Write the store as an observation-file object."""
         Path(path).write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
 
 
@@ -255,7 +255,7 @@ def _parse_entry(i: int, entry: Any, max_chars: int, problems: list[str]) -> Obs
 
 
 def load_observations(path: str | Path, max_content_chars: int = MAX_CONTENT_CHARS) -> ObservationStore:
-    """Load and validate an observation file (seed format or a JSON list of strings).
+    """Load and validate an observation file (object with an observations list, or a JSON list of strings).
 
     Raises :class:`ObservationFileError` listing every problem; nothing is half-loaded.
     """

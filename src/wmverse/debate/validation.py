@@ -1,11 +1,12 @@
-"""Honest held-out validation.
+"""Held-out validation of a trained debate model.
 
-With gold labels (a labels mapping, or ``metadata["tendency"]`` on the observations) the
+Only observations held out of the debate are scored. With gold labels (a labels mapping, or ``metadata["tendency"]`` on the observations) the
 metric is **accuracy**: how often the trained model's owner equals the gold tendency.
 Without labels it is **agreement**: how often the trained model's owner equals the
 judge's untrained, description-only owner; this measures consistency, not correctness.
 Either way the p-value is an exact one-sided binomial test against chance 1/7, with a
-95% Clopper-Pearson interval. Labels are read here and nowhere in training.
+95% Clopper-Pearson interval (both from :func:`scipy.stats.binomtest`). Labels are read
+here and nowhere in training.
 """
 
 from __future__ import annotations
@@ -15,21 +16,57 @@ from dataclasses import dataclass, field
 
 from .agents import AgentPool
 from .claims import Claim
-from .dynamics import binomial_test_greater, clopper_pearson
 from .judges import Judge
 from .observations import Observation, ObservationStore
 from .tendency import Tendency, parse_tendency
 
-__all__ = ["CHANCE", "ValidationResult", "Validator", "gold_labels"]
+__all__ = [
+    "CHANCE",
+    "ValidationResult",
+    "Validator",
+    "binomial_test_greater",
+    "clopper_pearson",
+    "gold_labels",
+]
 
 #: Chance level of guessing one of seven tendencies.
 CHANCE = 1.0 / 7.0
 
 
+def binomial_test_greater(k: int, n: int, p: float) -> float:
+    """Exact one-sided p-value ``P(X >= k)`` for ``X ~ Binomial(n, p)``.
+
+    ``k <= 0`` gives 1 and ``k > n`` gives 0; otherwise
+    ``scipy.stats.binomtest(k, n, p, alternative="greater").pvalue``.
+    """
+    if n < 0 or k < 0 or not 0.0 <= p <= 1.0:
+        raise ValueError(f"invalid binomial test k={k}, n={n}, p={p}")
+    if k == 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    from scipy.stats import binomtest
+
+    return float(binomtest(k, n, p, alternative="greater").pvalue)
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided interval for ``k`` successes in ``n`` trials;
+    ``(0, 1)`` when ``n`` is 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
 @dataclass
 class ValidationResult:
     """One validation. ``value`` is the accuracy or agreement named by ``metric``;
-    ``accuracy`` is kept as an alias of ``value`` for the seed's API (check ``metric``).
+    ``accuracy`` is an alias of ``value`` (check ``metric`` for what it measures).
     """
 
     metric: str
@@ -48,7 +85,7 @@ class ValidationResult:
 
     @property
     def accuracy(self) -> float:
-        """Alias of :attr:`value` (the seed reads ``.accuracy``); see :attr:`metric`."""
+        """Alias of :attr:`value`; see :attr:`metric`."""
         return self.value
 
     def to_json(self) -> dict:

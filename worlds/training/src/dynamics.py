@@ -1,8 +1,8 @@
 """Role 'dynamics': a learner that trains the Dynamics world model when the world requests each step.
 
-Its behaviour (``dynamics.json``, built by the world from ``wmverse.world.learners``) is idle -> training
+Its behaviour (``dynamics.json``, written by the world from ``behaviours.learner_behaviour``) is idle -> training
 -> reporting -> idle per request, then finished. The actions are shared by every learner kind
-(``wmverse.world.learners.agent.LearnerAgent``); the model is the agent's processor, an
+(:class:`.learner_role.LearnerAgent`); the model is the agent's processor, an
 ``agents.learner.LearnerProcessor("dynamics")`` given by ``run_dynamics.py``.
 """
 

@@ -18,18 +18,16 @@ from typing import Any
 
 from wmverse.debate import (
     DEFAULT_ALLOCATIONS,
-    Arena,
     Claim,
-    ConvergenceTracker,
     Stake,
-    StakeSide,
     Tendency,
     Validator,
+    convergence_tracker,
     load_labels,
     load_observations,
-    reallocate,
+    run_epoch_step,
+    shared_judge,
 )
-from wmverse.world.judges import shared_judge
 
 from . import codec
 from .config import TrainingWorldConfig
@@ -124,7 +122,7 @@ class TrainingSession:
         self.train, self.val = self.observations.split(tc.validation_split, seed=tc.seed)
         self.allocations = dict(DEFAULT_ALLOCATIONS)
         self.learning_rate = tc.initial_lr
-        self._tracker = ConvergenceTracker(tc.convergence_threshold, tc.patience, tc.min_epochs)
+        self._tracker = convergence_tracker(tc)
 
     @property
     def judge(self) -> Any:
@@ -195,40 +193,30 @@ class TrainingSession:
         return all(t in self._stakes for t in self.tendencies)
 
     def resolve(self) -> EpochRecord:
-        """Resolve the debate, reallocate, decay the learning rate and check convergence."""
+        """Resolve the debate, reallocate, decay the learning rate and check convergence: the library's one
+        epoch step (:func:`wmverse.debate.run_epoch_step`) on the claims and stakes the agents sent."""
         if not (self.has_all_claims() and self.has_all_stakes()):
             missing = [t.value for t in self.tendencies if t not in self._claims or t not in self._stakes]
             raise RuntimeError(f"cannot resolve epoch {self.epoch}: missing claims/stakes of {missing}")
         claims = self.all_claims()
         stakes = [s for t in self.tendencies for s in self._stakes[t]]
         tc = self.config.train
-        result = Arena.resolve(claims, stakes)
-        scores = result.scores
-        lr = self.learning_rate
-        new_alloc = reallocate(self.allocations, scores, lr, tc.min_allocation, tc.max_allocation)
-        delta = float(sum(abs(new_alloc[t] - self.allocations[t]) for t in self.tendencies))
-        self.allocations = new_alloc
-        self.converged = self._tracker.update(delta)
-        self.learning_rate = lr * tc.lr_decay
-        winner = result.winner if result.winner is not None else self.tendencies[0]
-        own = [tree for tree in result.trees.values() if tree.claim.tendency is winner]
-        best_tree = max(own, key=lambda tr: tr.net_score(), default=None)
+        step = run_epoch_step(claims, stakes, self.allocations, self.learning_rate, tc, self._tracker)
+        self.allocations = dict(step.allocations)
+        self.learning_rate = step.next_learning_rate
+        self.converged = step.converged
         rec = EpochRecord(
             epoch=self.epoch,
-            learning_rate=lr,
-            winner=winner,
-            winning_claim=best_tree.claim.text if best_tree is not None else "",
-            claim_scores={t: float(scores[t]) for t in self.tendencies},
-            stakes_pro={
-                t: sum(1 for s in self._stakes[t] if s.side is StakeSide.PRO) for t in self.tendencies
-            },
-            stakes_con={
-                t: sum(1 for s in self._stakes[t] if s.side is StakeSide.CON) for t in self.tendencies
-            },
-            n_claims={t: len(self._claims[t]) for t in self.tendencies},
-            allocations=dict(new_alloc),
-            delta=delta,
-            converged=self.converged,
+            learning_rate=step.learning_rate,
+            winner=step.winner,
+            winning_claim=step.winning_claim_text,
+            claim_scores=step.claim_scores,
+            stakes_pro=step.stakes_pro,
+            stakes_con=step.stakes_con,
+            n_claims=step.n_claims,
+            allocations=dict(step.allocations),
+            delta=step.delta,
+            converged=step.converged,
         )
         self.history.append(rec)
         return rec

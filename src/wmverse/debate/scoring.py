@@ -1,13 +1,13 @@
-"""Pure functions of the debate's training dynamics and statistics.
+"""The debate's scoring and allocation maths.
 
-Reallocation (move toward normalised scores, clip, renormalise), the convergence /
-patience rule, the learning-rate schedule, the exact one-sided binomial test and the
-Clopper-Pearson interval. No state, no randomness, no I/O.
+Score normalisation, reallocation (move toward the normalised scores, clip,
+renormalise), the allocation delta, the learning-rate decay and the convergence /
+patience rule. No randomness, no I/O (the statistics of held-out validation live in
+:mod:`.validation`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,9 +16,8 @@ from .tendency import TENDENCY_ORDER, Tendency
 
 __all__ = [
     "ConvergenceTracker",
-    "binomial_test_greater",
-    "clopper_pearson",
     "learning_rate_at",
+    "next_learning_rate",
     "normalise_scores",
     "project_allocations",
     "reallocate",
@@ -82,13 +81,22 @@ def reallocate(
 
 
 def total_change(changes: dict[Tendency, float]) -> float:
-    """The seed's convergence delta: ``sum(|change|)`` over tendencies."""
+    """The convergence delta: ``sum(|change|)`` over tendencies."""
     return float(sum(abs(v) for v in changes.values()))
 
 
+def next_learning_rate(lr: float, lr_decay: float) -> float:
+    """The learning rate of the next epoch: ``lr * lr_decay`` (the only decay rule)."""
+    return lr * lr_decay
+
+
 def learning_rate_at(epoch: int, initial_lr: float, lr_decay: float) -> float:
-    """Learning rate of 1-based ``epoch``: ``initial_lr * lr_decay ** (epoch - 1)``."""
-    return initial_lr * lr_decay ** (epoch - 1)
+    """Learning rate of 1-based ``epoch``: :func:`next_learning_rate` applied ``epoch - 1``
+    times to ``initial_lr`` (the same floats an epoch-by-epoch run produces)."""
+    lr = initial_lr
+    for _ in range(epoch - 1):
+        lr = next_learning_rate(lr, lr_decay)
+    return lr
 
 
 @dataclass
@@ -110,52 +118,3 @@ class ConvergenceTracker:
         self.calm_epochs = self.calm_epochs + 1 if delta < self.threshold else 0
         self.converged = self.calm_epochs >= max(self.patience, 1) and self.epoch >= self.min_epochs
         return self.converged
-
-
-def _log_binom_pmf(ks: np.ndarray, n: int, p: float) -> np.ndarray:
-    from scipy.special import gammaln
-
-    log_coef = gammaln(n + 1.0) - gammaln(ks + 1.0) - gammaln(n - ks + 1.0)
-    with np.errstate(divide="ignore"):
-        return log_coef + ks * np.log(p) + (n - ks) * np.log1p(-p)
-
-
-def binomial_test_greater(k: int, n: int, p: float) -> float:
-    """Exact one-sided p-value ``P(X >= k)`` for ``X ~ Binomial(n, p)``."""
-    if n < 0 or not 0 <= k or not 0.0 <= p <= 1.0:
-        raise ValueError(f"invalid binomial test k={k}, n={n}, p={p}")
-    if k <= 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    if p in (0.0, 1.0):
-        return float(p == 1.0)
-    logs = _log_binom_pmf(np.arange(k, n + 1, dtype=np.float64), n, p)
-    m = logs.max()
-    return float(min(1.0, math.exp(m) * np.exp(logs - m).sum()))
-
-
-def _binomial_cdf(k: int, n: int, p: float) -> float:
-    """``P(X <= k)``."""
-    return 1.0 - binomial_test_greater(k + 1, n, p)
-
-
-def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) two-sided interval for a binomial proportion, by bisection."""
-    if n <= 0:
-        return 0.0, 1.0
-    alpha = 1.0 - confidence
-
-    def solve(f, target: float) -> float:  # f increasing in p
-        lo, hi = 0.0, 1.0
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            if f(mid) < target:
-                lo = mid
-            else:
-                hi = mid
-        return 0.5 * (lo + hi)
-
-    lower = 0.0 if k == 0 else solve(lambda q: binomial_test_greater(k, n, q), alpha / 2)
-    upper = 1.0 if k == n else solve(lambda q: 1.0 - _binomial_cdf(k, n, q), 1.0 - alpha / 2)
-    return lower, upper
