@@ -65,7 +65,7 @@ def test_configs_reject_bad_values(tmp_path):
 
 
 def test_world_code_is_unpacked_when_the_world_folder_is_not_on_this_machine(tmp_path):
-    from wmverse.runtime.node import JoinError
+    from wmverse.runtime.join import JoinError
     from wmverse.runtime.remote import JoinConfig, RemoteClient
 
     script = tmp_path / "run_1.py"

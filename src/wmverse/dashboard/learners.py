@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .layout import SidebarDash
+from .theme import PALETTE
 
 __all__ = ["LEARNER_ROWS", "PANEL_TITLES", "add_learner_panels"]
 
@@ -37,10 +38,9 @@ PANEL_TITLES = {
     ),
 }
 _COLUMN = {"leworld": "left", "canvas": "center", "dynamics": "right"}
-_PALETTE = ("#4D7FFF", "#00D4AA", "#FFB347", "#FF6692", "#B388FF", "#FF3B30", "#E0E0E0")
 #: CartPole state dimensions drawn in the rollout panel: (index, name, unit, colour); the first is on the left
 #: axis, the second on the right one.
-_CARTPOLE = ((2, "pole angle", "rad", "#FFB347"), (0, "cart position", "m", "#4D7FFF"))
+_CARTPOLE = ((2, "pole angle", "rad", PALETTE[2]), (0, "cart position", "m", PALETTE[0]))
 
 
 class _Panel:
@@ -99,7 +99,7 @@ class _Panel:
 
 
 def _color(k: int) -> str:
-    return _PALETTE[k % len(_PALETTE)]
+    return PALETTE[k % len(PALETTE)]
 
 
 def _steps(view: dict) -> list[dict]:

@@ -1,24 +1,50 @@
 """One visual template for every dashboard panel: fonts, grid, margins, axis titles, legend, empty states.
 
+:class:`DashTheme` holds the colours, fonts and spacing; :meth:`DashTheme.template` is that look as a plotly
+template, registered as ``plotly.io.templates["wmverse"]`` when this module is imported, so any plotly figure
+can use it with ``template="wmverse"``.
+
 Panels come from different builders (unaiverse's ``UIPlot`` for the debate, ``wmverse.dashboard.learners``
 for the learners), each with its own idea of grid colours, fonts and legends. :func:`panel_figure` turns any
-panel (``data`` + ``layout``) into a complete plotly figure styled by one :class:`DashTheme`, so every panel
+panel (``data`` + ``layout``) into a complete plotly figure that carries its theme's template, so every panel
 of a dashboard looks the same, draws its own legend inside its own box and says "no data yet" instead of
-showing an empty pair of axes. Pure dict manipulation: no plotly import, no browser.
+showing an empty pair of axes. No browser needed.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DashTheme", "EMPTY_TEXT", "is_empty_panel", "panel_figure"]
+import plotly.graph_objects as go
+import plotly.io as pio
+
+__all__ = [
+    "DashTheme",
+    "EMPTY_TEXT",
+    "PALETTE",
+    "TEMPLATE_NAME",
+    "is_empty_panel",
+    "panel_figure",
+    "register_template",
+    "theme_template",
+]
+
+#: Name the default theme's template is registered under in ``plotly.io.templates``.
+TEMPLATE_NAME = "wmverse"
+
+#: Trace colours, in order (the template's ``colorway``; builders that pick colours themselves use these).
+PALETTE = ("#4D7FFF", "#00D4AA", "#FFB347", "#FF6692", "#B388FF", "#FF3B30", "#E0E0E0")
 
 #: Text an empty panel shows (followed by the panel's own note, when it has one).
 EMPTY_TEXT = "no data yet"
 
 _DOMAIN_TRACES = ("table", "indicator", "pie")
+
+#: Template layout values that :func:`panel_figure` writes into every figure as they are.
+_FIGURE_KEYS = ("paper_bgcolor", "plot_bgcolor", "font", "margin", "hoverlabel", "colorway")
 
 
 @dataclass(frozen=True)
@@ -40,15 +66,97 @@ class DashTheme:
     table_cell: str = "#0E0F14"  # table cell fill
     table_row_height: int = 21  # table row height in px (headers and cells)
     margin: tuple[int, int, int, int] = (58, 14, 46, 48)  # base margin (left, right, top, bottom) in px
-    palette: tuple[str, ...] = (
-        "#4D7FFF",
-        "#00D4AA",
-        "#FFB347",
-        "#FF6692",
-        "#B388FF",
-        "#FF3B30",
-        "#E0E0E0",
-    )  # trace colours for builders without their own
+    palette: tuple[str, ...] = PALETTE  # trace colours for builders without their own
+
+    def template(self) -> go.layout.Template:
+        """This theme as a plotly template: page font and colours, panel title, axes, legend, margins, tables.
+
+        Figures built with ``template=`` it (or ``template="wmverse"`` for the default theme) get the
+        dashboard's look wherever their own layout does not say otherwise.
+        """
+        left, right, top, bottom = self.margin
+        axis = {
+            "color": self.muted,
+            "gridcolor": self.grid,
+            "gridwidth": 1,
+            "griddash": "dot",
+            "linecolor": self.grid,
+            "linewidth": 1,
+            "showline": True,
+            "mirror": True,
+            "zeroline": False,
+            "layer": "below traces",
+            "automargin": True,
+            "tickfont": {"size": self.font_size - 1, "color": self.muted},
+            "title": {"standoff": 8, "font": {"size": self.axis_title_size, "color": self.muted}},
+        }
+        layout = {
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "font": {"family": self.font_family, "size": self.font_size, "color": self.text},
+            "margin": {"l": left, "r": right, "t": top, "b": bottom, "pad": 2, "autoexpand": True},
+            "hoverlabel": {"font": {"family": self.font_family}},
+            "colorway": list(self.palette),
+            "title": {
+                "x": 0.02,
+                "xanchor": "left",
+                "xref": "container",
+                "y": 1.0,
+                "yanchor": "top",
+                "yref": "container",
+                "pad": {"t": 12, "l": 4},
+                "font": {"size": self.title_size, "color": self.text, "family": self.font_family},
+            },
+            "xaxis": axis,
+            "yaxis": copy.deepcopy(axis),
+            "legend": {
+                "orientation": "v",
+                "x": 1.02,
+                "xanchor": "left",
+                "y": 1.0,
+                "yanchor": "top",
+                "bgcolor": "rgba(0,0,0,0)",
+                "borderwidth": 0,
+                "tracegroupgap": 2,
+                "font": {"size": self.legend_size, "color": self.text, "family": self.font_family},
+            },
+        }
+        n = self.table_row_height
+        table = {
+            "header": {
+                "fill": {"color": self.table_header},
+                "font": {"color": self.text, "size": self.font_size, "family": self.font_family},
+                "line": {"color": self.panel_border},
+                "height": n + 3,
+            },
+            "cells": {
+                "fill": {"color": self.table_cell},
+                "font": {"color": self.text, "size": self.font_size - 1, "family": self.font_family},
+                "line": {"color": self.panel_border},
+                "height": n,
+            },
+        }
+        return go.layout.Template(layout=layout, data={"table": [table]})
+
+
+@functools.lru_cache(maxsize=16)
+def _template(theme: DashTheme) -> go.layout.Template:
+    return theme.template()
+
+
+def theme_template(theme: DashTheme) -> dict[str, Any]:
+    """``theme.template()`` as a plain dict (a fresh copy: the caller may change it), built once per theme."""
+    return _template(theme).to_plotly_json()
+
+
+def register_template(theme: DashTheme | None = None, name: str = TEMPLATE_NAME) -> str:
+    """Registers ``theme``'s template (default: ``DashTheme()``) as ``plotly.io.templates[name]``; returns
+    ``name``. Registering again replaces the entry with an equal template."""
+    pio.templates[name] = _template(theme or DashTheme())
+    return name
+
+
+register_template()
 
 
 def is_empty_panel(data: list[dict[str, Any]]) -> bool:
@@ -80,29 +188,21 @@ def _nice_dtick(span: float, dtick: float, max_ticks: int) -> float:
         scale *= 10
 
 
-def _axis(src: dict[str, Any], theme: DashTheme, values: list[Any] | None = None) -> dict[str, Any]:
-    """The theme's axis style over ``src``: colours, grid and frame are the theme's; what the panel decides
-    (title, type, range, dtick, hidden ticks or grid, ``overlaying``/``side`` of a second axis) is kept. A
-    fixed numeric ``dtick`` is widened (1-2-5 steps) when ``values`` would give more than 12 ticks, so tick
-    labels never need to be rotated or overlap."""
+def _axis(src: dict[str, Any], style: dict[str, Any], values: list[Any] | None = None) -> dict[str, Any]:
+    """The template's axis ``style`` over ``src``: colours, grid and frame are the template's; what the panel
+    decides (title, type, range, dtick, hidden ticks or grid, ``overlaying``/``side`` of a second axis) is
+    kept. A fixed numeric ``dtick`` is widened (1-2-5 steps) when ``values`` would give more than 12 ticks,
+    so tick labels never need to be rotated or overlap."""
     keep = {k: v for k, v in src.items() if k not in ("domain", "anchor", "title")}
     nums = [v for v in values or [] if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if isinstance(keep.get("dtick"), (int, float)) and keep["dtick"] > 0 and nums:
         keep["dtick"] = _nice_dtick(max(nums) - min(nums), keep["dtick"], 12)
+    showline = src.get("showline", style["showline"])
     axis: dict[str, Any] = {
         **keep,
-        "color": theme.muted,
-        "gridcolor": theme.grid,
-        "gridwidth": 1,
-        "griddash": "dot",
-        "linecolor": theme.grid,
-        "linewidth": 1,
-        "mirror": src.get("showline", True) is not False and "overlaying" not in src,
-        "showline": src.get("showline", True),
-        "zeroline": False,
-        "layer": "below traces",
-        "automargin": True,
-        "tickfont": {"size": theme.font_size - 1, "color": theme.muted},
+        **copy.deepcopy({k: v for k, v in style.items() if k != "title"}),
+        "mirror": showline is not False and "overlaying" not in src,
+        "showline": showline,
     }
     if src.get("showgrid") is False:
         axis["showgrid"] = False
@@ -110,33 +210,18 @@ def _axis(src: dict[str, Any], theme: DashTheme, values: list[Any] | None = None
         axis["showgrid"] = False  # a second axis draws no grid of its own (one grid per panel)
     title = _title_text(src.get("title"))
     if title:
-        axis["title"] = {
-            "text": title,
-            "standoff": 8,
-            "font": {"size": theme.axis_title_size, "color": theme.muted},
-        }
+        axis["title"] = {"text": title, **copy.deepcopy(style["title"])}
     return axis
 
 
-def _trace(trace: dict[str, Any], theme: DashTheme) -> dict[str, Any]:
+def _trace(trace: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``trace``; a table gets the template's ``table`` style over its own header and cells."""
     t = copy.deepcopy(trace)
     if t.get("type") == "table":
-        n = theme.table_row_height
         header = t.setdefault("header", {})
         if header.get("height") != 0:  # a hidden header row (UIPlot's add_table(None, ...)) stays hidden
-            header.update(
-                fill={"color": theme.table_header},
-                font={"color": theme.text, "size": theme.font_size, "family": theme.font_family},
-                line={"color": theme.panel_border},
-                height=n + 3,
-            )
-        cells = t.setdefault("cells", {})
-        cells.update(
-            fill={"color": theme.table_cell},
-            font={"color": theme.text, "size": theme.font_size - 1, "family": theme.font_family},
-            line={"color": theme.panel_border},
-            height=n,
-        )
+            header.update(copy.deepcopy(table["header"]))
+        t.setdefault("cells", {}).update(copy.deepcopy(table["cells"]))
         t["domain"] = {"x": [0.0, 1.0], "y": [0.0, 1.0]}
     elif "text" in str(t.get("mode", "")):
         t["cliponaxis"] = False  # labels near the edge stay whole instead of being cut by the plot area
@@ -167,10 +252,13 @@ def panel_figure(
     height: int,
     empty_note: str | None = None,
 ) -> dict[str, Any]:
-    """A complete plotly figure ({"data", "layout"}) for one panel, styled by ``theme``.
+    """A complete plotly figure ({"data", "layout"}) for one panel, styled by ``theme``'s template.
 
-    ``data``/``layout`` are the panel's own (``layout`` may hold ``title``, ``xaxis``, ``yaxis``,
-    ``yaxis2``, ``annotations``, ``barmode``); nothing in them is modified. Every text uses the theme's font;
+    The layout carries the template itself (``layout.template``, as a dict: plotly.js knows no template
+    names), and the template's values are also written over the panel's own styling, which would otherwise
+    win over a template's defaults. ``data``/``layout`` are the panel's own (``layout`` may hold ``title``,
+    ``xaxis``, ``yaxis``, ``yaxis2``, ``annotations``, ``barmode``); nothing in them is modified. Every text
+    uses the theme's font;
     visible axes get the theme's grid, frame and the panel's axis titles (a y axis without one is titled by
     its traces' names, ``a / b``, so no value axis is left unlabeled); the legend (only
     when two or more entries exist) sits right of the plot area, inside the panel's own figure. A panel
@@ -180,33 +268,22 @@ def panel_figure(
     if height < 120:
         raise ValueError(f"panel height must be at least 120 px, got {height}")
     title = _title_text(layout.get("title"))
-    traces = [_trace(t, theme) for t in data]
+    template = theme_template(theme)
+    style = theme_template(theme)["layout"]  # a separate copy: the figure's values may be changed below
+    traces = [_trace(t, template["data"]["table"][0]) for t in data]
     empty = is_empty_panel(traces)
     has_cartesian = any(t.get("type") not in _DOMAIN_TRACES for t in traces) or empty
-    l_, r_, t_, b_ = theme.margin
+    margin = style["margin"]
+    l_, r_ = margin["l"], margin["r"]
     fig_layout: dict[str, Any] = {
+        "template": template,
         "height": height,
         "autosize": True,
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "font": {"family": theme.font_family, "size": theme.font_size, "color": theme.text},
-        "margin": {"l": l_, "r": r_, "t": t_, "b": b_, "pad": 2, "autoexpand": True},
-        "hoverlabel": {"font": {"family": theme.font_family}},
-        "colorway": list(theme.palette),
+        **{k: style[k] for k in _FIGURE_KEYS},
         "annotations": [copy.deepcopy(a) for a in layout.get("annotations", [])],
     }
     if title:
-        fig_layout["title"] = {
-            "text": f"<b>{title}</b>",
-            "x": 0.02,
-            "xanchor": "left",
-            "xref": "container",
-            "y": 1.0,
-            "yanchor": "top",
-            "yref": "container",
-            "pad": {"t": 12, "l": 4},
-            "font": {"size": theme.title_size, "color": theme.text, "family": theme.font_family},
-        }
+        fig_layout["title"] = {"text": f"<b>{title}</b>", **style["title"]}
     for key in ("barmode", "bargap"):
         if key in layout:
             fig_layout[key] = layout[key]
@@ -237,12 +314,13 @@ def panel_figure(
         xs = [v for t in traces if t.get("type") not in _DOMAIN_TRACES for v in t.get("x") or []]
         for key in ("xaxis", "yaxis", "yaxis2"):
             if key in layout:
-                fig_layout[key] = _axis(layout[key] or {}, theme, xs if key == "xaxis" else None)
+                axis_style = style["xaxis" if key == "xaxis" else "yaxis"]
+                fig_layout[key] = _axis(layout[key] or {}, axis_style, xs if key == "xaxis" else None)
         y_src = layout.get("yaxis") or {}
         if not _title_text(y_src.get("title")) and y_src.get("showticklabels") is not False:
-            fig_layout["yaxis"] = _axis({**y_src, "title": _fallback_title(traces)}, theme)
-        fig_layout.setdefault("xaxis", _axis({}, theme))
-        fig_layout.setdefault("yaxis", _axis({}, theme))
+            fig_layout["yaxis"] = _axis({**y_src, "title": _fallback_title(traces)}, style["yaxis"])
+        fig_layout.setdefault("xaxis", _axis({}, style["xaxis"]))
+        fig_layout.setdefault("yaxis", _axis({}, style["yaxis"]))
     else:  # tables / indicators only: no axes, small margins
         fig_layout["margin"].update(l=10, r=10, b=10)
         fig_layout["xaxis"] = {"visible": False}
@@ -250,17 +328,7 @@ def panel_figure(
     if not empty:
         n_entries = _legend_entries(traces)
         fig_layout["showlegend"] = n_entries >= 2
-        fig_layout["legend"] = {
-            "orientation": "v",
-            "x": 1.02,
-            "xanchor": "left",
-            "y": 1.0,
-            "yanchor": "top",
-            "bgcolor": "rgba(0,0,0,0)",
-            "borderwidth": 0,
-            "tracegroupgap": 2,
-            "font": {"size": theme.legend_size, "color": theme.text, "family": theme.font_family},
-        }
+        fig_layout["legend"] = style["legend"]
         if "yaxis2" in fig_layout:  # the right axis' ticks and title sit between plot and legend
             fig_layout["legend"].update(x=0.99, xref="container", xanchor="right")
     return {"data": traces, "layout": fig_layout}

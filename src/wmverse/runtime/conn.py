@@ -9,13 +9,10 @@ and decoded with ``Msg.to_bytes``/``Msg.from_bytes`` (as on the wire) unless ``w
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from unaiverse.networking.p2p.messages import Msg
 from unaiverse.utils.logger import log
-
-if TYPE_CHECKING:  # pragma: no cover
-    from wmverse.runtime.node import LocalNode
 
 #: Address scheme of local peers; ``find_addrs_by_role`` and ``get_addrs`` return ``[ADDR_PREFIX + peer]``.
 ADDR_PREFIX = "/local/p2p/"
@@ -25,6 +22,19 @@ POOL_WORLD_NODE = "world_node"
 POOL_WORLD_AGENTS = "world_agents"
 POOL_WORLD_MASTERS = "world_masters"
 POOL_PUBLIC = "public"
+
+
+class RoutedNode(Protocol):
+    """A node the router knows: a ``LocalNode`` of this process, or a node of another process
+    (``wire.RemoteNode``, which has ``is_proxy = True`` and ``forward(msg, to_peer)`` instead of an inbox)."""
+
+    node_name: str
+    node_id: str
+    node_type: str
+    public_peer_id: str
+    private_peer_id: str
+    closed: bool
+    conn: Any
 
 
 class Router:
@@ -37,8 +47,8 @@ class Router:
 
     def __init__(self, wire: bool = True) -> None:
         self.wire = wire
-        self.by_peer: dict[str, LocalNode] = {}
-        self.by_name: dict[str, LocalNode] = {}
+        self.by_peer: dict[str, RoutedNode] = {}
+        self.by_name: dict[str, RoutedNode] = {}
         self.subscribers: dict[str, list[str]] = {}  # channel -> subscriber peer ids (ordered)
         self.members: dict[
             str, dict[str, int]
@@ -49,7 +59,7 @@ class Router:
         self.listener: Any = None
 
     # --- registry ----------------------------------------------------------------------------
-    def register(self, node: LocalNode) -> None:
+    def register(self, node: RoutedNode) -> None:
         """Adds a node under both its peer ids and its name (names must be unique in a run)."""
         if node.node_name in self.by_name:
             raise ValueError(f"two nodes are named {node.node_name!r}: node names must be unique")
@@ -70,7 +80,7 @@ class Router:
         for members in self.members.values():
             members.pop(node.private_peer_id, None)
 
-    def find_by_name(self, name: str) -> LocalNode | None:
+    def find_by_name(self, name: str) -> RoutedNode | None:
         """Finds a node by ``name`` or ``owner/name`` (the owner part is ignored locally)."""
         if name in self.by_name:
             return self.by_name[name]

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from wmverse.runtime.errors import ScriptFailure
-from wmverse.runtime.node import JoinError
+from wmverse.runtime.join import JoinError
 from wmverse.runtime.scheduler import world_is_finished
 from wmverse.runtime.wire import (
     PROTOCOL,

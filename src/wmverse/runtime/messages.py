@@ -2,18 +2,43 @@
 
 Handshakes (PROFILE / AGENT_APPROVAL), interaction requests and statuses, stream samples, role
 suggestions, HSM edits from world masters, badge suggestions and the stats exchange.
+
+:func:`dispatch` works on any :class:`Receiver`: the node's public attributes and its two public
+operations ``purge`` and ``become_role`` (``LocalNode`` is one; this module does not import it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from unaiverse.networking.node.profile import NodeProfile
 from unaiverse.networking.p2p.messages import Msg
 from unaiverse.utils.logger import log
 
-if TYPE_CHECKING:  # pragma: no cover
-    from wmverse.runtime.node import LocalNode
+from wmverse.runtime.conn import LocalConn, Router
+
+
+class Receiver(Protocol):
+    """What :func:`dispatch` uses of the node that received a message."""
+
+    AGENT: str
+    WORLD: str
+    node_type: str
+    hosted: Any  # the hosted unaiverse Agent or World
+    conn: LocalConn
+    router: Router
+    profile: NodeProfile
+    private_peer_id: str
+    joined_world: Any  # the world node an agent joined (None before)
+    agents_expected_to_send_ack: dict[str, dict]
+
+    async def purge(self, peer_id: str) -> None:
+        """Forgets ``peer_id``: the hosted entity drops it and the connection is closed on both sides."""
+
+    def become_role(
+        self, role: int, world_node: Any, world_profile: NodeProfile | None, changing: bool
+    ) -> None:
+        """The hosted agent becomes ``role`` in the world of ``world_node``."""
 
 
 def priority(msg: Msg) -> int:
@@ -22,7 +47,7 @@ def priority(msg: Msg) -> int:
     return order.get(msg.content_type, 3)
 
 
-async def dispatch(node: LocalNode, msg: Msg) -> None:
+async def dispatch(node: Receiver, msg: Msg) -> None:
     """Handles one received message as Node.__handle_network_messages does (the cases a local run needs)."""
     ct = msg.content_type
     sender = msg.sender
@@ -38,14 +63,14 @@ async def dispatch(node: LocalNode, msg: Msg) -> None:
             if await hosted.add_agent(peer_id=sender, profile=profile):
                 node.router.deliver(reply, sender)
             else:
-                await node._purge(sender)
+                await node.purge(sender)
     elif ct == Msg.AGENT_APPROVAL:
         if sender in node.agents_expected_to_send_ack:
             profile = NodeProfile.from_dict(msg.content["my_profile"])
             if await hosted.add_agent(peer_id=sender, profile=profile):
                 del node.agents_expected_to_send_ack[sender]
             else:
-                await node._purge(sender)
+                await node.purge(sender)
         else:
             log.error("Unexpected agent-connect approval, removing (disconnecting) " + sender)
     elif ct == Msg.INTERACTION:
@@ -69,7 +94,7 @@ async def dispatch(node: LocalNode, msg: Msg) -> None:
                 sender == node.conn.get_world_node_peer_id()
                 and msg.content["peer_id"] == node.private_peer_id
             ):
-                node._become_role(msg.content["role"], node.joined_world, None, changing=True)
+                node.become_role(msg.content["role"], node.joined_world, None, changing=True)
         elif sender in hosted.world_masters:
             for suggestion in msg.content:
                 await hosted.set_role(peer_id=suggestion["peer_id"], role=suggestion["role"])

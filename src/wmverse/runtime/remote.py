@@ -97,7 +97,7 @@ class RemoteClient:
     # --- join service (called by LocalNode._join) ----------------------------------------------
     async def request_join(self, node: Any, world_name: str, request: dict[str, Any]) -> dict[str, Any]:
         """The hub's answer to ``node``'s join (sent with the tick); raises JoinError when it was refused."""
-        from wmverse.runtime.node import JoinError
+        from wmverse.runtime.join import JoinError
 
         answer = self.answers.pop(node.node_name, None)
         if answer is None:
@@ -128,7 +128,7 @@ class RemoteClient:
         if bundle is None:
             raise FileNotFoundError(f"world folder {folder} is not on this machine and the hub sent no code")
         if not self.config.accept_world_code:
-            from wmverse.runtime.node import JoinError
+            from wmverse.runtime.join import JoinError
 
             raise JoinError(
                 f"world {answer['world_name']!r}: its folder {folder.name!r} is not on this machine (run scripts "
