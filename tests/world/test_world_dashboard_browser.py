@@ -10,8 +10,8 @@ font everywhere; "no data yet" where there is nothing to draw.
 import pytest
 
 from wmverse.dashboard import render_offline_html
-from wmverse.dashboard.learners import LEARNER_ROWS, PANEL_TITLES
 from wmverse.debate import Tendency
+from worlds.training.src.panels import LEARNER_ROWS, PANEL_TITLES
 
 TENDENCIES = sorted(t.value for t in Tendency)
 WORLD_ID = "world0000000000000000wtrain"

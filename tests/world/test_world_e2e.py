@@ -9,12 +9,12 @@ import sys
 
 import pytest
 
-from wmverse.dashboard.learners import PANEL_TITLES
 from wmverse.debate import Tendency
 from wmverse.runtime.stats_db import rows as db_dump
 from wmverse.runtime.stats_db import series, static
 from worlds.training.src.config import DEFAULT_WORLD_FOLDER as WORLD
 from worlds.training.src.learner_plans import LEARNER_SPECS, learner_spec
+from worlds.training.src.panels import PANEL_TITLES
 
 REPO = WORLD.parents[1]
 

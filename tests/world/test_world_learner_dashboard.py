@@ -3,7 +3,7 @@
 import pytest
 
 from wmverse.dashboard import SidebarDash
-from wmverse.dashboard.learners import LEARNER_ROWS, PANEL_TITLES, add_learner_panels
+from worlds.training.src.panels import LEARNER_ROWS, PANEL_TITLES, add_learner_panels
 
 ROWS = ("top", "mid", "bot", *LEARNER_ROWS)
 

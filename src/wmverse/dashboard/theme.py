@@ -4,11 +4,11 @@
 template, registered as ``plotly.io.templates["wmverse"]`` when this module is imported, so any plotly figure
 can use it with ``template="wmverse"``.
 
-Panels come from different builders (unaiverse's ``UIPlot`` for the debate, ``wmverse.dashboard.learners``
-for the learners), each with its own idea of grid colours, fonts and legends. :func:`panel_figure` turns any
-panel (``data`` + ``layout``) into a complete plotly figure that carries its theme's template, so every panel
-of a dashboard looks the same, draws its own legend inside its own box and says "no data yet" instead of
-showing an empty pair of axes. No browser needed.
+Panels come from different builders (unaiverse's ``UIPlot``, a world's own plotly panels), each with its
+own idea of grid colours, fonts and legends. :func:`panel_figure` turns any panel (``data`` + ``layout``)
+into a complete plotly figure that carries its theme's template, so every panel of a dashboard looks the
+same, draws its own legend inside its own box and says "no data yet" instead of showing an empty pair of
+axes. No browser needed.
 """
 
 from __future__ import annotations

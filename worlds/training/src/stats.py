@@ -13,7 +13,8 @@ world consumes them in ``_process_custom_stat``; they are never stored).
 from unaiverse.stats import THEME, Stats, UIPlot
 
 from wmverse.dashboard import SidebarDash, render_offline_html
-from wmverse.dashboard.learners import LEARNER_ROWS, add_learner_panels
+
+from .panels import LEARNER_ROWS, add_learner_panels
 
 EPOCH_AXIS = {"title": "epoch", "dtick": 1}
 
@@ -83,7 +84,7 @@ class WStats(Stats):
 
     def build_dashboard(self, view: dict) -> SidebarDash:
         """Nine debate panels: graph, summary, badges | allocations, validation, p-value | winners, states,
-        delta+lr; then three rows of learner panels (``wmverse.dashboard.learners``), which say "no data yet"
+        delta+lr; then three rows of learner panels (``panels.py``), which say "no data yet"
         and why for learners that did not join."""
         world = view.get("world", {})
         peers = view.get("peers", {})

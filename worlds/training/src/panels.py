@@ -4,15 +4,16 @@ Reads the world's stats view: for each learner its ``learner_step`` series (one 
 ``{step, action, label, metrics}``) and its ``learner_eval`` report. Pure plotly traces (no unaiverse).
 Column per learner: left LeWorld, center canvas, right dynamics. A panel without data (a learner that did not
 join, an evaluation that has not run yet) keeps its title and says "no data yet" and why; styling (grid,
-fonts, legend per panel) is the dashboard theme's (``wmverse.dashboard.theme``).
+fonts, legend per panel) is the dashboard theme's (``wmverse.dashboard.theme``), whose palette is the
+only source of colours here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .layout import SidebarDash
-from .theme import PALETTE
+from wmverse.dashboard import SidebarDash
+from wmverse.dashboard.theme import PALETTE
 
 __all__ = ["LEARNER_ROWS", "PANEL_TITLES", "add_learner_panels"]
 
