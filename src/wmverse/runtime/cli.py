@@ -62,9 +62,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _config_or_exit(args: argparse.Namespace, prog: str):
     from wmverse.runtime.config import RuntimeConfig
+    from wmverse.runtime.threads import configure_threads
 
     try:
-        return RuntimeConfig(
+        config = RuntimeConfig(
             seed=args.seed,
             max_steps=args.max_steps,
             tick_ms=args.tick_ms,
@@ -73,9 +74,11 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
             wire=not args.no_wire,
             quiet=args.quiet,
         )
+        configure_threads()  # one process using this machine's cores (run_asynch re-sizes per process)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return None
+    return config
 
 
 def _interrupt_on_sigterm() -> None:

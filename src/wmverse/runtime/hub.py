@@ -116,6 +116,7 @@ class Hub(HubAdmission):
     def attach(self, runtime: Any, printer: Any) -> None:
         self.runtime = runtime
         self.printer = printer
+        runtime.wait_for_background = not self.config.realtime
         runtime.router.listener = self._local_subscription
 
     def node_names(self) -> list[str]:
@@ -298,13 +299,13 @@ class Hub(HubAdmission):
                 header["members"], link.sent_members = runtime.router.members, members_json
             if link.answers:
                 header["joins"], link.answers = link.answers, {}
-            await write_frame(link.writer, header, blobs)
-            return await read_frame(link.reader)
+            await asyncio.wait_for(write_frame(link.writer, header, blobs), self.config.tick_timeout_s)
+            while True:  # a remote computing a long step says "busy" before its deadline, then "done"
+                answer = await asyncio.wait_for(read_frame(link.reader), self.config.tick_timeout_s)
+                if answer[0].get("type") != "busy":
+                    return answer
 
-        results = await asyncio.gather(
-            *(asyncio.wait_for(exchange(lk), self.config.tick_timeout_s) for lk in active),
-            return_exceptions=True,
-        )
+        results = await asyncio.gather(*(exchange(lk) for lk in active), return_exceptions=True)
         for link, result in zip(active, results, strict=True):
             if isinstance(result, TimeoutError):
                 await self._drop(

@@ -27,6 +27,7 @@ from pathlib import Path
 from wmverse.runtime.config import RunResult, RuntimeConfig
 from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.hub import Hub, HubConfig, listen_socket
+from wmverse.runtime.threads import THREADS_VAR, configure_threads, threads_for
 
 #: How children are started: forked from this process (fast) or fresh interpreters.
 START_METHODS = ("fork", "spawn")
@@ -174,6 +175,9 @@ def run_processes(
     if start_method == "fork":
         import wmverse.runtime.node  # noqa: F401 - unaiverse imported once, before forking
 
+    # every process of the run shares the cores: the children inherit this process's share
+    os.environ[THREADS_VAR] = str(threads_for(len(scripts)))
+    configure_threads()
     sock = listen_socket("127.0.0.1", 0)
     host, port = sock.getsockname()[:2]
     address = f"{host}:{port}"

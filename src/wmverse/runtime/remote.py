@@ -215,6 +215,8 @@ class RemoteClient:
             clock.advance(welcome["elapsed_us"] / 1_000_000)  # a late joiner starts at the hub's time
         runtime = Runtime(folder, config, clock, out_dir)
         runtime.join_service = self
+        runtime.wait_for_background = not bool(welcome.get("realtime", False))
+        runtime.on_busy = self._busy
         self.runtime = runtime
         self.printer = _Printer(runtime, False, self._collect)
         with run_context(runtime, self.printer):
@@ -246,6 +248,10 @@ class RemoteClient:
                 self.write(f"join: lost the hub at {cfg.address} while registering: {exc!r}")
                 return 1
             return await self._loop()
+
+    async def _busy(self) -> None:
+        """Tell the hub this process is computing (a lockstep hub then keeps waiting for its 'done')."""
+        await write_frame(self.writer, {"type": "busy", "t": self.runtime.steps})
 
     async def _loop(self) -> int:
         from wmverse.runtime.errors import ScriptFailure
@@ -332,6 +338,13 @@ class RemoteClient:
 
 def join_hub(config: JoinConfig, write: Callable[[str], None] | None = None) -> int:
     """Runs ``config.scripts`` in this process, joined to the hub at ``config.address``; returns the exit code."""
+    from wmverse.runtime.threads import configure_threads
+
+    try:
+        configure_threads()  # WMVERSE_THREADS when run_asynch started this process, else all cores
+    except ValueError as exc:
+        (write or print)(f"join: {exc}")
+        return 2
     client = RemoteClient(config, write)
     try:
         return asyncio.run(client.main())

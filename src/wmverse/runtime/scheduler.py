@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wmverse.runtime import background
 from wmverse.runtime.clock import SyntheticClock
 from wmverse.runtime.config import RuntimeConfig
 from wmverse.runtime.conn import Router
@@ -48,6 +49,11 @@ class Runtime:
         self._index = 0
         #: Where agents' joins go when the world lives in another process (``remote.RemoteClient``); None: here.
         self.join_service: Any = None
+        #: Wait for this process's background jobs after every tick (synthetic and lockstep clocks), so that
+        #: a job always ends between the same two ticks; False on a realtime clock.
+        self.wait_for_background = True
+        #: Awaited every few seconds while waiting for background jobs (a joiner's "busy" to its hub).
+        self.on_busy: Any = None
 
     # --- called by LocalNode -------------------------------------------------------------------
     def next_node_index(self) -> int:
@@ -101,6 +107,8 @@ class Runtime:
                 self.current_node = None
             if self.pending_failure is not None:
                 raise self.pending_failure
+        if self.wait_for_background:
+            await background.settle(self.on_busy)
 
     def advance(self) -> None:
         """Ends the tick: counts it and moves the clock forward by ``tick_ms``."""

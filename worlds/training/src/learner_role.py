@@ -21,6 +21,8 @@ from unaiverse.agent import Agent, action
 from unaiverse.clock import clock
 from unaiverse.interaction import Interaction
 
+from wmverse.runtime import background
+
 from . import codec
 
 __all__ = ["LearnerAgent"]
@@ -36,6 +38,7 @@ class LearnerAgent(Agent):
         self._pending: dict[str, Any] | None = None  # accepted request: step, action, args, config
         self._report_body: dict[str, Any] | None = None
         self._done: dict[int, dict[str, Any]] = {}  # step index -> metrics already computed
+        self._job: Any = None  # the running step (a concurrent.futures.Future), if any
         self._reported_state = None
 
     async def on_tick(self):
@@ -135,14 +138,21 @@ class LearnerAgent(Agent):
     # -- the agent's own steps ---------------------------------------------------------------------------
     @action
     async def work(self) -> bool:
-        """Run the accepted request with the processor (errors are reported to the world, not raised)."""
+        """Run the accepted request with the processor, off the clock (``wmverse.runtime.background``): the
+        first call starts the job and every call returns False until it is done, so the agent keeps
+        answering ticks; errors are reported to the world, not raised."""
         p = self._pending
         if p is None:
             return False
         step = p["step"]
         if step not in self._done:
+            if self._job is None:
+                self._job = background.submit(self.learner.run_request, p["action"], p["args"], p["config"])
+            if not self._job.done():
+                return False
+            job, self._job = self._job, None
             try:
-                self._done[step] = self.learner.run_request(p["action"], p["args"], p["config"])
+                self._done[step] = job.result()
             except (ValueError, RuntimeError, KeyError, TypeError) as e:
                 self._done[step] = {"error": f"{type(e).__name__}: {e}"}
         self._report_body = {

@@ -1,0 +1,64 @@
+"""Thread discipline (threads per process) and background work off the clock."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+import torch
+
+from wmverse.runtime import background
+from wmverse.runtime.threads import THREADS_VAR, configure_threads, threads_for
+
+
+def test_threads_share_the_cores_and_the_variable_wins(monkeypatch):
+    monkeypatch.setattr("wmverse.runtime.threads.available_cores", lambda: 8)
+    assert threads_for(1, {}) == 8 and threads_for(3, {}) == 2 and threads_for(20, {}) == 1
+    assert threads_for(1, {THREADS_VAR: "3"}) == 3
+    for bad in ("0", "-2", "two"):
+        with pytest.raises(ValueError, match=THREADS_VAR):
+            threads_for(1, {THREADS_VAR: bad})
+
+
+def test_configure_threads_limits_torch_and_exports_for_children():
+    before = torch.get_num_threads()
+    env = {THREADS_VAR: "1"}
+    try:
+        assert configure_threads(environ=env) == 1
+        assert torch.get_num_threads() == 1
+        assert env["OMP_NUM_THREADS"] == "1" and env["OPENBLAS_NUM_THREADS"] == "1"
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_background_jobs_run_one_at_a_time_in_order_and_settle_waits_for_them():
+    order, threads = [], set()
+
+    def job(i):
+        threads.add(threading.get_ident())
+        time.sleep(0.05)
+        order.append(i)
+        return i * i
+
+    jobs = [background.submit(job, i) for i in range(4)]
+    beats = []
+
+    async def beat():
+        beats.append(1)
+
+    waited = asyncio.run(background.settle(beat, every_s=0.02))
+    assert waited >= 1 and all(j.done() for j in jobs) and not background.pending()
+    assert order == [0, 1, 2, 3] and [j.result() for j in jobs] == [0, 1, 4, 9]
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    assert beats  # the heartbeat ran while the jobs were still going
+
+
+def test_a_failing_job_keeps_its_exception_for_the_caller():
+    def boom():
+        raise RuntimeError("step failed")
+
+    job = background.submit(boom)
+    asyncio.run(background.settle())  # settling does not raise the job's error...
+    assert job.done()
+    with pytest.raises(RuntimeError, match="step failed"):  # ...its owner gets it
+        job.result()
