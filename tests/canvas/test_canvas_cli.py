@@ -40,14 +40,15 @@ def test_cli_forecast_prints_rmse_table(capsys, tmp_path):
     assert csv.read_text().count("\n") == 40
 
 
-def test_cli_rejects_unknown_source():
-    with pytest.raises(SystemExit, match="unknown source"):
+def test_cli_rejects_unknown_source(capsys):
+    with pytest.raises(SystemExit) as exc:
         main(["canvas", "train", "--sources", "bloomberg", "--quiet"])
+    assert exc.value.code == 2 and "unknown source 'bloomberg'" in capsys.readouterr().err
 
 
-def test_cli_source_without_bundled_data_is_a_clear_error():
-    with pytest.raises(SystemExit, match="no PMI data is bundled"):
-        main(["canvas", "train", "--sources", "pmi", "--quiet"])
+def test_cli_source_without_bundled_data_is_a_clear_error(capsys):
+    assert main(["canvas", "train", "--sources", "pmi", "--quiet"]) == 2
+    assert "no PMI data is bundled" in capsys.readouterr().err
 
 
 def test_macro_forecast_has_no_look_ahead():
@@ -73,3 +74,95 @@ def test_cli_forecast_diffusion_method(capsys):
         main(["canvas", "forecast", "--steps", "2", "--seeds", "0", "--method", "diffusion", "--quiet"]) == 0
     )
     assert "canvas method: diffusion" in capsys.readouterr().out
+
+
+def _usage_error(argv, capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--steps", "0"], "--steps: must be an integer >= 1, got 0"),
+        (["--window", "0"], "--window: must be an integer in [2, 64], got 0"),
+        (["--window", "1"], "--window: must be an integer in [2, 64], got 1"),
+        (["--threads", "0"], "--threads: must be an integer >= 1, got 0"),
+        (["--seeds", "0", "-5"], "--seeds: a seed must be an integer in [0, 2**32 - 1], got -5"),
+    ],
+)
+def test_forecast_nonsense_numbers_are_usage_errors(tmp_path, capsys, extra, message):
+    csv = tmp_path / "p.csv"
+    assert message in _usage_error(["canvas", "forecast", "--quiet", "--csv", str(csv), *extra], capsys)
+    assert not csv.exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("banana", "--test-start 'banana' is not a date"),
+        ("1900-01-01", "leaves 0 quarters of the data (1959-01-01..2009-07-01) before it"),
+        ("1959-07-01", "leaves 2 quarters of the data"),
+        ("2030-01-01", "is after the data (1959-01-01..2009-07-01): nothing is left to forecast"),
+    ],
+)
+def test_forecast_test_start_outside_the_data_is_refused_before_training(tmp_path, capsys, start, message):
+    csv = tmp_path / "p.csv"
+    argv = ["canvas", "forecast", "--steps", "1", "--seeds", "0", "--quiet", "--csv", str(csv)]
+    rc = main([*argv, "--test-start", start])
+    captured = capsys.readouterr()
+    assert rc == 2 and message in captured.err and "Traceback" not in captured.err
+    assert "RMSE" not in captured.out and not csv.exists()
+
+
+def test_forecast_csv_under_a_regular_file_is_refused(tmp_path, capsys):
+    (tmp_path / "blocker").write_text("a regular file")
+    err = _usage_error(
+        ["canvas", "forecast", "--quiet", "--csv", str(tmp_path / "blocker" / "p.csv")], capsys
+    )
+    assert "argument --csv: cannot write" in err and "is not a directory" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["blocker"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--steps", "0"], "--steps: must be an integer >= 1, got 0"),
+        (["--steps", "-1"], "--steps: must be an integer >= 1, got -1"),
+        (["--batch-size", "0"], "--batch-size: must be an integer >= 1, got 0"),
+        (["--window", "0"], "--window: must be an integer in [1, 64], got 0"),
+        (["--window", "65"], "--window: must be an integer in [1, 64], got 65"),
+        (["--d-model", "0"], "--d-model: must be an integer >= 1, got 0"),
+        (["--d-model", "30"], "--d-model: must be a multiple of 4"),
+        (["--layers", "0"], "--layers: must be an integer >= 1, got 0"),
+        (["--seed", "-5"], "--seed: a seed must be an integer in [0, 2**32 - 1], got -5"),
+        (["--threads", "0"], "--threads: must be an integer >= 1, got 0"),
+        (["--sources", "tabular"], "the tabular source needs a column mapping"),
+    ],
+)
+def test_train_nonsense_values_are_usage_errors(tmp_path, capsys, extra, message):
+    out = tmp_path / "m.pt"
+    assert message in _usage_error(["canvas", "train", "--quiet", "--out", str(out), *extra], capsys)
+    assert not out.exists()
+
+
+def test_train_out_under_a_regular_file_is_refused(tmp_path, capsys):
+    (tmp_path / "blocker").write_text("a regular file")
+    err = _usage_error(["canvas", "train", "--quiet", "--out", str(tmp_path / "blocker" / "m.pt")], capsys)
+    assert "argument --out: cannot write" in err and "is not a directory" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["blocker"]
+
+
+def test_train_ray_address_without_the_ray_executor_is_refused(capsys):
+    assert main(["canvas", "train", "--quiet", "--ray-address", "auto"]) == 2
+    assert "--ray-address is only used with --curriculum dag --executor ray" in capsys.readouterr().err
+
+
+def test_cli_limits_match_the_model_config():
+    from wmverse.canvas import cli
+    from wmverse.canvas.model import CanvasModelConfig
+
+    assert cli.MAX_WINDOW == CanvasModelConfig().max_time
+    assert cli.N_HEADS == CanvasModelConfig().n_heads

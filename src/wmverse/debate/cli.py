@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from wmverse.cli_args import fail, positive_int, seed, unit_float, writable_dir, writable_file
 
 __all__ = ["add_subparser"]
 
@@ -24,14 +27,20 @@ def add_subparser(subparsers) -> None:
     )
     train.add_argument("--name", required=True, help="name of the person being modelled")
     train.add_argument("--labels", help="gold labels {id: tendency}, used for validation only")
-    train.add_argument("--epochs", type=int, default=10, help="maximum epochs (default 10)")
+    train.add_argument("--epochs", type=positive_int, default=10, help="maximum epochs (default 10)")
     train.add_argument("--judge", choices=["lexical", "embedding", "llm"], default="embedding")
-    train.add_argument("--seed", type=int, default=0, help="seed of the split and the agents (default 0)")
-    train.add_argument("--validation-split", type=float, default=0.2, help="held-out fraction (default 0.2)")
-    train.add_argument("--log-json", metavar="FILE", help="write the JSON training log")
-    train.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files")
-    train.add_argument("--wandb", metavar="DIR", help="log a W&B run in offline mode under DIR")
-    train.add_argument("--out", metavar="MODEL.json", help="save the trained model")
+    train.add_argument("--seed", type=seed, default=0, help="seed of the split and the agents (default 0)")
+    train.add_argument(
+        "--validation-split", type=unit_float, default=0.2, help="held-out fraction in [0, 1) (default 0.2)"
+    )
+    train.add_argument("--log-json", type=writable_file, metavar="FILE", help="write the JSON training log")
+    train.add_argument(
+        "--tensorboard", type=writable_dir, metavar="DIR", help="write TensorBoard event files"
+    )
+    train.add_argument(
+        "--wandb", type=writable_dir, metavar="DIR", help="log a W&B run in offline mode under DIR"
+    )
+    train.add_argument("--out", type=writable_file, metavar="MODEL.json", help="save the trained model")
     train.add_argument(
         "--llm-url", help="OpenAI-compatible base URL for --judge llm (e.g. http://127.0.0.1:8000/v1)"
     )
@@ -84,6 +93,9 @@ def _train(args: argparse.Namespace) -> int:
     except (ObservationFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    problem = _check_inputs(args, model.observations, labels, config)
+    if problem:
+        return fail(problem)
 
     loggers = [] if args.quiet else [ConsoleLogger()]
     if args.log_json:
@@ -125,6 +137,44 @@ def _train(args: argparse.Namespace) -> int:
         model.save(args.out)
         print(f"Saved model to {args.out}")
     return 0
+
+
+def _check_inputs(args: argparse.Namespace, observations, labels, config) -> str | None:
+    """Why the loaded inputs cannot give a meaningful run (``None`` if they can); prints how many
+    labels match. Runs before any training or output."""
+    n = len(observations)
+    if n < 2:
+        return (
+            f"{args.observations}: training needs at least 2 observations (some to debate on, "
+            f"some held out), got {n}"
+        )
+    inputs = {Path(p).resolve() for p in (args.observations, args.labels) if p}
+    for flag, out in (("--out", args.out), ("--log-json", args.log_json)):
+        if out and Path(out).resolve() in inputs:
+            return f"{flag} {out} is an input file of this run; choose another path"
+    if labels is None:
+        return None
+    ids = set(observations.ids)
+    matched = sum(1 for key in labels if key in ids)
+    if matched == 0:
+        some = ", ".join(repr(k) for k in list(labels)[:3])
+        return (
+            f"{args.labels}: no label matches an observation id of {args.observations} "
+            f"(label ids such as {some}; observation ids such as {observations.ids[0]!r})"
+        )
+    print(
+        f"labels: {matched} of {len(labels)} labels match an observation id "
+        f"({matched} of {n} observations labelled)"
+    )
+    if config.validation_split > 0:
+        _, held_out = observations.split(config.validation_split, seed=config.seed)
+        if not any(o.id in labels for o in held_out):
+            print(
+                f"warning: none of the {len(held_out)} held-out observations has a label in "
+                f"{args.labels}; validation reports agreement, not accuracy",
+                file=sys.stderr,
+            )
+    return None
 
 
 def _predict(args: argparse.Namespace) -> int:
