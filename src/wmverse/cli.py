@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "canvas": "wmverse.canvas.cli",
     "dynamics": "wmverse.dynamics.cli",
     "runtime": "wmverse.runtime.cli",
+    "runs": "wmverse.store.cli",
 }
 
 
