@@ -1,14 +1,31 @@
-"""LeWorld throughput: phase-2 training steps/s, and vectorised memory population and
-reads against per-word Python loops (the seed's way).
+"""LeWorld throughput: the world's configuration phase by phase, training steps/s, memory population and reads.
 
-Run: ``python benchmarks/leworld.py``. Single-threaded torch (as the CLI runs); the
-figures depend on the machine and its load.
+Also phase-2 training steps/s and vectorised memory population and reads against per-word Python loops.
+
+    python benchmarks/leworld.py [--world] [--threads N] [--repeats R] [--seed S] [--against REV]
+
+``--world`` prints only the per-phase figure: wall time of phases 1, 2, 3 and the evaluation for the
+configuration the world's ``leworld`` learner runs (difficulty medium, epochs 12/6/2, 256 training and 64
+held-out sequences, LeWorld plus its memory-free baseline), best of ``--repeats``. ``--against REV`` also
+times the ``wmverse.leworld`` package as it was at git revision ``REV`` in the same process, runs
+interleaved, and checks that both give the same per-epoch losses and held-out metrics, bit for bit.
+Torch runs ``--threads`` threads (default 1, as the CLI runs). Figures depend on the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
+import importlib
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
+from types import ModuleType
 
 import torch
 
@@ -36,7 +53,7 @@ def best_of(fn, repeats: int = 3) -> float:
 def structured_patterns_loop(
     memory: ArtificialMemory, seed: int = 0, block_words: int = 32, flip_prob: float = 0.1
 ):
-    """The seed's per-word loops (same layout as MemoryPopulator.structured_patterns)."""
+    """Per-word loops (the same layout as MemoryPopulator.structured_patterns)."""
     n, w = memory.config.num_words, memory.config.word_size
     q = n // 4
     g = torch.Generator().manual_seed(seed)
@@ -71,12 +88,153 @@ def read_loop(memory: ArtificialMemory, starts: list[int], ends: list[int]) -> t
     return out
 
 
-def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help; no options
-    torch.set_num_threads(1)
-    print(
-        f"torch {torch.__version__}, 1 thread; memory {DEMO_MEMORY.num_words} x {DEMO_MEMORY.word_size} bits"
+# ------------------------------------------------------------------ the world's configuration
+REPO = Path(__file__).resolve().parents[1]
+#: what the world's ``leworld`` learner builds (LeWorldLearnerConfig's defaults and LeWorldRunner)
+WORLD = dict(difficulty="medium", epochs=(12, 6, 2), num_train=256, num_val=64, eval_horizon=3)
+STAGES = ("phase 1", "phase 2", "phase 3", "evaluate")
+
+
+def world_setup(lw: ModuleType, seed: int):
+    """LeWorld and its memory-free baseline, data and training config, as the world's learner builds them."""
+    e1, e2, e3 = WORLD["epochs"]
+    config = lw.TrainingConfig.preset(
+        "demo", seed=seed, state_dim=16, char_dim=24, sequence_length=6,
+        phase1_epochs=e1, phase2_epochs=e2, phase3_epochs=e3,
+    )  # fmt: skip
+    mem = lw.MemoryConfig(num_words=256, word_size=16, max_read_range=8, encoder_dim=32, encoder_hidden=64)
+    slm = lw.SLMConfig(state_dim=16, char_dim=24, d_model=32, info_dim=16)
+    blm = lw.BLMConfig(state_dim=16, d_model=32, n_slms=3, info_dim=16)
+    systems = {"leworld": lw.LeWorldSystem(mem, slm, blm, seed=seed)}
+    lw.MemoryPopulator.structured_patterns(systems["leworld"].memory, seed=seed)
+    free = lw.LeWorldSystem(mem, slm, blm, read_mode="zero", seed=seed)
+    with torch.no_grad():
+        free.memory.memory.copy_(systems["leworld"].memory.memory)
+    systems["memory_free"] = free
+    train, val = lw.make_datasets(
+        systems["leworld"], config, WORLD["num_train"], WORLD["num_val"], WORLD["difficulty"]
     )
+    return config, systems, train, val
+
+
+def world_run(lw: ModuleType, seed: int) -> tuple[dict[str, float], dict]:
+    """One run of the world's plan: ``(seconds per stage, per-epoch metrics and evaluation)``."""
+    config, systems, train, val = world_setup(lw, seed)
+    seconds: dict[str, float] = {}
+    results: dict = {}
+    trainers = (lw.Phase1Trainer, lw.Phase2Trainer, lw.Phase3Trainer)
+    for stage, trainer_cls, epochs in zip(STAGES, trainers, WORLD["epochs"], strict=False):
+        t0 = time.perf_counter()
+        for name, system in systems.items():
+            trainer = trainer_cls(system, config, train)
+            results[f"{stage} {name}"] = [trainer.train_epoch() for _ in range(epochs)]
+        seconds[stage] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    results["evaluate"] = lw.Evaluator.evaluate(
+        systems["leworld"], val, WORLD["eval_horizon"], memory_free=systems["memory_free"]
+    )
+    seconds["evaluate"] = time.perf_counter() - t0
+    return seconds, results
+
+
+def package_at(rev: str) -> ModuleType:
+    """``wmverse.leworld`` as it was at git revision ``rev``, imported under another name."""
+    src = "src/wmverse/leworld"
+    try:
+        names = subprocess.run(
+            ["git", "ls-tree", "--name-only", f"{rev}:{src}"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"--against {rev}: {exc.stderr.strip()}") from None
+    name = "_leworld_at_" + "".join(c if c.isalnum() else "_" for c in rev)
+    tmp = tempfile.mkdtemp(prefix="leworld-bench-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    root = Path(tmp) / name
+    root.mkdir()
+    for file in (n for n in names if n.endswith(".py")):
+        text = subprocess.run(
+            ["git", "show", f"{rev}:{src}/{file}"], cwd=REPO, check=True, capture_output=True, text=True
+        ).stdout
+        (root / file).write_text(text)
+    sys.path.insert(0, str(root.parent))
+    return importlib.import_module(name)
+
+
+def _same(a, b) -> bool:
+    """Exact equality of nested results (NaN equals NaN)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return isinstance(b, list | tuple) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def world_figure(threads: int, repeats: int, seed: int, against: str | None) -> bool:
+    """Print the per-stage figure; returns False when ``against`` gives different numbers."""
+    import wmverse.leworld as current
+
+    packages = {"this tree": current}
+    if against:
+        packages[f"at {against}"] = package_at(against)
+    best = {label: dict.fromkeys(STAGES, math.inf) for label in packages}
+    results = {}
+    for r in range(repeats):
+        order = list(packages.items())
+        for label, lw in order[::-1] if r % 2 else order:  # interleaved, alternating who goes first
+            gc.collect()
+            seconds, results[label] = world_run(lw, seed)
+            best[label] = {k: min(best[label][k], seconds[k]) for k in STAGES}
+    e1, e2, e3 = WORLD["epochs"]
+    print(
+        f"world's LeWorld configuration ({WORLD['difficulty']}, epochs {e1}/{e2}/{e3}, {WORLD['num_train']} + "
+        f"{WORLD['num_val']} sequences, LeWorld + memory-free, seed {seed}), {threads} thread(s), "
+        f"best of {repeats}, seconds:"
+    )
+    labels = list(packages)
+    print(f"{'stage':<10}" + "".join(f"{label:>16}" for label in labels) + ("   speed-up" if against else ""))
+    for stage in (*STAGES, "total"):
+        row = [sum(best[label].values()) if stage == "total" else best[label][stage] for label in labels]
+        line = f"{stage:<10}" + "".join(f"{v:16.3f}" for v in row)
+        print(line + (f"   {row[1] / row[0]:8.2f}x" if against else ""))
+    ev = results["this tree"]["evaluate"]
+    print(f"held-out MSE: LeWorld {ev['leworld']['mse']!r}, memory-free {ev['memory_free']['mse']!r}")
+    if not against:
+        return True
+    same = _same(results["this tree"], results[labels[1]])
+    print(f"same per-epoch metrics and held-out metrics as {against}: {'yes, bit for bit' if same else 'NO'}")
+    return same
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--world", action="store_true", help="only the per-phase figure of the world's configuration"
+    )
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="runs of the world's configuration (best is shown)"
+    )
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--against", metavar="REV", help="also time (and compare with) the package at git REV")
+    args = ap.parse_args()
+    if args.threads < 1 or args.repeats < 1:
+        ap.error("--threads and --repeats must be >= 1")
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    same = world_figure(args.threads, args.repeats, args.seed, args.against)
+    if not args.world:
+        micro()
+    return 0 if same else 1
+
+
+def micro() -> None:
+    print(f"memory {DEMO_MEMORY.num_words} x {DEMO_MEMORY.word_size} bits")
 
     # population
     mem_vec, mem_loop = ArtificialMemory(DEMO_MEMORY), ArtificialMemory(DEMO_MEMORY)
@@ -141,4 +299,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

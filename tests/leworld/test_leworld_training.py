@@ -62,7 +62,7 @@ def test_phase3_lowers_its_loss(lw):
     assert set(metrics) >= {"loss_with_info", "loss_without_info", "improvement", "total_loss"}
 
 
-def test_paired_branch_improvement_as_the_seed_describes(lw):
+def test_paired_branch_improvement_and_objective(lw):
     system = lw.system()
     torch.nn.init.normal_(system.info_to_slm.weight, std=1.0)  # make the info request matter
     ds = lw.dataset(system, 16)
@@ -78,7 +78,7 @@ def test_paired_branch_improvement_as_the_seed_describes(lw):
     assert float(parts["objective"].detach()) == pytest.approx(
         total_with - 0.5 * (without - with_info), rel=1e-5
     )
-    assert not parts["improvement"].requires_grad  # the reward is detached, as in the seed
+    assert not parts["improvement"].requires_grad  # the reward is detached: no gradient through it
 
 
 def test_trainers_resume_epoch_by_epoch(lw):

@@ -1,8 +1,14 @@
 """LeWorld: small models that read a bit memory, a big model that routes over them.
 
-Seed 001 of wmverse: an artificial bit memory, SLMs that choose what to read, a BLM that
-routes over the reads and predicts the next state, an info request that modulates the
-SLMs at the next step, and a three-phase training procedure.
+An artificial bit memory (:class:`ArtificialMemory`), small models (SLMs) that choose
+which range of it to read, a big model (BLM) that routes over the reads and predicts the
+next state, an info request from the BLM that modulates the SLMs at the next step, and
+three training phases (:mod:`.trainers`); :class:`Evaluator` compares the result with a
+memory-free and an oracle baseline of the same architecture.
+
+This package implements wmverse's seed 001 (LeWorld). Where it departs from that seed's
+reference code, the module that departs says how and why; "the reference" in these
+docstrings means that code.
 """
 
 from .blm import BigLeWorldModel, Router

@@ -94,7 +94,8 @@ class BLMConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Full training configuration (the seed's fields; defaults from the seed unless noted)."""
+    """Full training configuration: learning rates, epochs and batch sizes of the three phases, loss
+    weights, router annealing, data sizes and the seed (defaults: the ``"seed"`` preset)."""
 
     #: phase 1 learning rate
     phase1_lr: float = 1e-3
@@ -122,7 +123,7 @@ class TrainingConfig:
     grad_clip: float = 1.0
     #: size of a world state
     state_dim: int = 64
-    #: size of the characteristics (64, not the seed's 32: they encode the relevant addresses)
+    #: size of the characteristics (64, not the reference's 32: they encode the relevant addresses)
     char_dim: int = 64
     #: timesteps per sequence
     sequence_length: int = 20
@@ -163,7 +164,7 @@ class TrainingConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrainingConfig:
-        """Named presets: ``"seed"`` (the seed's defaults) and ``"demo"`` (minutes on 2 CPU cores)."""
+        """Named presets: ``"seed"`` (the reference defaults above) and ``"demo"`` (small, fast phases)."""
         presets = {
             "seed": {},
             "demo": {

@@ -1,11 +1,11 @@
 """Synthetic state-transition sequences whose dynamics depend on memory content.
 
-As in the seed: every sequence has static characteristics and ``n_relevant`` (1/2/3 for
-easy/medium/hard) relevant memory ranges; ``seed_k = 2 * mean_bits(range_k) - 1`` tiled
-to the state size, and ``s[t] = 0.8 s[t-1] + 0.15 * sum_k seed_k + 0.05 * chars + 0.1 noise``.
+Every sequence has static characteristics and ``n_relevant`` (1/2/3 for easy/medium/hard)
+relevant memory ranges; ``seed_k = 2 * mean_bits(range_k) - 1`` tiled to the state size,
+and ``s[t] = 0.8 s[t-1] + 0.15 * sum_k seed_k + 0.05 * chars + 0.1 noise``.
 
-Two changes make the seed's procedure learnable as it intends:
-- every relevant range adds its influence (the seed's loop keeps only the last one);
+Two choices make the task learnable (the reference procedure differs on both):
+- every relevant range adds its influence (the reference keeps only the last one);
 - the characteristics carry the relevant ranges as +/-1 codes (for each range: the bits
   of the high byte, of the low byte and of ``length - 1``), the rest is Gaussian. An SLM
   can therefore learn *where* to read from what it sees, while *what* is there must be
@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 from .memory import ArtificialMemory
 
 DIFFICULTY_REGIONS = {"easy": 1, "medium": 2, "hard": 3}
-#: relevant ranges are padded to this many columns (the seed's "3 = max n_slms")
+#: relevant ranges are padded to this many columns (the largest difficulty's count)
 MAX_REGIONS = 3
 
 

@@ -3,7 +3,7 @@
 Metrics (``Evaluator.prediction_accuracy``):
 - ``mse``, ``mae``: one-step (teacher-forced) next-state errors over every transition;
 - ``step_mses``: open-loop rollout error at horizons 1..n_steps from the first state;
-- ``routing_entropy`` (the seed's ``-sum u log u`` of mean usage) and ``slm_usage``;
+- ``routing_entropy`` (``-sum u log u`` of the mean usage ``u`` of each SLM) and ``slm_usage``;
 - ``address_accuracy``: share of (step, SLM i) whose start is relevant range i's start.
 
 ``Evaluator.evaluate`` adds the baselines and ``gap_closed``:

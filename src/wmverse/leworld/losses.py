@@ -94,7 +94,7 @@ def cosine_restart_factor(epoch: float, period: int, period_mult: int = 2) -> fl
 
 
 def routing_entropy(masks: Tensor) -> tuple[float, Tensor]:
-    """The seed's routing entropy ``-sum_i u_i log u_i`` of the mean usage ``u_i`` of each SLM.
+    """Routing entropy ``-sum_i u_i log u_i`` of the mean usage ``u_i`` of each SLM.
 
     ``masks`` (..., n) hard gates. Returns ``(entropy, usage)``.
     """

@@ -1,10 +1,10 @@
 """Memory population strategies (all vectorised: no loop over words).
 
-``structured_patterns`` lays the memory out in four quarters, as in the seed:
+``structured_patterns`` lays the memory out in four quarters:
 dynamics (cyclic single-bit words), context, history (binary counting) and associations
 (XOR of the first two quarters). The context quarter is made of blocks of
 ``block_words`` words that share one random pattern with ``flip_prob`` of their bits
-flipped (the seed draws every word independently; blocks make a read's mean bits carry
+flipped (rather than every word drawn independently: blocks make a read's mean bits carry
 information that is specific to where it was read, which is what the dataset needs).
 """
 

@@ -39,20 +39,24 @@ class AddressHead(nn.Module):
         self.max_read_range = max_read_range
         self.register_buffer("address_codes", _bit_codes(half_space), persistent=False)
         self.register_buffer("range_codes", _bit_codes(max_read_range), persistent=False)
+        # complements of the codes, built once rather than at every call
+        self.register_buffer("address_zeros", 1 - self.address_codes, persistent=False)
+        self.register_buffer("range_zeros", 1 - self.range_codes, persistent=False)
         self.high = nn.Linear(d_model, self.address_codes.shape[1])
         self.low = nn.Linear(d_model, self.address_codes.shape[1])
         self.range = nn.Linear(d_model, self.range_codes.shape[1])
         self.confidence = nn.Linear(d_model, 1)
 
     @staticmethod
-    def _logits(z: Tensor, codes: Tensor) -> Tensor:
-        return F.logsigmoid(z) @ codes.T + F.logsigmoid(-z) @ (1 - codes).T
+    def _logits(z: Tensor, ones: Tensor, zeros: Tensor) -> Tensor:
+        """``sum_b log p(bit_b = k_b)`` for every value ``k``: ``ones`` its 0/1 codes, ``zeros = 1 - ones``."""
+        return F.logsigmoid(z) @ ones.T + F.logsigmoid(-z) @ zeros.T
 
     def forward(self, hidden: Tensor) -> dict[str, Tensor]:
         return {
-            "start_logits_high": self._logits(self.high(hidden), self.address_codes),
-            "start_logits_low": self._logits(self.low(hidden), self.address_codes),
-            "range_logits": self._logits(self.range(hidden), self.range_codes),
+            "start_logits_high": self._logits(self.high(hidden), self.address_codes, self.address_zeros),
+            "start_logits_low": self._logits(self.low(hidden), self.address_codes, self.address_zeros),
+            "range_logits": self._logits(self.range(hidden), self.range_codes, self.range_zeros),
             "confidence": torch.sigmoid(self.confidence(hidden)).squeeze(-1),
         }
 
@@ -92,6 +96,11 @@ class SmallLeWorldModel(nn.Module):
         characteristics: Tensor,
         modulation: Tensor | None = None,
     ) -> dict[str, Tensor]:
+        return self.from_input(self.trunk_input(past_state, current_state, characteristics), modulation)
+
+    def trunk_input(self, past_state: Tensor, current_state: Tensor, characteristics: Tensor) -> Tensor:
+        """The trunk's input ``[past, current, characteristics]`` (checked). Every SLM of a system
+        takes the same one, so the system builds it once per step."""
         c = self.config
         for name, x, dim in (
             ("past_state", past_state, c.state_dim),
@@ -100,7 +109,11 @@ class SmallLeWorldModel(nn.Module):
         ):
             if x.shape[-1] != dim:
                 raise ValueError(f"SLM expects {name} with last dimension {dim}, got {tuple(x.shape)}")
-        hidden = self.norm(self.trunk(torch.cat([past_state, current_state, characteristics], dim=-1)))
+        return torch.cat([past_state, current_state, characteristics], dim=-1)
+
+    def from_input(self, x: Tensor, modulation: Tensor | None = None) -> dict[str, Tensor]:
+        """``forward`` from the trunk input ``x`` of :meth:`trunk_input`."""
+        hidden = self.norm(self.trunk(x))
         if modulation is not None:
             hidden = hidden * (1 + modulation[..., 0, :]) + modulation[..., 1, :]
         out = self.address_head(hidden)

@@ -121,8 +121,9 @@ class LeWorldSystem(nn.Module):
         modulation = None
         if info_query_prev is not None:
             modulation = self.info_to_slm(info_query_prev).view(-1, self.n_slms, 2, self.slm_config.d_model)
+        x = self.slms[0].trunk_input(past_state, current_state, characteristics)  # shared by every SLM
         slm_outputs = [
-            slm(past_state, current_state, characteristics, None if modulation is None else modulation[:, i])
+            slm.from_input(x, None if modulation is None else modulation[:, i])
             for i, slm in enumerate(self.slms)
         ]
         reads = self._reads(slm_outputs, regions)
@@ -177,7 +178,7 @@ class LeWorldSystem(nn.Module):
         if steps < 1:
             raise ValueError(f"n_steps must be >= 1, got {n_steps}")
         info = None
-        preds, masks, probs, infos, addrs = [], [], [], [], []
+        preds, masks, probs, infos, addrs = [], [], [], [], []  # addrs: per step, n starts then n ends
         sums: dict[str, Tensor] = {}
         past, current = states[:, 0], states[:, 0]
         for t in range(steps):
@@ -192,9 +193,7 @@ class LeWorldSystem(nn.Module):
             probs.append(out["router_probs"])
             infos.append(info)
             addrs.append(
-                torch.stack(
-                    [torch.stack([o["start_addr"], o["end_addr"]], -1) for o in out["slm_outputs"]], 1
-                )
+                torch.stack([o[k] for k in ("start_addr", "end_addr") for o in out["slm_outputs"]], -1)
             )
             if open_loop:
                 past, current = current, out["next_state"]
@@ -205,9 +204,44 @@ class LeWorldSystem(nn.Module):
             masks=torch.stack(masks, 1),
             router_probs=torch.stack(probs, 1),
             info_queries=torch.stack(infos, 1),
-            addresses=torch.stack(addrs, 1),
+            addresses=torch.stack(addrs, 1).unflatten(-1, (2, self.n_slms)).transpose(-1, -2),
         )
         return result
+
+    def next_state_loss_without_info(
+        self, states: Tensor, characteristics: Tensor, *, regions: tuple[Tensor, Tensor] | None = None
+    ) -> Tensor:
+        """``multi_step_forward(states, characteristics, regions=regions, use_info=False)["next_state_loss"]``
+        in one pass over all the steps.
+
+        Without the info request a teacher-forced step depends only on the data, so the steps
+        are stacked along the batch (step-major rows) and run as one batch; the per-step MSEs
+        are then taken from each step's rows and summed in step order, as ``multi_step_forward``
+        does. Every operation of a step treats rows independently, so on CPU the result equals
+        the loop's bit for bit (the tests check it). Meant for values only: phase 3's branch
+        without info runs it under ``no_grad``.
+        """
+        if states.dim() != 3 or states.shape[1] < 2:
+            raise ValueError(f"states must be (B, T >= 2, state_dim), got {tuple(states.shape)}")
+        b, t, d = states.shape
+        steps = t - 1
+        past_idx = torch.clamp(torch.arange(steps, device=states.device) - 1, min=0)
+
+        def by_step(x: Tensor) -> Tensor:  # (B, S, ...) -> (S * B, ...), step-major
+            return x.transpose(0, 1).reshape(steps * b, *x.shape[2:])
+
+        rows = None if regions is None else (regions[0].repeat(steps, 1), regions[1].repeat(steps, 1))
+        out = self(
+            by_step(states[:, past_idx]),
+            by_step(states[:, :-1]),
+            characteristics.repeat(steps, 1),
+            regions=rows,
+        )
+        predictions = out["next_state"].view(steps, b, d)
+        total = L.next_state_loss(predictions[0], states[:, 1])
+        for k in range(1, steps):
+            total = total + L.next_state_loss(predictions[k], states[:, k + 1])
+        return total / steps
 
 
 def count_params(module: nn.Module, name: str | None = None, *, verbose: bool = True) -> int:

@@ -32,6 +32,12 @@ def _regions(batch: dict) -> tuple[Tensor, Tensor]:
     return batch["relevant_starts"], batch["relevant_ends"]
 
 
+def _adamw(params, **kwargs) -> optim.AdamW:
+    """AdamW on its multi-tensor (foreach) kernels: the same numbers as the per-tensor loop PyTorch
+    picks on CPU by default, in far fewer operator calls (the models have many small tensors)."""
+    return optim.AdamW(params, foreach=True, **kwargs)
+
+
 class _Trainer:
     phase = 0
     batch_size_field = "phase1_batch_size"
@@ -101,13 +107,11 @@ class Phase1Trainer(_Trainer):
         self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None
     ):
         super().__init__(system, config, dataset)
-        self.slm_optimizer = optim.AdamW(
+        self.slm_optimizer = _adamw(
             system.slms.parameters(), lr=config.phase1_lr, weight_decay=config.weight_decay
         )
         self.blm_params = list(system.blm.parameters()) + list(system.memory.parameters())
-        self.blm_optimizer = optim.AdamW(
-            self.blm_params, lr=config.phase1_lr, weight_decay=config.weight_decay
-        )
+        self.blm_optimizer = _adamw(self.blm_params, lr=config.phase1_lr, weight_decay=config.weight_decay)
 
     def _optimizers(self) -> dict[str, optim.Optimizer]:
         return {"slm": self.slm_optimizer, "blm": self.blm_optimizer}
@@ -122,7 +126,7 @@ class Phase1Trainer(_Trainer):
     def slm_loss(self, batch: dict, generator: torch.Generator | None = None) -> Tensor:
         """Mean over SLMs of the address loss at a random consecutive pair of each sequence.
 
-        (The seed uses the first pair only; any pair trains the SLMs for every step.)
+        (A random pair rather than always the first: the SLMs then learn for every step.)
         """
         self._check(batch)
         states, chars = batch["states"], batch["characteristics"]
@@ -133,8 +137,9 @@ class Phase1Trainer(_Trainer):
         starts, ends = _regions(batch)
         mc = self.system.memory_config
         total = states.new_zeros(())
+        x = self.system.slms[0].trunk_input(past, current, chars)  # the same for every SLM
         for i, slm in enumerate(self.system.slms):
-            out = slm(past, current, chars)
+            out = slm.from_input(x)
             total = total + L.address_loss(
                 out["start_logits_high"], out["start_logits_low"], out["range_logits"],
                 starts[:, i], ends[:, i], mc.half_space, mc.max_read_range,
@@ -203,9 +208,7 @@ class Phase2Trainer(_Trainer):
         system.loss_weights.update(
             balance=config.lambda_balance, diversity=config.lambda_diversity, entropy=config.lambda_entropy
         )
-        self.optimizer = optim.AdamW(
-            system.parameters(), lr=config.phase2_lr, weight_decay=config.weight_decay
-        )
+        self.optimizer = _adamw(system.parameters(), lr=config.phase2_lr, weight_decay=config.weight_decay)
         self.restart_period = max(1, config.phase2_epochs // 3)
         self.steps_per_epoch: int | None = None
 
@@ -264,6 +267,9 @@ class Phase3Trainer(_Trainer):
     """Paired-branch refinement of the info request.
 
     Branch A runs the full info-request loop, branch B cuts it (``use_info=False``).
+    Branch B only gives values, and without the info request its teacher-forced steps are
+    independent, so it runs all of them as one batch without a graph
+    (:meth:`LeWorldSystem.next_state_loss_without_info`, the same number as the step loop).
     ``improvement = (mse_B - mse_A).detach()`` and the objective is
     ``total_A - lambda_info_util * improvement``. The info modules learn at ``phase3_lr``,
     the SLMs and the rest of the BLM at 0.1x, the read encoder at 0.01x.
@@ -280,7 +286,7 @@ class Phase3Trainer(_Trainer):
         info_ids = {id(p) for p in info}
         other_blm = [p for p in system.blm.parameters() if id(p) not in info_ids]
         lr = config.phase3_lr
-        self.optimizer = optim.AdamW(
+        self.optimizer = _adamw(
             [
                 {"params": info, "lr": lr},
                 {"params": list(system.slms.parameters()), "lr": lr * 0.1},
@@ -297,17 +303,16 @@ class Phase3Trainer(_Trainer):
         """Both branches and the objective (with graph; nothing is stepped)."""
         states, chars, regions = batch["states"], batch["characteristics"], _regions(batch)
         with_info = self.system.multi_step_forward(states, chars, regions=regions, use_info=True)
-        with torch.no_grad():  # branch B only sets the detached improvement
-            without = self.system.multi_step_forward(states, chars, regions=regions, use_info=False)
+        with torch.no_grad():  # branch B only sets the detached improvement: values, all steps at once
+            without = self.system.next_state_loss_without_info(states, chars, regions=regions)
         objective, improvement = L.paired_branch_objective(
-            with_info["total_loss"], with_info["next_state_loss"], without["next_state_loss"],
-            self.config.lambda_info_util,
-        )  # fmt: skip
+            with_info["total_loss"], with_info["next_state_loss"], without, self.config.lambda_info_util
+        )
         return {
             "objective": objective,
             "improvement": improvement,
             "loss_with_info": with_info["next_state_loss"],
-            "loss_without_info": without["next_state_loss"],
+            "loss_without_info": without,
         }
 
     def train_step(self, batch: dict) -> dict[str, float]:
