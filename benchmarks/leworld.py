@@ -18,6 +18,7 @@ import argparse
 import atexit
 import gc
 import importlib
+import importlib.util
 import math
 import shutil
 import subprocess
@@ -160,8 +161,13 @@ def package_at(rev: str) -> ModuleType:
             ["git", "show", f"{rev}:{src}/{file}"], cwd=REPO, check=True, capture_output=True, text=True
         ).stdout
         (root / file).write_text(text)
-    sys.path.insert(0, str(root.parent))
-    return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(
+        name, root / "__init__.py", submodule_search_locations=[str(root)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its relative imports resolve inside this copy
+    spec.loader.exec_module(module)
+    return module
 
 
 def _same(a, b) -> bool:
