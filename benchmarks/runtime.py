@@ -1,12 +1,17 @@
 """Throughput of the in-process runtime: simulated seconds per wall second and ticks per second.
 
-A world is generated in a temporary folder with N worker agents and one hub agent (N = 7, 50, 200):
+A world is generated in a temporary folder with N worker agents and one hub agent (N = 7, 50, 200, 1000):
 each worker connects to the hub by role (handshake through PROFILE/AGENT_APPROVAL messages), then
 loops 'idle' -> 'pinged' -> 'idle', sending an interaction request to the hub every 0.5 simulated
 seconds and its stats to the world every simulated second. The hub's state machine serves one request
 per tick; the others wait in its queue or are refused when its interaction manager is full.
 
-    python benchmarks/runtime.py [--agents 7 50 200] [--ticks 200] [--tick-ms 100]
+``--stats both`` runs every size twice: with unaiverse's own stats path (the world JSON-walks every stored
+value) and with the runtime's fast one (``wmverse.runtime.fast_stats``, the default), to compare them.
+Besides wall-clock rates it prints the ticking loop's CPU time and ticks per CPU second, which are steadier
+on a shared machine.
+
+    python benchmarks/runtime.py [--agents 7 50 200 1000] [--ticks 200] [--tick-ms 100] [--stats both]
 """
 
 from __future__ import annotations
@@ -132,20 +137,43 @@ def make_world(folder: Path, n_workers: int) -> Path:
     return folder
 
 
-def bench(n_workers: int, ticks: int, tick_ms: float) -> dict:
+def bench(n_workers: int, ticks: int, tick_ms: float, fast_stats: bool = True) -> dict:
+    """Runs the benchmark world once; ``fast_stats=False``: with unaiverse's own stats path."""
     from wmverse.runtime import RuntimeConfig, run_world
+    from wmverse.runtime import fast_stats as fast_stats_module
+    from wmverse.runtime.scheduler import Runtime
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = make_world(Path(tmp) / f"bench{n_workers}", n_workers)
-        config = RuntimeConfig(
-            seed=0, max_steps=ticks, tick_ms=tick_ms, quiet=True, out_dir=Path(tmp) / "out"
-        )
-        started = time.perf_counter()
-        result = run_world(folder, config)
-        total = time.perf_counter() - started
+    loop_cpu = []
+    real_run = Runtime.run
+
+    async def timed_run(self):  # the ticking loop's CPU time (run_world reports its wall time)
+        started = time.process_time()
+        try:
+            return await real_run(self)
+        finally:
+            loop_cpu.append(time.process_time() - started)
+
+    was_enabled = fast_stats_module.ENABLED
+    Runtime.run = timed_run
+    fast_stats_module.ENABLED = fast_stats
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = make_world(Path(tmp) / f"bench{n_workers}", n_workers)
+            config = RuntimeConfig(
+                seed=0, max_steps=ticks, tick_ms=tick_ms, quiet=True, out_dir=Path(tmp) / "out"
+            )
+            started = time.perf_counter()
+            result = run_world(folder, config)
+            total = time.perf_counter() - started
+    finally:
+        Runtime.run = real_run
+        fast_stats_module.ENABLED = was_enabled
     if result.exit_code != 0:
         raise SystemExit(f"benchmark world failed: {result.error}")
     return {
+        "stats": "fast" if fast_stats else "unaiverse",
+        "loop_cpu_s": loop_cpu[0],
+        "ticks_per_cpu_s": result.steps / loop_cpu[0],
         "agents": n_workers,
         "ticks": result.steps,
         "sim_s": result.sim_seconds,
@@ -160,25 +188,36 @@ def bench(n_workers: int, ticks: int, tick_ms: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, nargs="+", default=[7, 50, 200], help="worker agents per world")
+    parser.add_argument(
+        "--agents", type=int, nargs="+", default=[7, 50, 200, 1000], help="worker agents per world"
+    )
     parser.add_argument("--ticks", type=int, default=200, help="ticks per run")
     parser.add_argument("--tick-ms", type=float, default=100.0, help="synthetic ms per tick")
+    parser.add_argument(
+        "--stats",
+        choices=["fast", "unaiverse", "both"],
+        default="fast",
+        help="the world's stats path: the runtime's fast one, unaiverse's own, or both (before/after)",
+    )
     args = parser.parse_args()
+    paths = {"fast": [True], "unaiverse": [False], "both": [False, True]}[args.stats]
     print(
         f"runtime benchmark: {args.ticks} ticks of {args.tick_ms:g} ms, hub + N workers, wire encoding on; "
         f"python {platform.python_version()}, {os.cpu_count()} CPUs (shared machine: figures are approximate)"
     )
     print(
-        f"{'agents':>6} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
-        f"{'ticks/s':>8} {'sim s/wall s':>12}"
+        f"{'agents':>6} {'stats':>9} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
+        f"{'ticks/s':>8} {'sim s/wall s':>12} {'loop cpu s':>10} {'ticks/cpu s':>11}"
     )
     for n in args.agents:
-        r = bench(n, args.ticks, args.tick_ms)
-        print(
-            f"{r['agents']:>6} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} {r['loop_s']:>7.2f} "
-            f"{r['messages']:>9} {r['ticks_per_s']:>8.1f} {r['sim_per_wall']:>12.2f}",
-            flush=True,
-        )
+        for fast in paths:
+            r = bench(n, args.ticks, args.tick_ms, fast_stats=fast)
+            print(
+                f"{r['agents']:>6} {r['stats']:>9} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} "
+                f"{r['loop_s']:>7.2f} {r['messages']:>9} {r['ticks_per_s']:>8.1f} {r['sim_per_wall']:>12.2f} "
+                f"{r['loop_cpu_s']:>10.2f} {r['ticks_per_cpu_s']:>11.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

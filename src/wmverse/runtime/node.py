@@ -24,6 +24,7 @@ from unaiverse.networking.p2p.messages import Msg
 from unaiverse.utils.logger import log
 from unaiverse.world import World
 
+from wmverse.runtime import fast_stats
 from wmverse.runtime.conn import (
     POOL_WORLD_AGENTS,
     POOL_WORLD_MASTERS,
@@ -150,6 +151,8 @@ class LocalNode(WorldJoining):
             identity_dir,
             self.agents_expected_to_send_ack,
         )
+        #: The world's stats without unaiverse's per-value JSON walk (None: agents, or unaiverse's own path).
+        self.fast_stats = fast_stats.install(hosted) if self.node_type == self.WORLD else None
         if self.node_type == self.AGENT:
             self.agent.behav_lone_wolf.update_wildcard(Custom.AGENT_WILDCARD, self.public_peer_id)
             self.agent.behav_lone_wolf.apply_wildcards()
@@ -330,5 +333,19 @@ class LocalNode(WorldJoining):
     async def _handle_messages(self) -> None:
         messages, self.inbox = self.inbox, []
         messages = sorted(messages, key=priority)  # stable: arrival order within a priority
-        for msg in messages:
-            await dispatch(self, msg)
+        fast = self.fast_stats
+        if fast is None:
+            for msg in messages:
+                await dispatch(self, msg)
+            return
+        # A world: a run of consecutive stats updates is one stats batch (see fast_stats.FastStats.batch)
+        i, n = 0, len(messages)
+        while i < n:
+            if messages[i].content_type != Msg.STATS_UPDATE:
+                await dispatch(self, messages[i])
+                i += 1
+                continue
+            with fast.batch():
+                while i < n and messages[i].content_type == Msg.STATS_UPDATE:
+                    await dispatch(self, messages[i])
+                    i += 1
