@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "dynamics": "wmverse.dynamics.cli",
     "runtime": "wmverse.runtime.cli",
     "runs": "wmverse.store.cli",
+    "dashboard": "wmverse.dashboard.cli",
 }
 
 
