@@ -5,6 +5,10 @@
    a loop of single dreams (one ``dream_rollout`` call per sequence, one forward per step).
 3. Planner time per decision vs the 50 ms budget (with the learned terminal value where
    the agent uses one).
+4. Evaluation of 10 episodes by the world's dynamics learner (trained as in the world, default
+   config): one state at a time (``evaluate(batched=False)``, the reference) vs batched (all
+   running episodes planned in one dream per step), wall time and decisions per second,
+   measured in the same run; both must give the same returns.
 Timings are wall-clock medians on this machine's CPU (torch threads as printed).
 """
 
@@ -163,27 +167,79 @@ def bench_planner(decisions: int) -> None:
               f"{np.percentile(times, 95) * 1e3:6.1f} ms, {within}/{decisions} within {cfg.time_budget_s * 1e3:.0f} ms")  # fmt: skip
 
 
+def bench_evaluation(episodes: int, train_steps: int, seed: int) -> None:
+    from agents.learners.dynamics import DynamicsLearnerConfig, DynamicsRunner
+
+    cfg = DynamicsLearnerConfig(seed=seed)
+    runner = DynamicsRunner(cfg)
+    t0 = time.perf_counter()
+    done = 0
+    while done < train_steps:
+        n = min(cfg.chunk_steps, train_steps - done)
+        runner.run("run_env_steps", {"n": n})
+        done += n
+    print(f"  trained the world learner (seed {seed}, pop {cfg.population}, horizon {cfg.horizon}) on "
+          f"{done} env steps in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    planner = runner.agent.planner
+    results = {}
+    for batched in (False, True):
+        before = planner.decisions
+        t0 = time.perf_counter()
+        returns = runner.agent.evaluate(episodes, batched=batched)
+        wall = time.perf_counter() - t0
+        decisions = planner.decisions - before
+        results[batched] = (returns, wall)
+        name = "batched          " if batched else "one state at time"
+        print(f"  {name}: {wall:7.2f} s, {decisions:5d} decisions, {decisions / wall:7.1f} decisions/s, "
+              f"mean return {np.mean(returns):6.1f}")  # fmt: skip
+    (ref, t_ref), (bat, t_bat) = results[False], results[True]
+    print(f"  -> {t_ref / t_bat:.1f}x faster; same returns: {ref == bat}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--figures", type=int, nargs="+", default=[1, 2, 3, 4], help="figures to run")
+    parser.add_argument("--eval-episodes", type=int, default=10, help="figure 4: evaluation episodes")
+    parser.add_argument(
+        "--eval-train-steps",
+        type=int,
+        default=2000,
+        help="figure 4: env steps of training (the world's 4 x 500)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="figure 4: the learner's seed")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={torch.get_num_threads()}"
     )
-    print("1. ensemble: vectorised vs Python loop over members (target >= 3x at 5 members)")
-    for members, batch, hidden in [(5, 32, 64), (5, 256, 64), (5, 256, 128), (5, 2000, 64), (10, 256, 64)]:
-        bench_ensemble(members, batch, hidden, args.repeats)
-    print("2. dream rollouts: batched vs a loop of single dream_rollout calls (target >= 100x)")
-    bench_rollouts(1000, 10, 64)
-    bench_rollouts(1000, 10, 128)
-    bench_rollouts(1000, 10, 64, TransitionBackend.MLP)
-    bench_rollouts(1000, 10, 32, TransitionBackend.MLP)
-    print(
-        "3. planner time per decision (budget 50 ms; ENSEMBLE E=5, hidden 64, done classifier, CartPole-sized)"
-    )
-    bench_planner(30)
+    if 1 in args.figures:
+        print("1. ensemble: vectorised vs Python loop over members (target >= 3x at 5 members)")
+        for members, batch, hidden in [
+            (5, 32, 64),
+            (5, 256, 64),
+            (5, 256, 128),
+            (5, 2000, 64),
+            (10, 256, 64),
+        ]:
+            bench_ensemble(members, batch, hidden, args.repeats)
+    if 2 in args.figures:
+        print("2. dream rollouts: batched vs a loop of single dream_rollout calls (target >= 100x)")
+        bench_rollouts(1000, 10, 64)
+        bench_rollouts(1000, 10, 128)
+        bench_rollouts(1000, 10, 64, TransitionBackend.MLP)
+        bench_rollouts(1000, 10, 32, TransitionBackend.MLP)
+    if 3 in args.figures:
+        print(
+            "3. planner time per decision (budget 50 ms; ENSEMBLE E=5, hidden 64, done classifier, CartPole-sized)"
+        )
+        bench_planner(30)
+    if 4 in args.figures:
+        print(
+            f"4. evaluation of {args.eval_episodes} episodes: one state at a time vs batched (world learner)"
+        )
+        bench_evaluation(args.eval_episodes, args.eval_train_steps, args.seed)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 Plan: ``run_env_steps(n)`` x ``chunks`` (real CartPole-v1 steps: random warm-up, then planning in dreams
 while the world model learns online), ``run_episode`` (finish or play one episode with the planner and
 report it, with its imagined rollout beside what really happened), then ``evaluate`` (planning episodes on
-fresh seeds, no learning, beside a random policy on the same seeds).
+fresh seeds, no learning, beside a random policy on the same seeds; the episodes run side by side and the
+planner decides for all running ones in one batched dream per step, episode k with its own seeded random
+stream, so the returns are those of playing the episodes one at a time).
 
 Reports: surprise (mean one-step prediction error), train loss, replay-buffer size, episode returns and
 lengths, planning time, and for the last finished episode the open-loop imagined trajectory and the real
@@ -171,7 +173,10 @@ class DynamicsRunner(LearnerRunner):
         return out
 
     def evaluate(self, episodes: int) -> dict[str, Any]:
-        """Planning returns on fresh seeds (no learning) beside a random policy on the same seeds."""
+        """Planning returns on fresh seeds (no learning) beside a random policy on the same seeds.
+
+        The episodes are played together, one batched plan per step for those still running
+        (``DynamicsAgent.evaluate``); each return is that of the episode played alone."""
         from wmverse.dynamics.envs import random_policy_returns
 
         returns = self.agent.evaluate(episodes)

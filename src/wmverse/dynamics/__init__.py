@@ -15,7 +15,9 @@ Layout, one concept per module:
 - :mod:`.rollout`: dreaming (batched imagined trajectories);
 - :mod:`.world_model`: ``TorchWorldModel``, the async Protocol facade over all of them;
 - :mod:`.input_checks`: input checking; :mod:`.metrics`: Prometheus metrics;
-- :mod:`.planner`, :mod:`.value`, :mod:`.cycle`: planning on dreams.
+- :mod:`.planner`, :mod:`.value`, :mod:`.cycle`: planning on dreams, one state at a time
+  or N states in one batched dream (``plan_batch`` / ``act_batch``, one seeded
+  ``PlanStream`` per state).
 
 Importing this package pulls in torch but not gymnasium; the agent and environments live
 in :mod:`wmverse.dynamics.agent` and :mod:`wmverse.dynamics.envs`.
@@ -25,7 +27,14 @@ from .buffer import ReplayBuffer
 from .cycle import CognitiveCycle
 from .metrics import REGISTRY, MetricsServer, WorldModelMetrics, serve_metrics
 from .model import TransitionModel
-from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod, PlanResult
+from .planner import (
+    DreamRolloutPlanner,
+    PlannerConfig,
+    PlanningMethod,
+    PlanResult,
+    PlanStream,
+    derived_generator,
+)
 from .rollout import BatchRollout
 from .trainer import ModelTrainer
 from .types import (
@@ -52,6 +61,7 @@ __all__ = [
     "ModelOutput",
     "ModelTrainer",
     "PlanResult",
+    "PlanStream",
     "PlannerConfig",
     "PlanningMethod",
     "PredictionTarget",
@@ -63,5 +73,6 @@ __all__ = [
     "WorldModelConfig",
     "WorldModelMetrics",
     "build_world_model",
+    "derived_generator",
     "serve_metrics",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .envs import DiscreteActionEnv, random_policy_returns
-from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod
+from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod, PlanStream
 from .types import ModelInput, TransitionBackend, WorldModelConfig
 from .value import TerminalValue, ValueConfig
 from .world_model import TorchWorldModel
@@ -256,25 +256,52 @@ class DynamicsAgent:
             "terminal_value": None if self.value is None else self.value.state_dict(),
         }
 
-    def evaluate(self, episodes: int = 10, *, seed_offset: int = 10_000) -> list[float]:
-        """Returns of ``episodes`` planning episodes on a fresh env, without learning."""
-        env = DiscreteActionEnv(
-            self.config.env_id, seed=self.config.seed + seed_offset, action_bins=self.config.action_bins
-        )
-        returns = []
-        for _ in range(episodes):
-            obs = env.reset()
-            self.planner.reset()
-            total, done = 0.0, False
-            while not done:
-                res = env.step(self.planner.act(obs))
-                total += res.reward
-                obs = res.observation
-                done = res.terminated or res.truncated
-            returns.append(total)
-        env.close()
-        self.planner.reset()
-        return returns
+    def evaluate(self, episodes: int = 10, *, seed_offset: int = 10_000, batched: bool = True) -> list[float]:
+        """Returns of ``episodes`` planning episodes on fresh envs, without learning.
+
+        Episode k runs on its own env, reset with seed ``seed + seed_offset + k`` (the seeds
+        :func:`~wmverse.dynamics.envs.random_policy_returns` uses), and plans with its own
+        :class:`~wmverse.dynamics.planner.PlanStream` on
+        ``derived_generator(planner seed, 1, seed_offset, k)``; the model, the value and the
+        agent's own planner stream are left untouched. So episode k's return is a function of
+        the model and k alone: ``batched`` (all episodes step together, the running ones
+        planned in one batched dream per step; finished ones drop out) and one episode at a
+        time (``batched=False``, the reference) give the same returns (with a planner that
+        plans fixed work, ``enforce_budget=False`` as the agents use: a wall-clock cut-off makes
+        any run depend on the machine's load).
+        """
+        base = self.config.seed + seed_offset
+        envs = [
+            DiscreteActionEnv(self.config.env_id, seed=base + k, action_bins=self.config.action_bins)
+            for k in range(episodes)
+        ]
+        seed = self.planner.config.seed
+        streams = [PlanStream.derived(seed, 1, seed_offset, k) for k in range(episodes)]
+        try:
+            if batched:
+                return self._play(envs, streams)
+            return [r for env, s in zip(envs, streams, strict=True) for r in self._play([env], [s])]
+        finally:
+            for env in envs:
+                env.close()
+
+    def _play(self, envs: list[DiscreteActionEnv], streams: list[PlanStream]) -> list[float]:
+        """One episode in each env (reset once), stepped together until all have ended;
+        the running ones act through one :meth:`~DreamRolloutPlanner.act_batch` per step."""
+        obs = [env.reset() for env in envs]
+        totals = [0.0] * len(envs)
+        running = list(range(len(envs)))
+        while running:
+            actions = self.planner.act_batch([obs[i] for i in running], [streams[i] for i in running])
+            still = []
+            for i, action in zip(running, actions, strict=True):
+                res = envs[i].step(action)
+                totals[i] += res.reward
+                obs[i] = res.observation
+                if not (res.terminated or res.truncated):
+                    still.append(i)
+            running = still
+        return totals
 
 
 @dataclass(frozen=True)

@@ -72,15 +72,39 @@ def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((a - b) ** 2).mean(dim=-1)
 
 
+def member_mean(member_values: torch.Tensor) -> torch.Tensor:
+    """Mean over the members (axis 0) as a chain of element-wise additions: (E, …) -> (…).
+
+    Unlike ``Tensor.mean(0)``, whose CPU reduction strategy (and so its rounding) changes
+    with the size of the other axes, every element's result is independent of how many rows
+    are computed together (a batched dream gives each row the numbers it gets alone).
+    """
+    members = member_values.unbind(0)
+    total = members[0]
+    for m in members[1:]:
+        total = total + m
+    return total / len(members)
+
+
+def logistic(x: torch.Tensor) -> torch.Tensor:
+    """The logistic function ``1 / (1 + exp(-x))``, element by element.
+
+    ``torch.sigmoid``'s vectorised CPU kernel rounds the elements that do not fill a whole
+    vector (the tensor's tail) differently, so an element's value would depend on the size
+    of the tensor; ``exp``, addition and division do not.
+    """
+    return 1.0 / (1.0 + torch.exp(-x))
+
+
 def disagreement(member_values: torch.Tensor) -> torch.Tensor:
     """Epistemic uncertainty: variance across members (axis 0), averaged over the last axis.
 
-    (E, …, D) -> (…). Zero for a single member.
+    (E, …, D) -> (…). Zero for a single member. Row-wise like :func:`member_mean`.
     """
     if member_values.shape[0] < 2:
         return torch.zeros(member_values.shape[1:-1])
-    centred = member_values - member_values.mean(dim=0, keepdim=True)  # faster than Tensor.var on CPU
-    return centred.square().mean(dim=(0, -1))
+    centred = member_values - member_mean(member_values)  # faster than Tensor.var on CPU
+    return member_mean(centred.square()).mean(dim=-1)
 
 
 def survival_return(

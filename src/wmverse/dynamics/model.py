@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .losses import disagreement, mse, split_heads, transition_loss
+from .losses import logistic, member_mean, mse, split_heads, transition_loss
 from .networks import EnsembleMLP, build_network
 from .normaliser import RunningNormaliser
 from .types import WorldModelConfig
@@ -75,30 +75,54 @@ class TransitionModel:
         assert self.done_net is not None
         return self.done_net(self.obs_norm.normalise(next_obs)).squeeze(-1)
 
+    def step(
+        self, obs_win: torch.Tensor, act_win: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One model step on left-padded windows (B, W, D)/(B, W)/(B, W); predicts the last.
+
+        Returns (``packed`` (B, D + 3), ``member_next_obs`` (E, B, D)); ``packed`` holds, in
+        this order, the next observation (D), reward, done probability and uncertainty (see
+        :meth:`forward`). Every member mean is a chain of element-wise additions
+        (:func:`~.losses.member_mean`), so each row's numbers are those it gets alone.
+        """
+        cfg = self.config
+        d = cfg.obs_dim
+        if cfg.window == 1:
+            out = self.net(self.features(obs_win[:, -1], act_win[:, -1]))
+        else:
+            out = self.net(self.features(obs_win, act_win), mask)
+        delta_n, rew_n, done_logit = split_heads(out, d)
+        member_next = obs_win[:, -1].unsqueeze(0) + self.delta_norm.denormalise(delta_n)
+        if self.done_net is not None:
+            done_logit = self.done_logit(member_next)
+        reward = self.reward_norm.denormalise(rew_n.unsqueeze(-1))
+        done = logistic(done_logit).unsqueeze(-1)
+        # one mean over the members for every output: next obs, reward, done, normalised delta
+        mean = member_mean(torch.cat([member_next, reward, done, delta_n], dim=-1))  # (B, 2D + 2)
+        if cfg.members > 1:  # disagreement of the normalised deltas, as losses.disagreement
+            centred = delta_n - mean[:, d + 2 :]
+            unc = member_mean(centred.square()).mean(dim=-1, keepdim=True)
+        else:
+            unc = torch.zeros(mean.shape[0], 1)
+        return torch.cat([mean[:, : d + 2], unc], dim=-1), member_next
+
     def forward(
         self, obs_win: torch.Tensor, act_win: torch.Tensor, mask: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         """One model step on left-padded windows (B, W, D)/(B, W)/(B, W); predicts the last.
 
         Returns ``next_obs`` (B, D), ``member_next_obs`` (E, B, D), ``reward`` (B,),
-        ``done_prob`` (B,) and ``uncertainty`` (B,) (member disagreement, normalised units).
+        ``done_prob`` (B,) and ``uncertainty`` (B,) (member disagreement, normalised units):
+        the ensemble means of :meth:`step`.
         """
-        cfg = self.config
-        if cfg.window == 1:
-            out = self.net(self.features(obs_win[:, -1], act_win[:, -1]))
-        else:
-            out = self.net(self.features(obs_win, act_win), mask)
-        delta_n, rew_n, done_logit = split_heads(out, cfg.obs_dim)
-        member_next = obs_win[:, -1].unsqueeze(0) + self.delta_norm.denormalise(delta_n)
-        if self.done_net is not None:
-            done_logit = self.done_logit(member_next)
-        reward = self.reward_norm.denormalise(rew_n.unsqueeze(-1)).squeeze(-1)
+        packed, member_next = self.step(obs_win, act_win, mask)
+        d = self.config.obs_dim
         return {
-            "next_obs": member_next.mean(0),
+            "next_obs": packed[:, :d],
             "member_next_obs": member_next,
-            "reward": reward.mean(0),
-            "done_prob": torch.sigmoid(done_logit).mean(0),
-            "uncertainty": disagreement(delta_n),
+            "reward": packed[:, d],
+            "done_prob": packed[:, d + 1],
+            "uncertainty": packed[:, d + 2],
         }
 
     def forward_padded(self, obs: torch.Tensor, acts: torch.Tensor) -> dict[str, torch.Tensor]:
