@@ -103,6 +103,7 @@ def test_read_only_directory_is_refused(tmp_path):
         ["canvas", "train"],
         ["canvas", "forecast"],
         ["leworld", "train"],
+        ["dynamics", "train"],
     ],
 )
 @pytest.mark.parametrize("bad", ["-5", str(2**32)])
@@ -112,3 +113,26 @@ def test_every_seeded_command_refuses_a_bad_seed(command, bad, capsys):
         main([*command, flag, bad])
     assert exc.value.code == 2
     assert "a seed must be an integer in [0, 2**32 - 1]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, bad, reason",
+    [
+        ("--max-env-steps", "-5", "must be an integer >= 1"),
+        ("--eval-episodes", "0", "must be an integer >= 1"),
+        ("--warmup-steps", "-1", "must be an integer >= 0"),
+        ("--metrics-port", "70000", "65535"),
+    ],
+)
+def test_dynamics_train_refuses_nonsense_before_training(flag, bad, reason, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["dynamics", "train", flag, bad])
+    assert exc.value.code == 2 and reason in capsys.readouterr().err
+
+
+def test_dynamics_train_refuses_an_unwritable_save_path_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        main(["dynamics", "train", "--save", str(blocker / "model.pt")])
+    assert exc.value.code == 2 and "is not a directory" in capsys.readouterr().err

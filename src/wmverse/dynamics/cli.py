@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from wmverse.cli_args import int_in_range, non_negative_int, positive_int, seed, writable_file
+
 
 def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     parser = subparsers.add_parser("dynamics", help="dynamics world model: learn, dream, plan")
@@ -12,24 +14,33 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     train = sub.add_parser("train", help="train the planning agent online and evaluate it")
     train.add_argument("--env", default="CartPole-v1", help="gymnasium env id (CartPole-v1, Pendulum-v1)")
     train.add_argument("--backend", default="ensemble", choices=["mlp", "lstm", "transformer", "ensemble"])
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed, default=0)
     train.add_argument(
         "--max-env-steps",
-        type=int,
+        type=positive_int,
         default=6000,
         help="budget of real env steps for learning, checked between episodes (one in progress finishes)",
     )
-    train.add_argument("--max-episodes", type=int, default=200)
-    train.add_argument("--eval-episodes", type=int, default=10)
-    train.add_argument("--warmup-steps", type=int, default=None, help="random-action steps before planning")
-    train.add_argument("--population", type=int, default=None, help="planner sequences per iteration")
-    train.add_argument("--horizon", type=int, default=None, help="planner horizon")
+    train.add_argument("--max-episodes", type=positive_int, default=200)
+    train.add_argument("--eval-episodes", type=positive_int, default=10)
     train.add_argument(
-        "--action-repeat", type=int, default=None, help="env steps per planner slot after --fine-steps"
+        "--warmup-steps", type=non_negative_int, default=None, help="random-action steps before planning"
     )
-    train.add_argument("--fine-steps", type=int, default=None, help="leading one-step planner slots")
+    train.add_argument(
+        "--population", type=positive_int, default=None, help="planner sequences per iteration"
+    )
+    train.add_argument("--horizon", type=positive_int, default=None, help="planner horizon")
+    train.add_argument(
+        "--action-repeat",
+        type=positive_int,
+        default=None,
+        help="env steps per planner slot after --fine-steps",
+    )
+    train.add_argument(
+        "--fine-steps", type=non_negative_int, default=None, help="leading one-step planner slots"
+    )
     train.add_argument("--method", choices=["cem", "random"], default=None, help="planning method")
-    train.add_argument("--hidden-dim", type=int, default=None)
+    train.add_argument("--hidden-dim", type=positive_int, default=None)
     train.add_argument(
         "--no-terminal-value",
         action="store_true",
@@ -37,13 +48,19 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     )
     train.add_argument(
         "--save",
+        type=writable_file,
         default=None,
         metavar="PATH",
         help="write the trained world model and value here (torch.save)",
     )
-    train.add_argument("--threads", type=int, default=1, help="torch threads (small nets: 1 is fastest)")
     train.add_argument(
-        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on 127.0.0.1:PORT"
+        "--threads", type=positive_int, default=1, help="torch threads (small nets: 1 is fastest)"
+    )
+    train.add_argument(
+        "--metrics-port",
+        type=int_in_range(1, 65535),
+        default=None,
+        help="serve Prometheus metrics on 127.0.0.1:PORT",
     )
     train.set_defaults(func=_train)
 
@@ -124,6 +141,9 @@ def _train(args: argparse.Namespace) -> int:
     )
     print("eval returns: " + ", ".join(f"{r:.0f}" for r in s.eval_returns), flush=True)
     if args.save:
+        from pathlib import Path
+
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         torch.save(agent.checkpoint(), args.save)
         print(
             f"saved: {args.save} (TorchWorldModel.from_snapshot(torch.load(PATH)['world_model']))", flush=True
