@@ -8,7 +8,9 @@ Public API (imported lazily: unaiverse costs seconds to import)::
     result = serve_world("worlds/training", RuntimeConfig(), host="0.0.0.0", port=7070)  # run_w.py
     code = join_hub(JoinConfig("HOST:7070", ("worlds/training/run_curiosity.py",)))    # runtime join
 
-See ``runner.run_world``, ``processes.run_processes`` and ``remote.join_hub`` for the contracts.
+See ``runner.run_world``, ``processes.run_processes`` and ``remote.join_hub`` for the contracts. Every run
+is recorded in a run store (``RuntimeConfig.db`` / ``--db``, else env ``WMVERSE_DB``, else
+``<world folder>/runs.db``): see ``recorder``; ``result.run_id`` is its id there.
 """
 
 from __future__ import annotations

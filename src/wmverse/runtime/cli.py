@@ -44,6 +44,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-wire", action="store_true", help="hand messages over without encoding them")
     parser.add_argument("--quiet", action="store_true", help="do not print the transition lines")
+    parser.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="run store the run is recorded in: SQLAlchemy URL or SQLite file (default: env WMVERSE_DB, "
+        "else WORLD_FOLDER/runs.db; 'none': not recorded)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -73,6 +80,7 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
             strict=not args.keep_going,
             wire=not args.no_wire,
             quiet=args.quiet,
+            db=args.db,
         )
         configure_threads()  # one process using this machine's cores (run_asynch re-sizes per process)
     except ValueError as exc:

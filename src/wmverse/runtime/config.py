@@ -35,6 +35,9 @@ class RuntimeConfig:
     """Do not print the transition lines (they are still collected in the result)."""
     skip_scripts: frozenset[str] = field(default_factory=lambda: SKIPPED_SCRIPTS)
     """File names never loaded as node scripts (run_demo*.py are skipped too)."""
+    db: str | None = None
+    """The run store this run is recorded in: a SQLAlchemy URL or a SQLite file; None: env ``WMVERSE_DB``,
+    else ``<world folder>/runs.db``; ``"none"``: the run is not recorded."""
 
     def __post_init__(self) -> None:
         if self.max_steps <= 0:
@@ -73,3 +76,7 @@ class RunResult:
     """Real seconds spent loading the scripts (building the nodes)."""
     loop_wall_s: float = 0.0
     """Real seconds spent ticking (from the first tick to the end, hooks excluded)."""
+    run_id: int | None = None
+    """The run's id in the run store (None: not recorded)."""
+    store: str | None = None
+    """The run store's URL (password hidden), when the run was recorded."""

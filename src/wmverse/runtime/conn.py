@@ -180,6 +180,8 @@ class LocalConn:
         self.outgoing: set[str] = set()
         self.world_peer_id: str | None = private_peer_id if is_world_node else None
         self.rendezvous_tag = -1
+        #: Called as ``on_role(peer_id, role)`` when a member's role changes (the run's recorder sets it).
+        self.on_role: Any = None
         self.world_node_role = (
             3  # how an agent sees its world's node: a world master (AgentBasics.ROLE_WORLD_MASTER)
         )
@@ -218,6 +220,8 @@ class LocalConn:
         members = self._members()
         if peer_id in members:
             members[peer_id] = new_role
+            if self.on_role is not None:
+                self.on_role(peer_id, new_role)
 
     def find_addrs_by_role(
         self, role: int, return_peer_ids_too: bool = False, discard_yourself: bool = False

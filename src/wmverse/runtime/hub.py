@@ -232,8 +232,12 @@ class Hub(HubAdmission):
         for link in newcomers:
             link.active = True
             self.links.append(link)
+            recorder = self.runtime.recorder
             for entry in link.entries:
                 router.register(RemoteNode(entry, lambda lk=link: lk.queue))
+                if recorder is not None:
+                    role = "world" if entry["type"] == "world" else None
+                    recorder.add_node(entry["name"], role, entry["prv"], entry["pub"])
             # The newcomer learns the pub/sub subscriptions made so far.
             for channel, subs in router.subscribers.items():
                 for peer in subs:
@@ -333,6 +337,8 @@ class Hub(HubAdmission):
             if not self.runtime.config.quiet:
                 self.printer.write(line)
         self.printer.lines.extend(header.get("transitions", []))
+        if self.runtime.transition_log is not None:  # the remote's state-machine transitions
+            self.runtime.transition_log.extend(header.get("hsm", []))
         link.delivered = int(header.get("delivered", link.delivered))
         link.joins.extend(header.get("joins", []))
         await self._route(link, header.get("ops", []), blobs)

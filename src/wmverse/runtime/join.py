@@ -116,6 +116,9 @@ class WorldJoining:
             await self.conn.remove(peer)
             raise JoinError(f"world {self.node_name!r} refused {name!r} in add_agent")
         world.role_changed_by_world = False
+        recorder = getattr(self.runtime, "recorder", None)
+        if recorder is not None:
+            recorder.add_node(name, role_str, peer)
         return {
             "world_name": self.node_name,
             "world_peer_id": self.private_peer_id,

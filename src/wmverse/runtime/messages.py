@@ -41,6 +41,17 @@ class Receiver(Protocol):
         """The hosted agent becomes ``role`` in the world of ``world_node``."""
 
 
+def stats_answer(world: Any, filters: dict[str, Any] | None, asker: str) -> dict[str, Any] | None:
+    """The world's answer to a STATS_REQUEST: data shaped as ``Stats.get_view`` (``{"world", "peers"}``),
+    which the asker merges into its view. With ``stat_names``: ``answer_stats_request`` (a query of the
+    stats' history), as live; without: the whole view since ``time_range`` (ms), where a live world
+    sends its rendered dashboard page (megabytes of HTML and plotly.js) instead."""
+    filters = filters or {}
+    if filters.get("stat_names"):
+        return world.answer_stats_request(filters, asker)
+    return world.stats.get_view(since_timestamp=filters.get("time_range", 0) or 0)
+
+
 def priority(msg: Msg) -> int:
     """Sort key: world approvals, then agent approvals, then interactions, then the rest (as Node)."""
     order = {Msg.WORLD_APPROVAL: 0, Msg.AGENT_APPROVAL: 1, Msg.INTERACTION: 2}
@@ -113,12 +124,7 @@ async def dispatch(node: Receiver, msg: Msg) -> None:
             hosted.add_peer_stats(msg.content)
     elif ct == Msg.STATS_REQUEST:
         if node.node_type == node.WORLD:
-            filters = msg.content or {}
-            if filters.get("stat_names"):
-                payload = hosted.answer_stats_request(filters, sender)
-            else:
-                payload = hosted.stats.plot(since_timestamp=filters.get("time_range", 0))
-            await node.conn.send(sender, None, Msg.STATS_RESPONSE, payload)
+            await node.conn.send(sender, None, Msg.STATS_RESPONSE, stats_answer(hosted, msg.content, sender))
     elif ct == Msg.STATS_RESPONSE:
         if (
             node.node_type == node.AGENT

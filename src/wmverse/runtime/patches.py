@@ -7,18 +7,21 @@
 - :func:`world_sandbox` puts the world folder on ``sys.path`` and in the cwd, and forgets the
   modules loaded from it afterwards (two worlds in one process must not share ``src``).
 - :func:`framework_globals` restores the class-level role tables and ``Custom`` knobs unaiverse mutates.
+- :func:`recorded_transitions` logs every completed state-machine transition in ``runtime.transition_log``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import random
 import sys
 import uuid as _real_uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -199,3 +202,30 @@ def framework_globals() -> Iterator[None]:
         AgentBasics.CUSTOM_ROLES.extend(custom_roles)
         for k, v in knobs.items():
             setattr(Custom, k, v)
+
+
+@contextlib.contextmanager
+def recorded_transitions(runtime: Any) -> Iterator[None]:
+    """While ``runtime.transition_log`` is a list, every transition a state machine completes (its action
+    done, ``act_transitions`` answering 0; self-loops too) is appended to it as ``(node name, from state,
+    to state, action, simulated time)``; the node is the one the runtime is stepping."""
+    from unaiverse.hsm import HybridStateMachine
+
+    original = HybridStateMachine.__dict__["act_transitions"]
+
+    @functools.wraps(original)
+    async def act_transitions(self, *args, **kwargs):
+        status = await original(self, *args, **kwargs)
+        log = runtime.transition_log
+        if status == 0 and log is not None:
+            node = runtime.current_node
+            who = node.node_name if node is not None else "runtime"
+            action = self.get_last_completed_action_name()
+            log.append((who, self.prev_state, self.state, action, runtime.clock.get_time()))
+        return status
+
+    HybridStateMachine.act_transitions = act_transitions
+    try:
+        yield
+    finally:
+        HybridStateMachine.act_transitions = original

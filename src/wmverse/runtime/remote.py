@@ -217,6 +217,7 @@ class RemoteClient:
         runtime.join_service = self
         runtime.wait_for_background = not bool(welcome.get("realtime", False))
         runtime.on_busy = self._busy
+        runtime.transition_log = []  # sent to the hub with every tick's answer
         self.runtime = runtime
         self.printer = _Printer(runtime, False, self._collect)
         with run_context(runtime, self.printer):
@@ -282,12 +283,14 @@ class RemoteClient:
             transitions = self.printer.lines[self._sent_transitions :]
             self._sent_transitions = len(self.printer.lines)
             printed, self.printed = self.printed, []
+            moves, runtime.transition_log = runtime.transition_log, []
             done = {
                 "type": "done",
                 "t": header["t"],
                 "ops": ops,
                 "printed": printed,
                 "transitions": transitions,
+                "hsm": moves,
                 "delivered": runtime.router.delivered,
                 "joins": [],
             }

@@ -4,7 +4,8 @@
 their real paths, with ``Node`` replaced by :class:`~wmverse.runtime.node.LocalNode`, then ticks the
 registered nodes until the world says it is finished or ``max_steps`` ticks ran. It prints every
 user-facing log line (the HSMs' messages) with the synthetic time and the node's name, and at the
-end the world's ``summary()``, the stats database path and the dashboard path.
+end the world's ``summary()``, the stats database path, the dashboard path and the run's id in the run
+store, where every run is recorded as it goes (:mod:`wmverse.runtime.recorder`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from wmverse.runtime.patches import (
     framework_globals,
     local_node_class,
     offline_profiles,
+    recorded_transitions,
     seeded_globals,
     seeded_interaction_ids,
     world_sandbox,
@@ -208,6 +210,7 @@ def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
         stack.enter_context(seeded_interaction_ids(config.seed))
         stack.enter_context(offline_profiles(runtime.clock.get_time_as_string()))
         stack.enter_context(local_node_class(LocalNode))
+        stack.enter_context(recorded_transitions(runtime))
         stack.enter_context(_environ(OUT_DIR_ENV, str(out_dir)))
         stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
         stack.enter_context(_environ("WMVERSE_SEED", str(config.seed)))
@@ -271,6 +274,52 @@ def run_world(
     runtime = Runtime(folder, config, clock, out_dir)
     printer = _Printer(runtime, config.quiet, write)
     result = RunResult(exit_code=0, steps=0, sim_seconds=0.0, ended_by="error", transitions=printer.lines)
+    recorder = _open_recorder(folder, config, runtime, write, driver)
+    if isinstance(recorder, RunResult):
+        return recorder
+    status = "failed"
+    try:
+        _run(runtime, printer, scripts, driver, result, write)
+        status = (
+            "failed" if result.exit_code else "killed" if result.ended_by == "interrupted" else "finished"
+        )
+    except (KeyboardInterrupt, SystemExit):
+        status = "killed"
+        raise
+    finally:
+        if recorder is not None:
+            recorder.finish(status)
+            result.run_id, result.store = recorder.run_id, recorder.where
+    result.steps = runtime.steps
+    result.sim_seconds = clock.elapsed_s
+    if driver is not None:
+        result.nodes = driver.node_names()
+        result.messages = driver.messages()
+    else:
+        result.nodes = [n.node_name for n in runtime.order()]
+        result.messages = runtime.router.delivered
+    return result
+
+
+def _open_recorder(folder: Path, config: RuntimeConfig, runtime: Runtime, write, driver) -> Any:
+    """The run's recorder (None: not recorded), or the exit-2 result of a store that cannot be opened."""
+    from wmverse.runtime.recorder import open_recorder, store_location
+    from wmverse.store import StoreError
+
+    if store_location(folder, config.db) is None:
+        return None
+    try:
+        return open_recorder(folder, config, runtime, driver.messages if driver else None, write, driver)
+    except StoreError as exc:
+        if driver is not None:
+            driver.close()
+        error = f"run store: {exc}"
+        return RunResult(exit_code=2, steps=0, sim_seconds=0.0, ended_by="error", transitions=[], error=error)
+
+
+def _run(runtime: Runtime, printer: _Printer, scripts: list[Path], driver, result: RunResult, write) -> None:
+    """Loads the scripts and ticks (``run_world``'s body); fills ``result``."""
+    config, folder, out_dir = runtime.config, runtime.world_folder, runtime.out_dir
     try:
         with run_context(runtime, printer):
             if driver is not None:
@@ -304,15 +353,6 @@ def run_world(
     finally:
         if driver is not None:
             driver.close()
-    result.steps = runtime.steps
-    result.sim_seconds = clock.elapsed_s
-    if driver is not None:
-        result.nodes = driver.node_names()
-        result.messages = driver.messages()
-    else:
-        result.nodes = [n.node_name for n in runtime.order()]
-        result.messages = runtime.router.delivered
-    return result
 
 
 def format_report(result: RunResult) -> str:
@@ -327,6 +367,8 @@ def format_report(result: RunResult) -> str:
         lines.append(f"stats database: {result.stats_db}")
     if result.dashboard is not None:
         lines.append(f"dashboard: {result.dashboard}")
+    if result.run_id is not None:
+        lines.append(f"run store: run {result.run_id} in {result.store}")
     if result.error:
         lines.append(f"ERROR: {result.error}")
     return "\n".join(lines)

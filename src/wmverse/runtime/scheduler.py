@@ -54,6 +54,11 @@ class Runtime:
         self.wait_for_background = True
         #: Awaited every few seconds while waiting for background jobs (a joiner's "busy" to its hub).
         self.on_busy: Any = None
+        #: Records the run in the run store (``recorder.Recorder``, which sets itself here); None: not recorded.
+        self.recorder: Any = None
+        #: Completed state-machine transitions since the last tick's end, ``(node, from, to, action, sim
+        #: time)`` (see ``patches.recorded_transitions``); None: not collected.
+        self.transition_log: list[Any] | None = None
 
     # --- called by LocalNode -------------------------------------------------------------------
     def next_node_index(self) -> int:
@@ -65,6 +70,8 @@ class Runtime:
             return
         node.registered = True
         self.running.append(node)
+        if self.recorder is not None:
+            self.recorder.node_started(node)
 
     def record_action_failure(self, message: str) -> None:
         """Called from the log sink inside @action's except block: remembers the live exception."""
@@ -111,7 +118,9 @@ class Runtime:
             await background.settle(self.on_busy)
 
     def advance(self) -> None:
-        """Ends the tick: counts it and moves the clock forward by ``tick_ms``."""
+        """Ends the tick: the recorder gathers it, then it is counted and the clock moves by ``tick_ms``."""
+        if self.recorder is not None:
+            self.recorder.end_tick()
         self.steps += 1
         self.clock.advance(self.config.tick_ms / 1000.0)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .connect import default_db_path, describe_code, resolve_url
     from .errors import StoreError
     from .read import EXPORT_TABLES, Run
-    from .rows import Point, Transition
+    from .rows import JSONText, Point, Transition
     from .schema import RUN_STATUSES
     from .store import RunStore
 
@@ -32,6 +32,7 @@ _HOME = {
     "EXPORT_TABLES": "read",
     "Run": "read",
     "RUN_STATUSES": "schema",
+    "JSONText": "rows",
     "Point": "rows",
     "RunStore": "store",
     "Transition": "rows",
@@ -43,6 +44,7 @@ _HOME = {
 __all__ = [
     "EXPORT_TABLES",
     "RUN_STATUSES",
+    "JSONText",
     "Point",
     "Run",
     "RunStore",

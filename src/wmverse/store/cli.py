@@ -46,12 +46,26 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--agg", default="mean", help="reduce several values at one x: mean, last, max... (mean)")
     p.set_defaults(func=_command(_compare_body))
 
-    p = sub.add_parser("export", parents=[db], help="write a run's points to Parquet or CSV")
+    p = sub.add_parser(
+        "export", parents=[db], help="write a run's points to Parquet or CSV, or the run as an HTML page"
+    )
     p.add_argument("run", type=int, metavar="RUN")
     fmt = p.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--parquet", dest="fmt", action="store_const", const="parquet")
     fmt.add_argument("--csv", dest="fmt", action="store_const", const="csv")
-    p.add_argument("-o", "--output", type=Path, help="file to write (default: run-RUN-TABLE.FORMAT here)")
+    fmt.add_argument(
+        "--html",
+        dest="fmt",
+        action="store_const",
+        const="html",
+        help="a self-contained page: one panel per stat, one trace per agent",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="file to write (default: run-RUN-TABLE.FORMAT here, run-RUN.html for --html)",
+    )
     p.add_argument(
         "--table",
         default="points",
@@ -149,6 +163,12 @@ def _compare_body(store, args: argparse.Namespace) -> int:
 
 
 def _export_body(store, args: argparse.Namespace) -> int:
+    if args.fmt == "html":
+        from .html import write_run_page
+
+        path = write_run_page(store, args.run, args.output)
+        print(f"wrote run {args.run} as a page to {path}")
+        return 0
     path = store.export(args.run, args.output, args.fmt, table=args.table)
     print(f"wrote run {args.run}'s {args.table} to {path}")
     return 0

@@ -10,13 +10,20 @@ from sqlalchemy import Dialect, Float, Table, insert
 
 from .errors import StoreError
 
-__all__ = ["Point", "Transition", "as_float", "insert_plan", "number_or_json", "to_json"]
+__all__ = ["JSONText", "Point", "Transition", "as_float", "insert_plan", "number_or_json", "to_json"]
+
+
+class JSONText(str):
+    """A point's value that is JSON text already (say, what the world's stats serialised): stored in
+    ``value_json`` as it is, not encoded again."""
+
+    __slots__ = ()
 
 
 class Point(NamedTuple):
-    """One stat value. ``value``: a number (numpy scalars and booleans too) goes to ``value``, anything
-    else to ``value_json`` as JSON; ``detail``: optional JSON-able extra stored in ``value_json`` beside a
-    numeric value. SQLite stores a NaN as NULL."""
+    """One stat value. ``value``: a number (numpy scalars and booleans too) goes to ``value``, a
+    ``JSONText`` to ``value_json`` as it is, anything else to ``value_json`` as JSON; ``detail``: optional
+    JSON-able extra stored in ``value_json`` beside a numeric value. SQLite stores a NaN as NULL."""
 
     agent: str
     stat: str
@@ -53,6 +60,10 @@ def number_or_json(value: Any, detail: Any) -> tuple[float | None, str | None]:
     kind = type(value)
     if kind is float or kind is int or kind is bool:
         number = float(value)
+    elif kind is JSONText:
+        if detail is not None:
+            raise StoreError("a point whose value is JSON text cannot have a detail too")
+        return None, str(value)
     elif value is None:
         number = None
     else:

@@ -22,7 +22,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, func, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -201,6 +212,28 @@ class RunStore(RunReader):
             else:
                 conn.execute(update(t.nodes).where(where).values(role=role, peer_id=peer_id))
 
+    def add_nodes(self, run_id: int, rows: Iterable[tuple[str, str | None, str | None]]) -> int:
+        """Record or update nodes, each ``(name, role, peer_id)`` (as ``add_node``), in a few statements;
+        returns how many."""
+        rows = {name: (role, peer) for name, role, peer in rows}  # the last of a name wins
+        if not rows:
+            return 0
+        n = t.nodes.c
+        with translate_errors(f"cannot add nodes to run {run_id}"), self._writing() as conn:
+            known = set(conn.execute(select(n.name).where(n.run_id == run_id)).scalars())
+            new = [
+                {"run_id": run_id, "name": k, "role": r, "peer_id": p}
+                for k, (r, p) in rows.items()
+                if k not in known
+            ]
+            old = [{"key": k, "r": r, "p": p} for k, (r, p) in rows.items() if k in known]
+            if new:
+                conn.execute(insert(t.nodes), new)
+            if old:
+                stmt = update(t.nodes).where(n.run_id == run_id, n.name == bindparam("key"))
+                conn.execute(stmt.values(role=bindparam("r"), peer_id=bindparam("p")), old)
+        return len(rows)
+
     def add_points(self, run_id: int, rows: Iterable[Point | tuple | Mapping[str, Any]]) -> int:
         """Append stat points (``Point``s, tuples in ``Point``'s order, or mappings with its field names)
         in one executemany batch and one transaction; returns how many."""
@@ -229,7 +262,8 @@ class RunStore(RunReader):
         now = time.time()
         params = []
         for row in rows:
-            row = Transition(**row) if isinstance(row, Mapping) else Transition(*row)
+            if type(row) is not Transition:
+                row = Transition(**row) if isinstance(row, Mapping) else Transition(*row)
             agent, from_state, to_state, action, sim_time, wall_time = row
             wall_time = now if wall_time is None else float(wall_time)
             params.append((run_id, agent, from_state, to_state, action, as_float(sim_time), wall_time))
@@ -265,6 +299,26 @@ class RunStore(RunReader):
         wall_time = time.time() if wall_time is None else float(wall_time)
         row = (run_id, tick, as_float(sim_time), int(count), wall_time)
         self._insert_many(t.message_counts, [row], f"cannot add a message count to run {run_id}")
+
+    def add_badges(self, run_id: int, rows: Iterable[tuple]) -> int:
+        """Append badges, each ``(agent, kind, score, reason, sim_time, wall_time)`` (``add_badge``'s
+        arguments), in one batch; returns how many."""
+        now = time.time()
+        params = [
+            (run_id, agent, kind, as_float(score), reason, as_float(sim), as_float(wall or now))
+            for agent, kind, score, reason, sim, wall in rows
+        ]
+        return self._insert_many(t.badges, params, f"cannot add badges to run {run_id}")
+
+    def add_message_counts(self, run_id: int, rows: Iterable[tuple]) -> int:
+        """Append message counts, each ``(tick, sim_time, count, wall_time)``, in one batch; returns how
+        many."""
+        now = time.time()
+        params = [
+            (run_id, tick, as_float(sim), int(count), as_float(wall or now))
+            for tick, sim, count, wall in rows
+        ]
+        return self._insert_many(t.message_counts, params, f"cannot add message counts to run {run_id}")
 
     def finish_run(self, run_id: int, status: str = "finished", *, ended_at: datetime | None = None) -> None:
         """Record the end of a run: 'finished', 'failed' or 'killed'."""
