@@ -102,8 +102,9 @@ def test_convergence_is_tracked_across_steps():
 
 
 def test_trainer_equals_an_epoch_by_epoch_replay(sample, labels):
-    """A caller driving the step itself (as the training world does) gets the Trainer's numbers."""
-    cfg = TrainConfig(judge="lexical", max_epochs=4, convergence_threshold=0.0)
+    """A caller driving the step itself (as the training world does) gets the Trainer's numbers
+    (with the original settings: the world's agents do not calibrate)."""
+    cfg = TrainConfig.original(judge="lexical", max_epochs=4, convergence_threshold=0.0)
     history, result = Trainer(cfg, judge=LexicalJudge()).train(sample, AgentPool(), labels=labels)
 
     judge, train, agents = _prepared(sample, cfg)

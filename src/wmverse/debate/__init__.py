@@ -12,11 +12,14 @@ Modules: :mod:`.tendency`, :mod:`.observations`, :mod:`.claims` (data);
 (``shared_judge``); :mod:`.agents`, :mod:`.arena`, :mod:`.scoring` (scores, allocations,
 convergence, learning-rate decay); :mod:`.epoch` (one training epoch, used by the
 :class:`Trainer` and by the training world); :mod:`.train_config`, :mod:`.trainer`,
-:mod:`.validation` (held-out validation), :mod:`.loggers`, :mod:`.model`, :mod:`.cli`.
+:mod:`.validation` (held-out validation), :mod:`.ownership` (calibrated ownership and
+pooled claims), :mod:`.baselines` (honest baselines and :func:`debate_quality`),
+:mod:`.loggers`, :mod:`.model`, :mod:`.cli`.
 """
 
 from .agents import AgentPool, TendencyAgent
 from .arena import Arena, DebateResult, settle_debate
+from .baselines import debate_quality
 from .claims import Claim, ClaimTree, Stake, StakeSide
 from .embedding_judge import EmbeddingJudge
 from .epoch import EpochStep, convergence_tracker, run_epoch_step
@@ -34,6 +37,7 @@ from .observations import (
     load_labels,
     load_observations,
 )
+from .ownership import calibration_offsets, pool_claims, predict_owners
 from .scoring import (
     ConvergenceTracker,
     learning_rate_at,
@@ -89,13 +93,17 @@ __all__ = [
     "binomial_test_greater",
     "clopper_pearson",
     "convergence_tracker",
+    "calibration_offsets",
     "create_world_model",
+    "debate_quality",
     "learning_rate_at",
     "load_labels",
     "load_observations",
     "make_judge",
     "next_learning_rate",
     "normalise_scores",
+    "pool_claims",
+    "predict_owners",
     "project_allocations",
     "reallocate",
     "run_epoch_step",

@@ -36,7 +36,8 @@ class TendencyAgent:
     """One tendency's advocate.
 
     ``allocation`` is the share of behaviour it currently explains; ``claims`` its latest
-    proposals. ``n_claims`` claims of up to ``evidence_per_claim`` observations each are
+    proposals; ``offset`` the judge's learned bias toward its tendency (subtracted from its
+    scores when predicting, see :mod:`.ownership`; 0 = uncalibrated). ``n_claims`` claims of up to ``evidence_per_claim`` observations each are
     proposed per round; ``exploration`` is the Gumbel noise scale used when choosing
     evidence (0 = greedy).
     """
@@ -48,13 +49,21 @@ class TendencyAgent:
     evidence_per_claim: int = 4
     exploration: float = 0.01
     rounds: int = 0
+    offset: float = 0.0
     seen_claims: list[Claim] = field(default_factory=list, repr=False)
 
-    def propose(self, train_store: ObservationStore, judge: Judge, rng: np.random.Generator) -> list[Claim]:
+    def propose(
+        self,
+        train_store: ObservationStore,
+        judge: Judge,
+        rng: np.random.Generator,
+        offsets: np.ndarray | None = None,
+    ) -> list[Claim]:
         """Propose up to ``n_claims`` claims from the observations this agent owns best.
 
         Ownership margin = this tendency's best score minus the best rival score, where
-        scores come from the claims seen in the last staking round (anchors at first).
+        scores come from the claims seen in the last staking round (anchors at first),
+        less the per-tendency calibration ``offsets`` when given.
         Evidence is the top margins (Gumbel-perturbed by ``rng``), grouped into coherent
         claims by greedy farthest-point seeding and
         capacity-limited nearest-seed assignment. Sets and returns ``self.claims``.
@@ -65,6 +74,8 @@ class TendencyAgent:
             self.claims = []
             return []
         scores = np.asarray(judge.tendency_scores(texts, self.seen_claims), dtype=np.float64)
+        if offsets is not None:
+            scores = scores - np.asarray(offsets, dtype=np.float64)[None, :]
         i = self.tendency.index
         margin = scores[:, i] - np.delete(scores, i, axis=1).max(axis=1)
         key = margin.copy()
@@ -110,16 +121,25 @@ class TendencyAgent:
         self.claims = claims
         return claims
 
-    def stake(self, train_store: ObservationStore, claims: Sequence[Claim], judge: Judge) -> list[Stake]:
+    def stake(
+        self,
+        train_store: ObservationStore,
+        claims: Sequence[Claim],
+        judge: Judge,
+        offsets: np.ndarray | None = None,
+    ) -> list[Stake]:
         """Stake every observation this agent owns: PRO on its best own claim, CON on the
         strongest rival claim, both weighted by the ownership margin (best own relevance
-        minus best rival relevance). Remembers ``claims`` for the next proposal round.
+        minus best rival relevance, each less its tendency's calibration offset when
+        ``offsets`` are given). Remembers ``claims`` for the next proposal round.
         """
         self.seen_claims = list(claims)
         own_cols = np.array([c.tendency is self.tendency for c in claims], dtype=bool)
         if not own_cols.any() or own_cols.all() or len(train_store) == 0:
             return []
         rel = np.asarray(judge.relevance(train_store.texts, claims), dtype=np.float64)
+        if offsets is not None:
+            rel = rel - np.asarray(offsets, dtype=np.float64)[[c.tendency.index for c in claims]][None, :]
         own_rel = np.where(own_cols[None, :], rel, -np.inf)
         rival_rel = np.where(own_cols[None, :], -np.inf, rel)
         margin = own_rel.max(axis=1) - rival_rel.max(axis=1)
@@ -172,6 +192,17 @@ class AgentPool:
         """Overwrite every agent's allocation."""
         for t, a in self._agents.items():
             a.allocation = float(allocations[t])
+
+    def offsets(self) -> np.ndarray:
+        """(7,) the agents' calibration offsets in tendency order (zeros when uncalibrated)."""
+        return np.array([a.offset for a in self._agents.values()], dtype=np.float64)
+
+    def set_offsets(self, offsets: Sequence[float] | np.ndarray) -> None:
+        """Overwrite every agent's calibration offset (tendency order)."""
+        if len(offsets) != len(self._agents):
+            raise ValueError(f"need {len(self._agents)} offsets, got {len(offsets)}")
+        for a, v in zip(self._agents.values(), offsets, strict=True):
+            a.offset = float(v)
 
     def claims(self) -> list[Claim]:
         """All agents' current claims, in tendency order."""

@@ -85,10 +85,10 @@ def _train(args: argparse.Namespace) -> int:
     try:
         from .judge_factory import make_judge
 
-        judge = make_judge(args.judge, **judge_kwargs)
         model = create_world_model(
-            args.name, args.observations, judge=judge, prior_weight=config.prior_weight
-        )
+            args.name, args.observations, judge=make_judge(args.judge, **judge_kwargs)
+        ).configure(config)
+        judge = model.judge
         labels = load_labels(args.labels) if args.labels else None
     except (ObservationFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -54,8 +54,9 @@ class EmbeddingJudge(VectorJudge):
         device: str = "cpu",
         batch_size: int = 64,
         anchor_weight: float = 2.0,
+        descriptions: str = "seed",
     ):
-        super().__init__(anchor_weight=anchor_weight)
+        super().__init__(anchor_weight=anchor_weight, descriptions=descriptions)
         if cache_dir == "default":
             cache_dir = os.environ.get("WMVERSE_CACHE_DIR", DEFAULT_CACHE_DIR)
         self.cache_path = Path(cache_dir) / "embeddings-minilm-l6-v2.npz" if cache_dir is not None else None

@@ -11,6 +11,7 @@ re-encoded per epoch. The concrete judges live in their own modules
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -19,7 +20,7 @@ import numpy as np
 
 from .claims import Claim
 from .observations import Observation, ObservationStore
-from .tendency import TENDENCY_ORDER, Tendency
+from .tendency import TENDENCY_ORDER, Tendency, description_texts
 
 __all__ = ["N_TENDENCIES", "Judge", "VectorJudge", "as_texts", "prior_logits"]
 
@@ -81,16 +82,21 @@ class Judge(Protocol):
 class VectorJudge:
     """Base of judges that embed texts into unit vectors (subclasses implement ``_encode``).
 
-    ``anchor_weight`` is the weight of the tendency's anchor sentence in a claim's vector,
-    relative to the mean of its evidence vectors (weight 1).
+    ``anchor_weight`` is the weight of the tendency's anchor (its description vector) in a
+    claim's vector, relative to the mean of its evidence vectors (weight 1). ``descriptions``
+    says what that anchor is: ``seed``, the embedding of the tendency's anchor sentence (the
+    original model), or ``exemplars``, the normalised mean of the anchor sentence and the
+    tendency's generic exemplar sentences (:func:`~.tendency.description_texts`).
     """
 
     name = "vector"
 
-    def __init__(self, anchor_weight: float = 2.0):
+    def __init__(self, anchor_weight: float = 2.0, descriptions: str = "seed"):
         if anchor_weight < 0:
             raise ValueError("anchor_weight must be >= 0")
+        description_texts(TENDENCY_ORDER[0], descriptions)  # validates the mode
         self.anchor_weight = float(anchor_weight)
+        self.descriptions = descriptions
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         # small memos of whole matrices: the debate asks for the same ones many times per epoch
@@ -132,13 +138,41 @@ class VectorJudge:
             return int(next(iter(self._cache.values())).shape[0])
         return int(self.embed(["dimension probe"]).shape[1])
 
+    def description_corpus(self) -> list[str]:
+        """Every sentence that describes a tendency under this judge's ``descriptions``."""
+        return [text for t in TENDENCY_ORDER for text in description_texts(t, self.descriptions)]
+
     def prepare(self, texts: Sequence[str]) -> None:
-        """Warm the cache with the corpus and the anchor sentences."""
-        self.embed(list(texts) + [t.anchor_text for t in TENDENCY_ORDER])
+        """Warm the cache with the corpus and the description sentences."""
+        self.embed(list(texts) + self.description_corpus())
 
     def anchor_matrix(self) -> np.ndarray:
-        """(7, d) anchor vectors in :data:`TENDENCY_ORDER`."""
-        return self.embed([t.anchor_text for t in TENDENCY_ORDER])
+        """(7, d) unit anchor vectors in :data:`TENDENCY_ORDER` (see ``descriptions``)."""
+        if self.descriptions == "seed":
+            return self.embed([t.anchor_text for t in TENDENCY_ORDER])
+        return self._memoised(("anchors", self.descriptions), self._description_means)
+
+    def _description_means(self) -> np.ndarray:
+        rows = [self.embed(description_texts(t, self.descriptions)).mean(axis=0) for t in TENDENCY_ORDER]
+        mean = np.stack(rows)
+        return (mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def with_descriptions(self, descriptions: str) -> VectorJudge:
+        """This judge with other ``descriptions`` (``self`` when they are the same). The copy
+        shares the text-vector cache, which does not depend on the descriptions."""
+        if descriptions == self.descriptions:
+            return self
+        description_texts(TENDENCY_ORDER[0], descriptions)
+        twin = copy.copy(self)
+        twin.descriptions = descriptions
+        twin._memo = {}
+        twin._lock = threading.Lock()
+        twin._cache = self._cache if self._cache_is_final() else {}
+        return twin
+
+    def _cache_is_final(self) -> bool:
+        """Whether cached vectors can no longer change (a judge that refits would clear them)."""
+        return True
 
     def claim_matrix(self, claims: Sequence[Claim]) -> np.ndarray:
         """(c, d) unit vectors: ``normalise(anchor_weight * anchor + mean(evidence))``.
@@ -163,13 +197,15 @@ class VectorJudge:
                 rows.append(r)
                 cols.append(col(e))
                 vals.append(1.0 / len(parts))
-            if self.anchor_weight:
+            if self.anchor_weight and self.descriptions == "seed":
                 rows.append(r)
                 cols.append(col(c.tendency.anchor_text))
                 vals.append(self.anchor_weight)
         weights = np.zeros((len(claims), len(texts)), dtype=np.float32)
         np.add.at(weights, (np.array(rows), np.array(cols)), np.array(vals, dtype=np.float32))
         mixed = weights @ self.embed(list(texts))
+        if self.anchor_weight and self.descriptions != "seed":
+            mixed += self.anchor_weight * self.anchor_matrix()[[c.tendency.index for c in claims]]
         return mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
 
     # -- the Judge protocol ----------------------------------------------------------
@@ -210,4 +246,7 @@ class VectorJudge:
         return [TENDENCY_ORDER[k] for k in np.argmax(scores, axis=1)]
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "anchor_weight": self.anchor_weight}
+        cfg: dict[str, Any] = {"name": self.name, "anchor_weight": self.anchor_weight}
+        if self.descriptions != "seed":  # saved models of the original judges stay as they were
+            cfg["descriptions"] = self.descriptions
+        return cfg

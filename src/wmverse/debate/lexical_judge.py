@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from .judges import VectorJudge
-from .tendency import TENDENCY_ORDER
 
 __all__ = ["LexicalJudge", "tokenize"]
 
@@ -47,9 +46,13 @@ class LexicalJudge(VectorJudge):
     name = "lexical"
 
     def __init__(
-        self, n_features: int = 4096, anchor_weight: float = 2.0, idf: Sequence[float] | None = None
+        self,
+        n_features: int = 4096,
+        anchor_weight: float = 2.0,
+        idf: Sequence[float] | None = None,
+        descriptions: str = "seed",
     ):
-        super().__init__(anchor_weight=anchor_weight)
+        super().__init__(anchor_weight=anchor_weight, descriptions=descriptions)
         if n_features < 16:
             raise ValueError("n_features must be >= 16")
         self.n_features = int(n_features)
@@ -78,8 +81,11 @@ class LexicalJudge(VectorJudge):
 
     def prepare(self, texts: Sequence[str]) -> None:
         if not self.fitted:
-            self.fit(list(texts) + [t.anchor_text for t in TENDENCY_ORDER])
+            self.fit(list(texts) + self.description_corpus())
         super().prepare(texts)
+
+    def _cache_is_final(self) -> bool:
+        return self.fitted
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.n_features), dtype=np.float32)

@@ -1,8 +1,10 @@
 """The debate world model: observations, seven trained tendency agents, and a judge.
 
 ``predict`` says which tendency owns each observation or text: the judge's best
-relevance to each tendency's claims (its anchor sentence while it has none), plus
-``prior_weight * log(7 * allocation)``, argmax. Models round-trip through JSON.
+relevance to each tendency's claims (its description while it has none; one pooled
+prototype per tendency when ``pooled``), less each agent's calibration offset, plus
+``prior_weight * log(7 * allocation)``, argmax (:func:`~.ownership.predict_owners`).
+Models round-trip through JSON.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .claims import Claim
 from .judge_factory import make_judge
 from .judges import Judge, as_texts
 from .observations import Observation, ObservationStore, load_observations
+from .ownership import predict_owners
 from .tendency import TENDENCY_ORDER, Tendency, parse_tendency
 
 __all__ = ["FORMAT", "WorldModel", "create_world_model"]
@@ -35,18 +38,33 @@ class WorldModel:
         agents: AgentPool | None = None,
         judge: Judge | str = "embedding",
         prior_weight: float = 0.0,
+        pooled: bool = False,
     ):
         self.name = name
         self.observations = observations
         self.agents = agents if agents is not None else AgentPool()
         self.judge = make_judge(judge) if isinstance(judge, str) else judge
         self.prior_weight = prior_weight
+        self.pooled = pooled
         self.history: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return (
             f"WorldModel({self.name!r}, n_observations={len(self.observations)}, judge={self.judge.name!r})"
         )
+
+    def configure(self, config: Any) -> WorldModel:
+        """Predict as a model trained with ``config`` (a :class:`~.train_config.TrainConfig`):
+        its prior weight, claim pooling and, for a vector judge, its descriptions. Call it
+        before ``Trainer(config, judge=model.judge)`` so that the Trainer uses (and prepares)
+        this very judge. Returns ``self``."""
+        from .judges import VectorJudge
+
+        self.prior_weight = config.prior_weight
+        self.pooled = config.claim_pooling == "pooled"
+        if isinstance(self.judge, VectorJudge):
+            self.judge = self.judge.with_descriptions(config.descriptions)
+        return self
 
     @property
     def claims(self) -> list[Claim]:
@@ -62,7 +80,15 @@ class WorldModel:
         texts = as_texts(items)
         if not texts:
             return []
-        return self.judge.owners(texts, self.claims, self.allocations(), self.prior_weight)
+        return predict_owners(
+            self.judge,
+            texts,
+            self.claims,
+            self.allocations(),
+            self.prior_weight,
+            self.agents.offsets(),
+            self.pooled,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Everything needed to rebuild the model (judge settings, not its weights)."""
@@ -71,11 +97,13 @@ class WorldModel:
             "name": self.name,
             "judge": self.judge.config(),
             "prior_weight": self.prior_weight,
+            "pooled": self.pooled,
             "observations": self.observations.to_json(),
             "agents": [
                 {
                     "tendency": a.tendency.value,
                     "allocation": a.allocation,
+                    "offset": a.offset,
                     "claims": [c.to_json() for c in a.claims],
                 }
                 for a in self.agents
@@ -120,7 +148,15 @@ class WorldModel:
         pool = AgentPool({t: float(saved[t]["allocation"]) for t in TENDENCY_ORDER})
         for t in TENDENCY_ORDER:
             pool[t].claims = [Claim.from_json(c) for c in saved[t]["claims"]]
-        model = cls(data["name"], store, pool, judge, prior_weight=float(data.get("prior_weight", 0.0)))
+            pool[t].offset = float(saved[t].get("offset", 0.0))
+        model = cls(
+            data["name"],
+            store,
+            pool,
+            judge,
+            prior_weight=float(data.get("prior_weight", 0.0)),
+            pooled=bool(data.get("pooled", False)),
+        )
         model.history = data.get("history", {})
         return model
 
@@ -131,7 +167,8 @@ def create_world_model(
     judge: Judge | str = "embedding",
     allocations: dict[Tendency, float] | None = None,
     prior_weight: float = 0.0,
+    pooled: bool = False,
 ) -> WorldModel:
     """A fresh model of ``name`` from an observation file (or store) with default allocations."""
     store = path if isinstance(path, ObservationStore) else load_observations(path)
-    return WorldModel(name, store, AgentPool(allocations), judge, prior_weight=prior_weight)
+    return WorldModel(name, store, AgentPool(allocations), judge, prior_weight=prior_weight, pooled=pooled)

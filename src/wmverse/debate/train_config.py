@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["TrainConfig"]
+__all__ = ["ORIGINAL", "TrainConfig"]
+
+#: Allowed values of the string-valued switches.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "descriptions": ("seed", "exemplars"),
+    "calibration": ("none", "mean"),
+    "claim_pooling": ("best", "pooled"),
+}
+
+#: Field values that reproduce the model before descriptions, calibration and claim pooling.
+ORIGINAL: dict[str, Any] = {"descriptions": "seed", "calibration": "none", "claim_pooling": "best"}
 
 
 @dataclass
@@ -43,6 +53,12 @@ class TrainConfig:
     """Scale of the Gumbel noise agents add when choosing evidence (0 = greedy)."""
     prior_weight: float = 0.0
     """Weight of log(7 * allocation) added to ownership scores when predicting."""
+    descriptions: str = "exemplars"
+    """Tendency descriptions of vector judges: seed (anchor sentence only, the original) or exemplars."""
+    calibration: str = "mean"
+    """Per-tendency judge bias learned on the training texts: mean (subtract mean score) or none (original)."""
+    claim_pooling: str = "pooled"
+    """Prediction prototypes: pooled (one per tendency, all its claims' evidence) or best (best claim, original)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -66,12 +82,21 @@ class TrainConfig:
             problems.append("claims_per_agent and evidence_per_claim must be >= 1")
         if self.exploration < 0 or self.prior_weight < 0:
             problems.append("exploration and prior_weight must be >= 0")
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {', '.join(allowed)}")
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict of every field."""
         return asdict(self)
+
+    @classmethod
+    def original(cls, **changes: Any) -> TrainConfig:
+        """The original model's settings (seed descriptions, no calibration, best-claim
+        prediction) with ``changes``: reproduces the trainer before those fields existed."""
+        return cls(**{**ORIGINAL, **changes})
 
     @classmethod
     def field_docs(cls) -> dict[str, str]:

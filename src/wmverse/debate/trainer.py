@@ -17,8 +17,9 @@ from .agents import AgentPool
 from .arena import DebateResult
 from .epoch import convergence_tracker, run_epoch_step
 from .judge_factory import make_judge
-from .judges import Judge
+from .judges import Judge, VectorJudge
 from .observations import ObservationStore
+from .ownership import calibration_offsets, pool_claims
 from .scoring import total_change
 from .tendency import Tendency
 from .train_config import TrainConfig
@@ -75,11 +76,18 @@ class TrainHistory:
 
 
 class Trainer:
-    """Runs :class:`TrainConfig` epochs of debate on the training split, validating each epoch."""
+    """Runs :class:`TrainConfig` epochs of debate on the training split, validating each epoch.
+
+    A vector judge is used with ``config.descriptions`` (a twin of the given judge when its
+    own differ, sharing its embedding cache); predict with :attr:`judge` afterwards.
+    """
 
     def __init__(self, config: TrainConfig | None = None, judge: Judge | None = None):
         self.config = config or TrainConfig()
-        self.judge = judge if judge is not None else make_judge(self.config.judge)
+        base = judge if judge is not None else make_judge(self.config.judge)
+        if isinstance(base, VectorJudge):
+            base = base.with_descriptions(self.config.descriptions)
+        self.judge = base
 
     def _split_observations(
         self, observations: ObservationStore, fraction: float
@@ -98,7 +106,10 @@ class Trainer:
         """Train ``agents`` in place; returns ``(history, last DebateResult)``.
 
         ``labels`` (or ``metadata["tendency"]``) are used by validation only. With
-        ``verbose`` and no logger, a :class:`~.loggers.ConsoleLogger` is used.
+        ``verbose`` and no logger, a :class:`~.loggers.ConsoleLogger` is used. With
+        ``config.calibration == "mean"`` the judge's per-tendency bias is re-estimated on the
+        training texts before each staking round (the debate's ownership margins use it) and
+        stored on the agents for prediction (:mod:`.ownership`).
         """
         from .loggers import ConsoleLogger, ProgressPrinter
 
@@ -112,7 +123,12 @@ class Trainer:
         train_store, val_store = self._split_observations(observations, cfg.validation_split)
         self.judge.prepare(train_store.texts)
         agents.configure(cfg.claims_per_agent, cfg.evidence_per_claim, cfg.exploration)
-        validator = Validator(self.judge, prior_weight=cfg.prior_weight)
+        pooled = cfg.claim_pooling == "pooled"
+        calibrate = cfg.calibration == "mean"
+        validator = Validator(self.judge, prior_weight=cfg.prior_weight, pooled=pooled)
+        texts = train_store.texts
+        offsets = calibration_offsets(self.judge, texts, []) if calibrate else None
+        agents.set_offsets([0.0] * len(agents))
         tracker = convergence_tracker(cfg)
         if logger is not None:
             logger.on_train_start(cfg, {"n_train": len(train_store), "n_validation": len(val_store)})
@@ -122,10 +138,16 @@ class Trainer:
         lr = cfg.initial_lr
         for epoch in range(1, cfg.max_epochs + 1):
             start = time.perf_counter()
-            claims = [c for agent in agents for c in agent.propose(train_store, self.judge, rng)]
-            stakes = [s for agent in agents for s in agent.stake(train_store, claims, self.judge)]
+            claims = [c for agent in agents for c in agent.propose(train_store, self.judge, rng, offsets)]
+            if calibrate:
+                offsets = calibration_offsets(self.judge, texts, claims)
+            stakes = [s for agent in agents for s in agent.stake(train_store, claims, self.judge, offsets)]
             step = run_epoch_step(claims, stakes, agents.allocations(), lr, cfg, tracker)
             agents.set_allocations(step.allocations)
+            if calibrate:
+                agents.set_offsets(
+                    calibration_offsets(self.judge, texts, pool_claims(claims) if pooled else claims)
+                )
             result = step.debate
             val = validator.validate(val_store, result.claims, agents, labels) if len(val_store) else None
             metrics = EpochMetrics(

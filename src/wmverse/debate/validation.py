@@ -18,6 +18,7 @@ from .agents import AgentPool
 from .claims import Claim
 from .judges import Judge
 from .observations import Observation, ObservationStore
+from .ownership import predict_owners
 from .tendency import Tendency, parse_tendency
 
 __all__ = [
@@ -119,12 +120,15 @@ class Validator:
     """Scores a trained model on held-out observations with ``judge``.
 
     ``prior_weight`` is how strongly allocations act as a prior in ownership
-    (``score + prior_weight * log(7 * allocation)``); it must match the model's.
+    (``score + prior_weight * log(7 * allocation)``) and ``pooled`` whether each tendency's
+    claims are pooled into one prototype; both must match the model's. When ``agents`` is an
+    :class:`~.agents.AgentPool`, its calibration offsets are subtracted too (:mod:`.ownership`).
     """
 
-    def __init__(self, judge: Judge, prior_weight: float = 0.0):
+    def __init__(self, judge: Judge, prior_weight: float = 0.0, pooled: bool = False):
         self.judge = judge
         self.prior_weight = prior_weight
+        self.pooled = pooled
 
     def validate(
         self,
@@ -136,17 +140,17 @@ class Validator:
         """Accuracy against gold labels when any held-out observation has one, else agreement."""
         obs = list(test_obs)
         allocations = agents.allocations() if isinstance(agents, AgentPool) else agents
+        offsets = agents.offsets() if isinstance(agents, AgentPool) else None
         gold = gold_labels(obs, labels)
+        scored = [o for o in obs if o.id in gold] if gold else obs
+        texts = [o.content for o in scored]
+        predicted = predict_owners(
+            self.judge, texts, claims, allocations, self.prior_weight, offsets, self.pooled
+        )
         if gold:
-            scored = [o for o in obs if o.id in gold]
-            texts = [o.content for o in scored]
-            predicted = self.judge.owners(texts, claims, allocations, self.prior_weight)
             reference = [gold[o.id] for o in scored]
             metric = "accuracy"
         else:
-            scored = obs
-            texts = [o.content for o in scored]
-            predicted = self.judge.owners(texts, claims, allocations, self.prior_weight)
             reference = self.judge.owners(texts, [], None, 0.0)
             metric = "agreement"
         n = len(scored)
