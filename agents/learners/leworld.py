@@ -4,8 +4,13 @@
 the LeWorld system AND the memory-free baseline (same architecture reading zeros, same phases, same data),
 as ``wmverse.leworld.run_training`` does, so that the evaluation compares like with like. Reports:
 per-epoch losses of the phase (``slm_loss``, ``blm_loss``, ``total_loss``, ``next_state_loss``,
-``temperature``...); the evaluation adds held-out MSE/MAE, per-horizon MSE, routing entropy and SLM usage
-of LeWorld and of the baseline(s).
+``temperature``...); the evaluation adds held-out MSE/MAE, per-horizon MSE, SLM usage, routing entropy
+(of the load shares and per input) and SLMs per input of LeWorld and of the baseline(s).
+
+By default the data use the ``specialty`` layout (each SLM owns a third of the memory and each sequence
+needs two of the three) and phase 1 is presence-aware, so the router learns to gate on, per input, only
+the SLMs that have something to read (about 2 of 3 per input instead of all 3), at a held-out MSE no worse
+than the dense router's.
 """
 
 from __future__ import annotations
@@ -43,8 +48,8 @@ class LeWorldLearnerConfig:
     """Hidden width of the SLMs and the BLM."""
     state_dim: int = 16
     """World-state size."""
-    char_dim: int = 24
-    """Characteristics size (must hold the address codes of the difficulty)."""
+    char_dim: int | None = None
+    """Characteristics size; None: 24, or the address codes' size plus 7 when the codes need more."""
     sequence_length: int = 6
     """Steps per sequence."""
     n_slms: int = 3
@@ -53,6 +58,20 @@ class LeWorldLearnerConfig:
     """Also train the oracle baseline (reads the true ranges) and report the share of the gap closed."""
     eval_horizon: int = 3
     """Open-loop horizons of the per-horizon MSE."""
+    data_layout: str = "specialty"
+    """Relevant ranges: "specialty" (SLM i's third of the memory; the SLMs needed vary) or "columns" (reference)."""
+    presence_aware: bool = True
+    """Phase 1 teaches SLM confidence = "has a range" and distractor reads, router at 10x lr; False: reference."""
+    router_top_k: int = 0
+    """Most SLMs gated on per input (0: no cap)."""
+    lambda_sparsity: float = 0.0
+    """Weight of the routing sparsity loss (mean gate)."""
+    lambda_load_balance: float = 0.0
+    """Weight of the switch-style load-balancing loss."""
+    phase3_info_objective: str = "paired"
+    """Phase 3's info term: "paired" (trains the request through the branch with it) or "detached" (reference)."""
+    phase3_use_info: bool = True
+    """Phase 3 with the info-request loop (False: the ablation without it)."""
 
     def __post_init__(self) -> None:
         if self.difficulty not in ("easy", "medium", "hard"):
@@ -62,6 +81,37 @@ class LeWorldLearnerConfig:
         if len(self.phase_epochs) != 3 or any(int(e) < 0 for e in self.phase_epochs):
             raise ValueError(f"phase_epochs needs 3 integers >= 0, got {self.phase_epochs}")
         object.__setattr__(self, "phase_epochs", tuple(int(e) for e in self.phase_epochs))
+        if self.data_layout not in ("columns", "specialty"):
+            raise ValueError(f"data_layout must be columns or specialty, got {self.data_layout!r}")
+        if self.char_dim is not None and self.char_dim < 1:
+            raise ValueError(f"char_dim must be >= 1 or None, got {self.char_dim}")
+        if not 0 <= self.router_top_k <= self.n_slms:
+            raise ValueError(f"router_top_k must be in [0, n_slms={self.n_slms}], got {self.router_top_k}")
+        if self.lambda_sparsity < 0 or self.lambda_load_balance < 0:
+            raise ValueError("lambda_sparsity and lambda_load_balance must be >= 0")
+        if self.phase3_info_objective not in ("paired", "detached"):
+            raise ValueError(
+                f"phase3_info_objective must be paired or detached, got {self.phase3_info_objective!r}"
+            )
+
+    def training_overrides(self) -> dict[str, Any]:
+        """The ``TrainingConfig`` fields (over the ``demo`` preset) this config sets, char_dim excepted."""
+        e1, e2, e3 = self.phase_epochs
+        return {
+            "seed": self.seed,
+            "state_dim": self.state_dim,
+            "sequence_length": self.sequence_length,
+            "phase1_epochs": e1,
+            "phase2_epochs": e2,
+            "phase3_epochs": e3,
+            "data_layout": self.data_layout,
+            "lambda_confidence": 1.0 if self.presence_aware else 0.0,
+            "router_lr_scale": 10.0 if self.presence_aware else 1.0,
+            "lambda_sparsity": self.lambda_sparsity,
+            "lambda_load_balance": self.lambda_load_balance,
+            "phase3_info_objective": self.phase3_info_objective,
+            "phase3_use_info": self.phase3_use_info,
+        }
 
 
 class LeWorldRunner(LearnerRunner):
@@ -79,19 +129,9 @@ class LeWorldRunner(LearnerRunner):
             TrainingConfig,
             make_datasets,
         )
+        from wmverse.leworld.quality import small_char_dim
 
         c = self.config = config
-        e1, e2, e3 = c.phase_epochs
-        self.train_config = TrainingConfig.preset(
-            "demo",
-            seed=c.seed,
-            state_dim=c.state_dim,
-            char_dim=c.char_dim,
-            sequence_length=c.sequence_length,
-            phase1_epochs=e1,
-            phase2_epochs=e2,
-            phase3_epochs=e3,
-        )
         mem = MemoryConfig(
             num_words=c.num_words,
             word_size=c.word_size,
@@ -99,8 +139,16 @@ class LeWorldRunner(LearnerRunner):
             encoder_dim=32,
             encoder_hidden=64,
         )
-        slm = SLMConfig(state_dim=c.state_dim, char_dim=c.char_dim, d_model=c.d_model, info_dim=16)
-        blm = BLMConfig(state_dim=c.state_dim, d_model=c.d_model, n_slms=c.n_slms, info_dim=16)
+        char_dim = c.char_dim if c.char_dim is not None else small_char_dim(c.difficulty, c.data_layout, mem)
+        self.train_config = TrainingConfig.preset("demo", char_dim=char_dim, **c.training_overrides())
+        slm = SLMConfig(state_dim=c.state_dim, char_dim=char_dim, d_model=c.d_model, info_dim=16)
+        blm = BLMConfig(
+            state_dim=c.state_dim,
+            d_model=c.d_model,
+            n_slms=c.n_slms,
+            info_dim=16,
+            router_top_k=c.router_top_k,
+        )
         self.systems: dict[str, Any] = {"leworld": LeWorldSystem(mem, slm, blm, seed=c.seed)}
         MemoryPopulator.structured_patterns(self.systems["leworld"].memory, seed=c.seed)
         baselines = [("memory_free", "zero")] + ([("oracle", "oracle")] if c.oracle else [])

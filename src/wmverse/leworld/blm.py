@@ -2,8 +2,8 @@
 
 Each SLM slot contributes a value built from its hidden state, the encoding of what it
 read and its confidence. A :class:`Router` scores every slot; its gate is a sigmoid at an
-annealed temperature, made hard (> 0.5) in the forward pass with a straight-through
-gradient. The gated values are summed, and an MLP over (past, current, summed values)
+annealed temperature, made hard (> 0.5, and at most ``router_top_k`` per input when set)
+in the forward pass with a straight-through gradient. The gated values are summed, and an MLP over (past, current, summed values)
 predicts the state change and an info request for the SLMs at the next step.
 """
 
@@ -18,20 +18,28 @@ from .config import BLMConfig
 
 
 class Router(nn.Module):
-    """Straight-through sigmoid gates with an annealed temperature.
+    """Straight-through sigmoid gates with an annealed temperature and an optional top-k cap.
 
     ``forward(logits)`` -> ``(mask, probs)``; ``probs = sigmoid(logits / T)``, ``mask``
-    equals ``probs > 0.5`` in value and has the gradient of ``probs``.
+    equals ``probs > 0.5`` in value (and, with ``top_k > 0``, only for the ``top_k``
+    highest gates of each input) and has the gradient of ``probs``.
     """
 
-    def __init__(self, temperature_init: float = 1.0) -> None:
+    def __init__(self, temperature_init: float = 1.0, top_k: int = 0) -> None:
         super().__init__()
+        if top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {top_k}")
         self.temperature_init = float(temperature_init)
+        self.top_k = int(top_k)
         self.register_buffer("temperature", torch.tensor(float(temperature_init)))
 
     def forward(self, logits: Tensor) -> tuple[Tensor, Tensor]:
         probs = torch.sigmoid(logits / self.temperature)
-        hard = (probs > 0.5).to(probs.dtype)
+        hard = probs > 0.5
+        if 0 < self.top_k < probs.shape[-1]:
+            keep = torch.zeros_like(hard).scatter_(-1, probs.topk(self.top_k, dim=-1).indices, True)
+            hard = hard & keep
+        hard = hard.to(probs.dtype)
         return hard + probs - probs.detach(), probs
 
     def anneal_temperature(self, step: int, rate: float, t_min: float) -> float:
@@ -72,7 +80,7 @@ class BigLeWorldModel(nn.Module):
             self.slot_embedding = nn.Parameter(torch.randn(config.n_slms, d) * 0.02)
             self.context = nn.Linear(2 * config.state_dim, d)
             self.gate = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, 1))
-            self.router = Router(config.temperature_init)
+            self.router = Router(config.temperature_init, config.router_top_k)
             self.trunk = nn.Sequential(
                 nn.Linear(2 * config.state_dim + d, d), nn.GELU(), nn.Linear(d, d), nn.GELU()
             )

@@ -19,6 +19,11 @@ def add_subparser(subparsers) -> None:
     )
     train.add_argument("--seed", type=seed, default=0)
     train.add_argument("--no-baselines", action="store_true", help="train and evaluate LeWorld only")
+    train.add_argument(
+        "--routed",
+        action="store_true",
+        help="specialty data and presence-aware phase 1: the router gates on only the SLMs an input needs",
+    )
     for i in (1, 2, 3):
         train.add_argument(
             f"--phase{i}-epochs", type=non_negative_int, default=None, help="0 skips the phase"
@@ -48,7 +53,9 @@ def _train(args: argparse.Namespace) -> int:
         for i in (1, 2, 3)
         if getattr(args, f"phase{i}_epochs") is not None
     }
-    config = demo_config(args.difficulty, seed=args.seed, **overrides)
+    config = demo_config(
+        args.difficulty, seed=args.seed, preset="routed" if args.routed else "demo", **overrides
+    )
     system = default_system(config, memory=DEMO_MEMORY)
     result = run_training(
         system,

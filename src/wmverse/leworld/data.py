@@ -10,6 +10,16 @@ Two choices make the task learnable (the reference procedure differs on both):
   of the high byte, of the low byte and of ``length - 1``), the rest is Gaussian. An SLM
   can therefore learn *where* to read from what it sees, while *what* is there must be
   read: held-out sequences point at ranges never seen in training.
+
+Two layouts place the ranges (``layout``):
+- ``"columns"``: range ``k`` of a sequence is column ``k`` (SLM ``k`` is taught to find it
+  in phase 1); columns past ``n_relevant`` are empty, so some SLMs are never needed.
+- ``"specialty"``: the memory is cut into ``MAX_REGIONS`` equal specialty regions and
+  column ``i`` can only hold a range inside region ``i``. Each sequence draws which
+  ``n_relevant`` of the specialties it uses; the others' columns (and their codes in the
+  characteristics) are empty/zero. Which SLMs a sequence needs then varies from input to
+  input, so a router that turns the unneeded ones off for that input is rewarded: what
+  an SLM with nothing to find reads is a distractor.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from .config import MemoryConfig
 from .memory import ArtificialMemory
 
 DIFFICULTY_REGIONS = {"easy": 1, "medium": 2, "hard": 3}
@@ -37,20 +48,25 @@ def _tile(x: Tensor, dim: int) -> Tensor:
     return x.repeat(*([1] * (x.dim() - 1)), reps)[..., :dim]
 
 
-def code_size(memory: ArtificialMemory, n_relevant: int) -> int:
-    """Characteristic dimensions used by the address codes of ``n_relevant`` ranges."""
-    c = memory.config
+LAYOUTS = ("columns", "specialty")
+
+
+def code_size(memory: ArtificialMemory | MemoryConfig, n_relevant: int, layout: str = "columns") -> int:
+    """Characteristic dimensions used by the address codes of ``n_relevant`` ranges (every
+    specialty column has a code in the ``"specialty"`` layout, zero when unused)."""
+    c = memory.config if isinstance(memory, ArtificialMemory) else memory
     hb = max(1, math.ceil(math.log2(c.half_space)))
     rb = max(1, math.ceil(math.log2(c.max_read_range)))
-    return n_relevant * (2 * hb + rb)
+    return (MAX_REGIONS if layout == "specialty" else n_relevant) * (2 * hb + rb)
 
 
 class StateTransitionDataset(Dataset):
     """Sequences of states driven by memory content (see the module doc).
 
     Items are dicts: ``states`` (T, state_dim), ``characteristics`` (char_dim,),
-    ``relevant_starts`` / ``relevant_ends`` (3,) long (zero-padded), ``n_relevant``.
-    Same arguments and ``seed`` -> same data. The memory must be populated first.
+    ``relevant_starts`` / ``relevant_ends`` (3,) long (zero-padded: ``end == start`` marks
+    an empty column), ``n_relevant``. Same arguments and ``seed`` -> same data. The memory
+    must be populated first.
     """
 
     def __init__(
@@ -63,40 +79,62 @@ class StateTransitionDataset(Dataset):
         difficulty: str = "easy",
         *,
         seed: int = 0,
+        layout: str = "columns",
     ) -> None:
         if difficulty not in DIFFICULTY_REGIONS:
             raise ValueError(f"difficulty must be one of {sorted(DIFFICULTY_REGIONS)}, got {difficulty!r}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        region = memory.config.num_words // MAX_REGIONS
+        if layout == "specialty" and region < memory.config.max_read_range:
+            raise ValueError(
+                f"specialty layout: a region of {region} words cannot hold a read of max_read_range "
+                f"{memory.config.max_read_range}"
+            )
         if num_sequences < 1 or seq_length < 2 or state_dim < 1:
             raise ValueError("need num_sequences >= 1, seq_length >= 2, state_dim >= 1")
         self.num_sequences, self.seq_length = num_sequences, seq_length
         self.state_dim, self.char_dim = state_dim, char_dim
-        self.memory, self.difficulty = memory, difficulty
+        self.memory, self.difficulty, self.layout = memory, difficulty, layout
         self.n_relevant = DIFFICULTY_REGIONS[difficulty]
-        needed = code_size(memory, self.n_relevant)
+        needed = code_size(memory, self.n_relevant, layout)
         if char_dim < needed:
             raise ValueError(
-                f"char_dim {char_dim} too small: {difficulty} needs {needed} dimensions to encode "
-                f"{self.n_relevant} relevant range(s) of this memory"
+                f"char_dim {char_dim} too small: {difficulty} ({layout}) needs {needed} dimensions to "
+                f"encode the relevant range(s) of this memory"
             )
         self._generate(torch.Generator().manual_seed(seed))
 
     def _generate(self, g: torch.Generator) -> None:
         c = self.memory.config
         s, k, r = self.num_sequences, self.n_relevant, c.max_read_range
-        starts = torch.randint(0, c.num_words - r + 1, (s, k), generator=g)
-        lengths = torch.randint(max(1, r // 8), r + 1, (s, k), generator=g)
+        if self.layout == "specialty":
+            region = c.num_words // MAX_REGIONS
+            offsets = torch.arange(MAX_REGIONS) * region
+            starts = offsets + torch.randint(0, region - r + 1, (s, MAX_REGIONS), generator=g)
+            lengths = torch.randint(max(1, r // 8), r + 1, (s, MAX_REGIONS), generator=g)
+            used = torch.rand(s, MAX_REGIONS, generator=g).argsort(1)[:, :k]
+            active = torch.zeros(s, MAX_REGIONS, dtype=torch.bool).scatter_(1, used, True)
+            starts, lengths = starts * active, lengths * active
+            k = MAX_REGIONS
+        else:
+            starts = torch.randint(0, c.num_words - r + 1, (s, k), generator=g)
+            lengths = torch.randint(max(1, r // 8), r + 1, (s, k), generator=g)
+            active = torch.ones(s, k, dtype=torch.bool)
         ends = starts + lengths
         hb = max(1, math.ceil(math.log2(c.half_space)))
         rb = max(1, math.ceil(math.log2(r)))
         code = torch.cat(
-            [_bits(starts // c.half_space, hb), _bits(starts % c.half_space, hb), _bits(lengths - 1, rb)],
+            [_bits(starts // c.half_space, hb), _bits(starts % c.half_space, hb), _bits((lengths - 1).clamp(min=0), rb)],
             dim=-1,
-        ).reshape(s, -1)
+        )  # fmt: skip
+        code = (code * active.unsqueeze(-1)).reshape(s, -1)  # an unused specialty's code is all zeros
         chars = torch.randn(s, self.char_dim, generator=g)
         chars[:, : code.shape[1]] = code
         with torch.no_grad():
             mem_bits = self.memory.range_mean(starts, ends)  # (s, k, W)
-        transition_seed = _tile(mem_bits * 2 - 1, self.state_dim).sum(1)
+        seeds = _tile(mem_bits * 2 - 1, self.state_dim)
+        transition_seed = seeds.sum(1) if bool(active.all()) else (seeds * active.unsqueeze(-1)).sum(1)
         char_padded = _tile(chars, self.state_dim)
         states = torch.zeros(s, self.seq_length, self.state_dim)
         states[:, 0] = torch.randn(s, self.state_dim, generator=g)

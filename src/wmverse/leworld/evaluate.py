@@ -3,7 +3,11 @@
 Metrics (``Evaluator.prediction_accuracy``):
 - ``mse``, ``mae``: one-step (teacher-forced) next-state errors over every transition;
 - ``step_mses``: open-loop rollout error at horizons 1..n_steps from the first state;
-- ``routing_entropy`` (``-sum u log u`` of the mean usage ``u`` of each SLM) and ``slm_usage``;
+- ``slm_usage``: share of inputs (steps) that gate each SLM on;
+- ``routing_entropy``: entropy (nats) of the load shares ``u / sum(u)`` (``log n``: equal
+  loads, whether dense or balanced-sparse; 0: one SLM carries everything);
+- ``routing_entropy_input``: mean over inputs of the entropy of that input's normalised
+  hard gates (``log k`` with ``k`` SLMs on); ``slms_per_input``: mean ``k``;
 - ``address_accuracy``: share of (step, SLM i) whose start is relevant range i's start.
 
 ``Evaluator.evaluate`` adds the baselines and ``gap_closed``:
@@ -74,13 +78,17 @@ class Evaluator:
         system.train(was_training)
         if count == 0:
             raise ValueError("no evaluation batches")
-        entropy, usage = L.routing_entropy(torch.cat(masks, 0))
+        all_masks = torch.cat(masks, 0)
+        entropy, usage = L.routing_entropy(all_masks)
+        entropy_input, per_input = L.routing_per_input(all_masks)
         return {
             "mse": sq / count,
             "mae": ab / count,
             "step_mses": (horizon_sq / max(1, horizon_n)).tolist(),
             "routing_entropy": entropy,
             "slm_usage": usage.tolist(),
+            "routing_entropy_input": entropy_input,
+            "slms_per_input": per_input,
             # only LeWorld reads where its SLMs point; the baselines' SLM addresses are unused
             "address_accuracy": hits / real if real and system.read_mode == "slm" else float("nan"),
         }
@@ -118,14 +126,15 @@ class Evaluator:
         head = f"{'model':<12} {'MSE':>8} {'MAE':>8} " + " ".join(
             f"{'h=' + str(i + 1):>7}" for i in range(n_h)
         )
-        head += f" {'route H':>8} {'addr acc':>8}  SLM usage"
+        head += f" {'load H':>7} {'input H':>7} {'SLMs/in':>7} {'addr acc':>8}  SLM usage"
         lines = [head, "-" * len(head)]
         for name in rows:
             m = result[name]
             horizons = " ".join(f"{v:7.4f}" for v in m["step_mses"])
             usage = ",".join(f"{u:.2f}" for u in m["slm_usage"])
             lines.append(
-                f"{name:<12} {m['mse']:8.4f} {m['mae']:8.4f} {horizons} {m['routing_entropy']:8.3f} {_pct(m['address_accuracy']):>8}  [{usage}]"
+                f"{name:<12} {m['mse']:8.4f} {m['mae']:8.4f} {horizons} {m['routing_entropy']:7.3f} "
+                f"{m['routing_entropy_input']:7.3f} {m['slms_per_input']:7.2f} {_pct(m['address_accuracy']):>8}  [{usage}]"
             )
         if "gap_closed" in result:
             lines.append(

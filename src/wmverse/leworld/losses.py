@@ -25,6 +25,29 @@ def balance_loss(router_probs: Tensor) -> Tensor:
     return n * (usage**2).sum() / (usage.sum() ** 2 + _EPS) - 1
 
 
+def sparsity_loss(router_probs: Tensor) -> Tensor:
+    """Routing sparsity: the mean gate probability (the expected share of SLMs gated on).
+
+    An L1 penalty on the gates: every SLM pays for being on, so only those whose read
+    lowers the next-state loss by more than the weight stay on for a given input.
+    """
+    return router_probs.mean()
+
+
+def load_balance_loss(mask: Tensor, router_probs: Tensor) -> Tensor:
+    """Switch-Transformer load balancing ``n * sum_i f_i * P_i`` (1 when balanced).
+
+    ``f_i``: share of the hard gate activations (``mask`` (B, n), no gradient) that go to
+    SLM ``i``; ``P_i``: share of the gate probability mass on SLM ``i``. The gradient moves
+    probability from the SLMs that carry the most load to the others, so a sparsity term
+    does not collapse routing onto one SLM for every input.
+    """
+    n = router_probs.shape[-1]
+    load = mask.detach().reshape(-1, n).sum(0)
+    mass = router_probs.reshape(-1, n).sum(0)
+    return n * ((load / (load.sum() + _EPS)) * (mass / (mass.sum() + _EPS))).sum()
+
+
 def diversity_loss(p_high: Tensor, p_low: Tensor) -> Tensor:
     """Address diversity: probability that two distinct SLMs pick the same start address.
 
@@ -53,26 +76,55 @@ def address_loss(
     target_end: Tensor,
     half_space: int,
     max_read_range: int,
+    present: Tensor | None = None,
 ) -> Tensor:
-    """Phase-1 SLM loss: CE(high byte) + CE(low byte) + 0.5 CE(range length - 1)."""
+    """Phase-1 SLM loss: CE(high byte) + CE(low byte) + 0.5 CE(range length - 1).
+
+    ``present`` (B,) bool: average only over the rows that have a range (an empty column
+    has no address to learn); ``None``: every row. Zero when no row has one.
+    """
     tgt = target_start.long()
-    addr = F.cross_entropy(start_logits_high, tgt // half_space) + F.cross_entropy(
-        start_logits_low, tgt % half_space
-    )
     tgt_range = (target_end - target_start).clamp(1, max_read_range) - 1
-    return addr + 0.5 * F.cross_entropy(range_logits, tgt_range.long())
+    if present is None:
+        addr = F.cross_entropy(start_logits_high, tgt // half_space) + F.cross_entropy(
+            start_logits_low, tgt % half_space
+        )
+        return addr + 0.5 * F.cross_entropy(range_logits, tgt_range.long())
+    per_row = (
+        F.cross_entropy(start_logits_high, tgt // half_space, reduction="none")
+        + F.cross_entropy(start_logits_low, tgt % half_space, reduction="none")
+        + 0.5 * F.cross_entropy(range_logits, tgt_range.long(), reduction="none")
+    )
+    w = present.to(per_row.dtype)
+    return (per_row * w).sum() / w.sum().clamp(min=1)
+
+
+def confidence_loss(confidence: Tensor, present: Tensor) -> Tensor:
+    """Binary cross-entropy of an SLM's confidence (a probability) against "its column has a range"."""
+    return F.binary_cross_entropy(confidence.clamp(1e-6, 1 - 1e-6), present.to(confidence.dtype))
 
 
 def paired_branch_objective(
-    total_with: Tensor, prediction_with: Tensor, prediction_without: Tensor, lambda_info_util: float
+    total_with: Tensor,
+    prediction_with: Tensor,
+    prediction_without: Tensor,
+    lambda_info_util: float,
+    *,
+    detached: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Phase-3 objective (ProactAgent-style paired branches).
 
-    ``improvement = (prediction_without - prediction_with).detach()`` (positive: the info
-    request helped); ``objective = total_with - lambda_info_util * improvement``.
+    ``improvement = prediction_without - prediction_with`` (positive: the info request
+    helped); ``objective = total_with - lambda_info_util * improvement``. The branch
+    without the request is the baseline and never carries a gradient (one through it would
+    teach the model to predict worse without the request). The branch with it does, so
+    raising the improvement trains the request head and the SLMs' modulation. ``detached``
+    gives the reference's version, whose improvement is a constant that trains nothing.
     Returns ``(objective, improvement)``.
     """
-    improvement = (prediction_without - prediction_with).detach()
+    improvement = prediction_without.detach() - prediction_with
+    if detached:
+        improvement = improvement.detach()
     return total_with - lambda_info_util * improvement, improvement
 
 
@@ -94,9 +146,21 @@ def cosine_restart_factor(epoch: float, period: int, period_mult: int = 2) -> fl
 
 
 def routing_entropy(masks: Tensor) -> tuple[float, Tensor]:
-    """Routing entropy ``-sum_i u_i log u_i`` of the mean usage ``u_i`` of each SLM.
+    """Entropy (nats) of the share of the load each SLM carries, and the mean usage of each.
 
-    ``masks`` (..., n) hard gates. Returns ``(entropy, usage)``.
+    ``masks`` (..., n) hard gates; ``u_i`` = share of inputs that gate SLM ``i`` on; the
+    entropy is that of ``u / sum(u)``: ``log n`` when the SLMs carry equal loads (dense or
+    balanced sparse routing alike), 0 when one SLM carries all of it (or none is ever on).
+    Returns ``(entropy, usage)``.
     """
     usage = masks.reshape(-1, masks.shape[-1]).float().mean(0)
-    return max(0.0, float(-(usage * (usage + _EPS).log()).sum())), usage
+    share = usage / (usage.sum() + _EPS)
+    return max(0.0, float(-(share * (share + _EPS).log()).sum())), usage
+
+
+def routing_per_input(masks: Tensor) -> tuple[float, float]:
+    """``(entropy, slms)``: mean over inputs of the entropy (nats) of the normalised hard
+    gates (``log k`` with ``k`` SLMs on, 0 with at most one) and mean number of SLMs on."""
+    m = masks.reshape(-1, masks.shape[-1]).float()
+    on = m.sum(-1)
+    return float(on.clamp(min=1).log().mean()), float(on.mean())

@@ -29,6 +29,7 @@ def make_datasets(
         char_dim=config.char_dim,
         memory=system.memory,
         difficulty=difficulty,
+        layout=config.data_layout,
     )
     train = StateTransitionDataset(num_train, seed=config.seed * 2 + 1, **common)
     val = StateTransitionDataset(num_val, seed=config.seed * 2 + 2, **common)
@@ -127,9 +128,9 @@ def default_system(
     return LeWorldSystem(memory or MemoryConfig(), slm, blm, seed=config.seed)
 
 
-def demo_config(difficulty: str, seed: int = 0, **overrides) -> TrainingConfig:
-    """The ``demo`` preset with a char_dim large enough for ``difficulty``'s address codes."""
-    config = TrainingConfig.preset("demo", seed=seed, **overrides)
+def demo_config(difficulty: str, seed: int = 0, *, preset: str = "demo", **overrides) -> TrainingConfig:
+    """The ``demo`` (or ``routed``) preset with a char_dim large enough for ``difficulty``'s address codes."""
+    config = TrainingConfig.preset(preset, seed=seed, **overrides)
     if difficulty == "hard" and config.char_dim < 69 and "char_dim" not in overrides:
         config = replace(config, char_dim=72)
     return config

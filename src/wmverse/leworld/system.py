@@ -25,8 +25,14 @@ from .memory import ArtificialMemory
 from .slm import SmallLeWorldModel
 
 READ_MODES = ("slm", "zero", "oracle")
-#: default weights of the auxiliary losses (phase 2 overrides them from TrainingConfig)
-DEFAULT_LOSS_WEIGHTS = {"balance": 0.01, "diversity": 0.001, "entropy": 0.01}
+#: default weights of the auxiliary losses (phases 2 and 3 set them from TrainingConfig)
+DEFAULT_LOSS_WEIGHTS = {
+    "balance": 0.01,
+    "diversity": 0.001,
+    "entropy": 0.01,
+    "sparsity": 0.0,
+    "load_balance": 0.0,
+}
 
 
 class LeWorldSystem(nn.Module):
@@ -41,6 +47,7 @@ class LeWorldSystem(nn.Module):
         read_mode: str = "slm",
         loss_weights: dict[str, float] | None = None,
         seed: int = 0,
+        use_info: bool = True,
     ) -> None:
         super().__init__()
         mc, sc, bc = memory_config or MemoryConfig(), slm_config or SLMConfig(), blm_config or BLMConfig()
@@ -56,6 +63,8 @@ class LeWorldSystem(nn.Module):
             raise ValueError(f"read_mode must be one of {READ_MODES}, got {read_mode!r}")
         self.memory_config, self.slm_config, self.blm_config = mc, sc, bc
         self.read_mode = read_mode
+        #: whether sequences run the info-request loop by default (``multi_step_forward``)
+        self.use_info = bool(use_info)
         self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **(loss_weights or {})}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -115,7 +124,7 @@ class LeWorldSystem(nn.Module):
         """One step. Returns ``next_state``, ``info_query``, ``mask``, ``router_probs``,
         ``slm_outputs``, ``reads`` and ``losses`` (empty unless ``next_state`` is given;
         otherwise ``next_state_loss``, ``balance_loss``, ``diversity_loss``,
-        ``entropy_loss``, ``total``)."""
+        ``entropy_loss``, ``sparsity_loss``, ``load_balance_loss``, ``total``)."""
         if past_state.dim() != 2 or current_state.shape != past_state.shape:
             raise ValueError(f"states must be (B, state_dim) of equal shape, got {tuple(past_state.shape)}")
         modulation = None
@@ -143,6 +152,8 @@ class LeWorldSystem(nn.Module):
             "balance_loss": L.balance_loss(out["router_probs"]),
             "diversity_loss": L.diversity_loss(p_high, p_low),
             "entropy_loss": L.routing_entropy_loss(out["router_probs"]),
+            "sparsity_loss": L.sparsity_loss(out["router_probs"]),
+            "load_balance_loss": L.load_balance_loss(out["mask"], out["router_probs"]),
         }
         parts["total"] = (
             parts["next_state_loss"]
@@ -150,6 +161,10 @@ class LeWorldSystem(nn.Module):
             + w["diversity"] * parts["diversity_loss"]
             + w["entropy"] * parts["entropy_loss"]
         )
+        if w["sparsity"]:  # skipped at 0: the reference's total, bit for bit
+            parts["total"] = parts["total"] + w["sparsity"] * parts["sparsity_loss"]
+        if w["load_balance"]:
+            parts["total"] = parts["total"] + w["load_balance"] * parts["load_balance_loss"]
         return parts
 
     # ------------------------------------------------------------------ sequences
@@ -160,25 +175,29 @@ class LeWorldSystem(nn.Module):
         n_steps: int | None = None,
         *,
         regions: tuple[Tensor, Tensor] | None = None,
-        use_info: bool = True,
+        use_info: bool | None = None,
         open_loop: bool = False,
     ) -> dict:
         """Run over a sequence ``states`` (B, T, state_dim).
 
         Predicts ``states[:, t + 1]`` for ``t < n_steps`` (default ``T - 1``). Teacher-forced
         unless ``open_loop`` (then from ``t = 1`` on the model's own predictions are its
-        past and current states). ``use_info=False`` cuts the info-request loop.
+        past and current states). ``use_info=False`` cuts the info-request loop (default:
+        ``self.use_info``).
         Returns ``total_loss`` (mean over steps of the weighted total), the mean of each
         loss part, ``predictions`` (B, S, state_dim), ``masks`` and ``router_probs``
-        (B, S, n_slms), ``info_queries`` (B, S, info_dim) and ``addresses`` (B, S, n, 2).
+        (B, S, n_slms), ``info_queries`` (B, S, info_dim), ``addresses`` (B, S, n, 2) and the
+        SLMs' ``confidences`` (B, S, n).
         """
         if states.dim() != 3 or states.shape[1] < 2:
             raise ValueError(f"states must be (B, T >= 2, state_dim), got {tuple(states.shape)}")
         steps = states.shape[1] - 1 if n_steps is None else min(int(n_steps), states.shape[1] - 1)
         if steps < 1:
             raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        if use_info is None:
+            use_info = self.use_info
         info = None
-        preds, masks, probs, infos, addrs = [], [], [], [], []  # addrs: per step, n starts then n ends
+        preds, masks, probs, infos, addrs, confs = [], [], [], [], [], []  # addrs: n starts then n ends
         sums: dict[str, Tensor] = {}
         past, current = states[:, 0], states[:, 0]
         for t in range(steps):
@@ -192,6 +211,7 @@ class LeWorldSystem(nn.Module):
             masks.append(out["mask"])
             probs.append(out["router_probs"])
             infos.append(info)
+            confs.append(torch.stack([o["confidence"] for o in out["slm_outputs"]], -1))
             addrs.append(
                 torch.stack([o[k] for k in ("start_addr", "end_addr") for o in out["slm_outputs"]], -1)
             )
@@ -205,6 +225,7 @@ class LeWorldSystem(nn.Module):
             router_probs=torch.stack(probs, 1),
             info_queries=torch.stack(infos, 1),
             addresses=torch.stack(addrs, 1).unflatten(-1, (2, self.n_slms)).transpose(-1, -2),
+            confidences=torch.stack(confs, 1),
         )
         return result
 

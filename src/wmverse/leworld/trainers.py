@@ -9,15 +9,19 @@ world action).
 
 - Phase 1: SLMs learn to point at the relevant ranges (cross-entropy on the address
   bytes and the length); the BLM and the read encoder learn to predict the next state
-  from oracle reads (zero reads for a memory-free system).
-- Phase 2: everything end to end (next-state + balance + diversity + entropy losses),
-  linear warm-up then cosine restarts, router temperature annealed every step.
-- Phase 3: paired branches with and without the info request (ProactAgent style).
+  from oracle reads (zero reads for a memory-free system), with the routing terms. With
+  ``lambda_confidence > 0`` phase 1 is presence-aware: an SLM whose column is empty has
+  no address to learn but learns to say so through its confidence, and the BLM learns
+  with the oracle's confidence and a random (distractor) read for an empty column; the
+  reference teaches an empty column's SLM the null range ``[0, 1)`` instead.
+- Phase 2: everything end to end (next-state + balance + diversity + entropy + routing
+  sparsity + load-balancing losses), linear warm-up then cosine restarts, router
+  temperature annealed every step.
+- Phase 3: paired branches with and without the info request (ProactAgent style); the
+  improvement of the branch with the request trains it (see :class:`Phase3Trainer`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 import torch
 from torch import Tensor, optim
@@ -26,75 +30,7 @@ from . import losses as L
 from .config import TrainingConfig
 from .data import StateTransitionDataset
 from .system import LeWorldSystem
-
-
-def _regions(batch: dict) -> tuple[Tensor, Tensor]:
-    return batch["relevant_starts"], batch["relevant_ends"]
-
-
-def _adamw(params, **kwargs) -> optim.AdamW:
-    """AdamW on its multi-tensor (foreach) kernels: the same numbers as the per-tensor loop PyTorch
-    picks on CPU by default, in far fewer operator calls (the models have many small tensors)."""
-    return optim.AdamW(params, foreach=True, **kwargs)
-
-
-class _Trainer:
-    phase = 0
-    batch_size_field = "phase1_batch_size"
-
-    def __init__(
-        self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None
-    ) -> None:
-        self.system, self.config, self.dataset = system, config, dataset
-        self.generator = torch.Generator().manual_seed(config.seed * 10 + self.phase)
-        self.epoch = 0
-        self.global_step = 0
-
-    def _optimizers(self) -> dict[str, optim.Optimizer]:
-        raise NotImplementedError
-
-    def train_step(self, batch: dict) -> dict[str, float]:
-        raise NotImplementedError
-
-    def on_epoch_end(self) -> None:
-        return None
-
-    def train_epoch(self, batches: Iterable[dict] | None = None) -> dict[str, float]:
-        """One epoch; returns the mean of every per-step metric plus ``epoch``."""
-        if batches is None:
-            if self.dataset is None:
-                raise ValueError("train_epoch needs batches or a trainer built with a dataset")
-            batches = self.dataset.batches(
-                getattr(self.config, self.batch_size_field), shuffle=True, generator=self.generator
-            )
-        self.system.train()
-        sums: dict[str, float] = {}
-        n = 0
-        for batch in batches:
-            for key, value in self.train_step(batch).items():
-                sums[key] = sums.get(key, 0.0) + float(value)
-            n += 1
-        if n == 0:
-            raise ValueError("train_epoch got no batches")
-        self.epoch += 1
-        self.on_epoch_end()
-        metrics = {key: value / n for key, value in sums.items()}
-        metrics["epoch"] = self.epoch
-        return metrics
-
-    def state_dict(self) -> dict:
-        return {
-            "epoch": self.epoch,
-            "global_step": self.global_step,
-            "generator": self.generator.get_state(),
-            "optimizers": {k: o.state_dict() for k, o in self._optimizers().items()},
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.global_step = state["epoch"], state["global_step"]
-        self.generator.set_state(state["generator"])
-        for key, opt in self._optimizers().items():
-            opt.load_state_dict(state["optimizers"][key])
+from .trainer_base import _adamw, _regions, _scaled_groups, _set_loss_weights, _Trainer
 
 
 class Phase1Trainer(_Trainer):
@@ -111,7 +47,11 @@ class Phase1Trainer(_Trainer):
             system.slms.parameters(), lr=config.phase1_lr, weight_decay=config.weight_decay
         )
         self.blm_params = list(system.blm.parameters()) + list(system.memory.parameters())
-        self.blm_optimizer = _adamw(self.blm_params, lr=config.phase1_lr, weight_decay=config.weight_decay)
+        gate = list(system.blm.gate.parameters())
+        self.blm_optimizer = _adamw(
+            _scaled_groups(self.blm_params, gate, config.phase1_lr, config.router_lr_scale),
+            weight_decay=config.weight_decay,
+        )
 
     def _optimizers(self) -> dict[str, optim.Optimizer]:
         return {"slm": self.slm_optimizer, "blm": self.blm_optimizer}
@@ -125,6 +65,10 @@ class Phase1Trainer(_Trainer):
 
     def slm_loss(self, batch: dict, generator: torch.Generator | None = None) -> Tensor:
         """Mean over SLMs of the address loss at a random consecutive pair of each sequence.
+
+        With ``lambda_confidence > 0`` an empty column teaches no address and the loss adds
+        ``lambda_confidence`` x the confidence loss (confidence = "my column has a range");
+        otherwise (the reference) an empty column teaches the null range ``[0, 1)``.
 
         (A random pair rather than always the first: the SLMs then learn for every step.)
         """
@@ -140,20 +84,41 @@ class Phase1Trainer(_Trainer):
         x = self.system.slms[0].trunk_input(past, current, chars)  # the same for every SLM
         for i, slm in enumerate(self.system.slms):
             out = slm.from_input(x)
+            present = ends[:, i] > starts[:, i]
+            aware = bool(self.config.lambda_confidence)
             total = total + L.address_loss(
                 out["start_logits_high"], out["start_logits_low"], out["range_logits"],
-                starts[:, i], ends[:, i], mc.half_space, mc.max_read_range,
+                starts[:, i], ends[:, i], mc.half_space, mc.max_read_range, present=present if aware else None,
             )  # fmt: skip
+            if aware:
+                total = total + self.config.lambda_confidence * L.confidence_loss(out["confidence"], present)
         return total / self.system.n_slms
 
     def blm_loss(self, batch: dict) -> Tensor:
-        """Next-state MSE of the BLM over every transition, reading the true ranges."""
+        """Next-state MSE of the BLM over every transition, reading the true ranges, plus the
+        routing sparsity and load-balancing terms (their weights in the config).
+
+        With ``lambda_confidence > 0`` each slot comes with the oracle's confidence (1 where
+        the column has a range, 0 where not) and an empty column reads a random range (what
+        an SLM with nothing to find reads in phase 2): the router then learns to gate on
+        the confidence, not on an empty read no SLM can produce. Otherwise (the reference)
+        the confidence is 1 and an empty column reads nothing.
+        """
         self._check(batch)
         sys_ = self.system
         states = batch["states"]
         b, t, d = states.shape
         starts, ends = _regions(batch)
         n = sys_.n_slms
+        present = ends[:, :n] > starts[:, :n]
+        if self.config.lambda_confidence:
+            mc = sys_.memory_config
+            rand_start = torch.randint(
+                0, mc.num_words - mc.max_read_range + 1, (b, n), generator=self.generator
+            )
+            rand_len = torch.randint(1, mc.max_read_range + 1, (b, n), generator=self.generator)
+            starts = torch.where(present, starts[:, :n], rand_start)
+            ends = torch.where(present, ends[:, :n], rand_start + rand_len)
         if sys_.read_mode == "zero":
             reads = states.new_zeros(b, n, sys_.memory_config.encoder_dim)
         else:
@@ -164,15 +129,20 @@ class Phase1Trainer(_Trainer):
         current = states[:, :-1].reshape(b * steps, d)
         target = states[:, 1:].reshape(b * steps, d)
         reads = reads.unsqueeze(1).expand(b, steps, n, -1).reshape(b * steps, n, -1)
-        fake = [
-            {
-                "hidden": states.new_zeros(b * steps, sys_.slm_config.d_model),
-                "confidence": states.new_ones(b * steps),
-            }
-            for _ in range(n)
-        ]
+        if self.config.lambda_confidence:
+            conf = present.to(states.dtype).repeat_interleave(steps, 0)
+        else:
+            conf = states.new_ones(b * steps, n)
+        hidden = states.new_zeros(b * steps, sys_.slm_config.d_model)
+        fake = [{"hidden": hidden, "confidence": conf[:, i]} for i in range(n)]
         out = sys_.blm(past, current, fake, list(reads.unbind(1)))
-        return L.next_state_loss(out["next_state"], target)
+        loss = L.next_state_loss(out["next_state"], target)
+        c = self.config
+        if c.lambda_sparsity:
+            loss = loss + c.lambda_sparsity * L.sparsity_loss(out["router_probs"])
+        if c.lambda_load_balance:
+            loss = loss + c.lambda_load_balance * L.load_balance_loss(out["mask"], out["router_probs"])
+        return loss
 
     def train_slms_step(self, batch: dict) -> dict[str, float]:
         self.slm_optimizer.zero_grad()
@@ -205,10 +175,14 @@ class Phase2Trainer(_Trainer):
         self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None
     ):
         super().__init__(system, config, dataset)
-        system.loss_weights.update(
-            balance=config.lambda_balance, diversity=config.lambda_diversity, entropy=config.lambda_entropy
+        _set_loss_weights(system, config)
+        groups = _scaled_groups(
+            list(system.parameters()),
+            list(system.blm.gate.parameters()),
+            config.phase2_lr,
+            config.router_lr_scale,
         )
-        self.optimizer = _adamw(system.parameters(), lr=config.phase2_lr, weight_decay=config.weight_decay)
+        self.optimizer = _adamw(groups, weight_decay=config.weight_decay)
         self.restart_period = max(1, config.phase2_epochs // 3)
         self.steps_per_epoch: int | None = None
 
@@ -228,7 +202,7 @@ class Phase2Trainer(_Trainer):
     def train_step(self, batch: dict) -> dict[str, float]:
         lr = self.current_lr()
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         self.optimizer.zero_grad()
         out = self.system.multi_step_forward(
             batch["states"], batch["characteristics"], regions=_regions(batch)
@@ -247,6 +221,8 @@ class Phase2Trainer(_Trainer):
             "balance_loss": out["balance_loss"].item(),
             "diversity_loss": out["diversity_loss"].item(),
             "entropy_loss": out["entropy_loss"].item(),
+            "sparsity_loss": out["sparsity_loss"].item(),
+            "load_balance_loss": out["load_balance_loss"].item(),
             "temperature": temperature,
             "lr": lr,
         }
@@ -267,12 +243,19 @@ class Phase3Trainer(_Trainer):
     """Paired-branch refinement of the info request.
 
     Branch A runs the full info-request loop, branch B cuts it (``use_info=False``).
-    Branch B only gives values, and without the info request its teacher-forced steps are
-    independent, so it runs all of them as one batch without a graph
-    (:meth:`LeWorldSystem.next_state_loss_without_info`, the same number as the step loop).
-    ``improvement = (mse_B - mse_A).detach()`` and the objective is
-    ``total_A - lambda_info_util * improvement``. The info modules learn at ``phase3_lr``,
-    the SLMs and the rest of the BLM at 0.1x, the read encoder at 0.01x.
+    Branch B is the baseline and only gives values; without the info request its
+    teacher-forced steps are independent, so it runs all of them as one batch without a
+    graph (:meth:`LeWorldSystem.next_state_loss_without_info`, the same number as the step
+    loop). ``improvement = mse_B - mse_A`` and the objective is
+    ``total_A - lambda_info_util * improvement``: with ``phase3_info_objective="paired"``
+    the improvement's gradient runs through branch A into the BLM's request head, the
+    FiLM projection ``info_to_slm`` and the modulated SLMs; ``"detached"`` is the
+    reference's constant improvement, which trains nothing. The info modules learn at
+    ``phase3_lr``, the SLMs and the rest of the BLM at 0.1x, the read encoder at 0.01x.
+
+    ``phase3_use_info=False`` is the ablation: the same budget spent on branch B alone
+    (its total loss, with a graph), and the system predicts without the request from
+    then on (``system.use_info = False``, which the Evaluator follows).
     """
 
     phase = 3
@@ -282,15 +265,19 @@ class Phase3Trainer(_Trainer):
         self, system: LeWorldSystem, config: TrainingConfig, dataset: StateTransitionDataset | None = None
     ):
         super().__init__(system, config, dataset)
+        _set_loss_weights(system, config)
+        if not config.phase3_use_info:
+            system.use_info = False
         info = list(system.blm.info_request.parameters()) + list(system.info_to_slm.parameters())
         info_ids = {id(p) for p in info}
         other_blm = [p for p in system.blm.parameters() if id(p) not in info_ids]
         lr = config.phase3_lr
+        gate = list(system.blm.gate.parameters())
         self.optimizer = _adamw(
             [
                 {"params": info, "lr": lr},
                 {"params": list(system.slms.parameters()), "lr": lr * 0.1},
-                {"params": other_blm, "lr": lr * 0.1},
+                *_scaled_groups(other_blm, gate, lr * 0.1, config.router_lr_scale),
                 {"params": list(system.memory.parameters()), "lr": lr * 0.01},
             ],
             weight_decay=config.weight_decay,
@@ -302,11 +289,24 @@ class Phase3Trainer(_Trainer):
     def paired_losses(self, batch: dict) -> dict[str, Tensor]:
         """Both branches and the objective (with graph; nothing is stepped)."""
         states, chars, regions = batch["states"], batch["characteristics"], _regions(batch)
+        if not self.config.phase3_use_info:  # the ablation: branch B trains, branch A is not run
+            out = self.system.multi_step_forward(states, chars, regions=regions, use_info=False)
+            loss = out["next_state_loss"]
+            return {
+                "objective": out["total_loss"],
+                "improvement": loss.new_zeros(()),
+                "loss_with_info": loss.new_full((), float("nan")),
+                "loss_without_info": loss,
+            }
         with_info = self.system.multi_step_forward(states, chars, regions=regions, use_info=True)
-        with torch.no_grad():  # branch B only sets the detached improvement: values, all steps at once
+        with torch.no_grad():  # branch B is the baseline: values only, all steps at once
             without = self.system.next_state_loss_without_info(states, chars, regions=regions)
         objective, improvement = L.paired_branch_objective(
-            with_info["total_loss"], with_info["next_state_loss"], without, self.config.lambda_info_util
+            with_info["total_loss"],
+            with_info["next_state_loss"],
+            without,
+            self.config.lambda_info_util,
+            detached=self.config.phase3_info_objective == "detached",
         )
         return {
             "objective": objective,
