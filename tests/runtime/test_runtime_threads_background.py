@@ -13,7 +13,10 @@ from wmverse.runtime.threads import THREADS_VAR, configure_threads, threads_for
 
 def test_threads_share_the_cores_and_the_variable_wins(monkeypatch):
     monkeypatch.setattr("wmverse.runtime.threads.available_cores", lambda: 8)
+    monkeypatch.setattr("wmverse.runtime.threads.DEFAULT_MAX_THREADS", 8)
     assert threads_for(1, {}) == 8 and threads_for(3, {}) == 2 and threads_for(20, {}) == 1
+    monkeypatch.setattr("wmverse.runtime.threads.DEFAULT_MAX_THREADS", 1)
+    assert threads_for(1, {}) == 1  # the default cap
     assert threads_for(1, {THREADS_VAR: "3"}) == 3
     for bad in ("0", "-2", "two"):
         with pytest.raises(ValueError, match=THREADS_VAR):
