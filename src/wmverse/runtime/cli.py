@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 
@@ -51,6 +52,14 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="run store the run is recorded in: SQLAlchemy URL or SQLite file (default: env WMVERSE_DB, "
         "else WORLD_FOLDER/runs.db; 'none': not recorded)",
     )
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="serve the live dashboard on 127.0.0.1 while the world runs (prints its URL)",
+    )
+    parser.add_argument(
+        "--dashboard-port", type=int, default=8050, metavar="PORT", help="its port (default 8050)"
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -60,11 +69,61 @@ def run_command(args: argparse.Namespace) -> int:
     config = _config_or_exit(args, "run_synch")
     if config is None:
         return 2
+    stop = _start_dashboard(args, config, "run_synch")
+    if isinstance(stop, int):
+        return stop
     _interrupt_on_sigterm()
-    result = run_world(args.world_folder, config)
+    try:
+        result = run_world(args.world_folder, config)
+    except BaseException:
+        if stop is not None:
+            stop()
+        raise
     report = format_report(result)
     print(report, file=sys.stderr if result.exit_code else sys.stdout, flush=True)
+    if result.ended_by == "interrupted" and stop is not None:
+        stop()
+    else:
+        _keep_dashboard_up(stop)
     return 130 if result.exit_code == 0 and result.ended_by == "interrupted" else result.exit_code
+
+
+def _keep_dashboard_up(stop) -> None:
+    """After the run, a served dashboard stays up (the run can still be browsed) until Ctrl-C."""
+    if stop is None:
+        return
+    print("run over: the dashboard stays up until Ctrl-C", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+
+
+def _start_dashboard(args: argparse.Namespace, config, prog: str):
+    """With ``--dashboard``: serve the run store of this run live on 127.0.0.1; returns a stop function,
+    None when not asked, or an exit code (2) when it cannot start."""
+    if not getattr(args, "dashboard", False):
+        return None
+    from wmverse.runtime.recorder import store_location
+
+    url = store_location(Path(args.world_folder), config.db)
+    if url is None:
+        print(f"{prog}: --dashboard needs a run store (drop --db none)", file=sys.stderr)
+        return 2
+    try:
+        from wmverse.dashboard.app import serve
+        from wmverse.store import RunStore
+
+        RunStore.open(url).close()  # the store exists (and is migrated) before the page asks for it
+        address, stop = serve(url, host="127.0.0.1", port=args.dashboard_port)
+    except Exception as exc:  # noqa: BLE001 - a dashboard that cannot start is a bad-input exit, not a traceback
+        print(f"{prog}: cannot serve the dashboard: {exc}", file=sys.stderr)
+        return 2
+    print(f"dashboard: {address}", flush=True)
+    return stop
 
 
 def _config_or_exit(args: argparse.Namespace, prog: str):
