@@ -1,6 +1,10 @@
 """Canvas world model throughput: training steps/s of the canvas model vs an
 ``nn.TransformerEncoder`` of the same width, depth and heads over the same tokens, and
-data-loading throughput of the mixed dataloader. Run: ``python benchmarks/canvas.py``."""
+data-loading throughput of the mixed dataloader. Run: ``python benchmarks/canvas.py``.
+
+``--quality`` runs the zero-overlap experiment instead (:func:`wmverse.canvas.quality.canvas_quality`:
+each dataset alone vs the mixture, random walk, AR(1), over ``--seeds``) and prints its table;
+``--arms`` adds the mixture's ablations (``mixture_no_regime``, ``mixture_no_semantic_type``)."""
 
 from __future__ import annotations
 
@@ -54,8 +58,18 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--window", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quality", action="store_true", help="run the zero-overlap experiment")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument(
+        "--quality-steps", type=int, default=None, help="steps per model (default: QualityConfig)"
+    )
+    ap.add_argument("--arms", nargs="+", default=["alone", "mixture"])
+    ap.add_argument("--json", default=None, help="also write the result as JSON here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.quality:
+        quality(args)
+        return
     sources = [fred_adapter(), yahoo_finance_adapter()]
     bound = bind_sources(sources)
     loader = build_mixed_dataloader(bound, sources, batch_size=args.batch_size, window=args.window, seed=0)
@@ -84,6 +98,24 @@ def main() -> None:
             f"{canvas_sps:.1f} steps/s ({n_canvas:,} params) vs nn.TransformerEncoder {plain_sps:.1f} steps/s "
             f"({n_plain:,} params)"
         )
+
+
+def quality(args: argparse.Namespace) -> None:
+    import json
+    from dataclasses import replace
+
+    from wmverse.canvas.quality import QualityConfig, canvas_quality, format_quality
+
+    cfg = QualityConfig(arms=tuple(args.arms))
+    if args.quality_steps:
+        cfg = replace(cfg, n_steps=args.quality_steps)
+    start = time.perf_counter()
+    res = canvas_quality(args.seeds, cfg, progress=True)
+    print(format_quality(res))
+    print(f"({time.perf_counter() - start:.0f} s, torch threads {args.threads})")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=1)
 
 
 def bench_pair(bound, loader, cfg: CanvasModelConfig, steps: int) -> tuple[float, float, int, int]:

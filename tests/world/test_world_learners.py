@@ -193,7 +193,8 @@ def test_leworld_learner_runs_its_phases_and_evaluates_against_the_baseline(runs
 def test_canvas_learner_trains_the_curriculum_and_compares_with_baselines(runs):
     spec, _, reports = runs["canvas"]
     assert [r["name"] for r in reports[:3]] == ["independent", "coupling", "integration"]
-    assert set(reports[0]["group_losses"]) == {"country_us.macro", "country_us.rates"}
+    groups = set(reports[0]["group_losses"])  # the learner trains on the mixture of disjoint datasets
+    assert {"country_us.macro", "country_us.rates"} <= groups and any(g.startswith("country_de") for g in groups)
     assert all(r["heldout"]["rmse"] > 0 for r in reports[:3])
     ev = reports[-1]
     assert set(ev["rmse"]) == {"random walk", "AR(1)", "canvas"}
@@ -239,7 +240,7 @@ def test_canvas_dag_curriculum_runs_its_nodes_as_requests():
     with pytest.raises(ValueError, match="needs its parents"):
         proc.run_request("run_dag_node", {"node": "macro"}, spec.config_payload())
     reports = {s.label: proc.run_request(s.action, s.args, spec.config_payload()) for s in plan}
-    assert reports["equities"]["skipped"] and "heldout" not in reports["equities"]  # no equity data here
+    assert not reports["equities"]["skipped"] and reports["equities"]["heldout"]["rmse"] > 0  # the stocks
     assert reports["real_economy"]["start"] == "root" and not reports["real_economy"]["skipped"]
     assert reports["macro"]["start"] == "join" and reports["macro"]["heldout"]["rmse"] > 0
     ev = reports["forecast"]

@@ -22,6 +22,7 @@ _EXPORTS = {
     "SpecError": "specs",
     "fred_adapter": "adapters",
     "yahoo_finance_adapter": "adapters",
+    "german_macro_adapter": "adapters",
     "pmi_adapter": "adapters",
     "earnings_adapter": "adapters",
     "news_adapter": "adapters",
@@ -55,6 +56,9 @@ _EXPORTS = {
     "BackboneUnavailableError": "cogvideox",
     "run_macro_forecast": "forecast",
     "ForecastConfig": "forecast",
+    "canvas_quality": "quality",
+    "run_zero_overlap": "quality",
+    "QualityConfig": "quality",
 }
 
 __all__ = sorted(_EXPORTS)

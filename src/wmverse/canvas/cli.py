@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wmverse.cli_args import fail, int_in_range, positive_int, seed, writable_file
 
-SOURCES = ("fred", "yahoo", "pmi", "earnings", "news", "tabular")
+SOURCES = ("fred", "yahoo", "germany", "pmi", "earnings", "news", "tabular")
 #: ``CanvasModelConfig.max_time``: the longest window the time embedding supports (kept here so that
 #: parsing does not import torch; a test checks the two agree).
 MAX_WINDOW = 64
@@ -26,6 +26,8 @@ def source_item(text: str) -> str:
         raise argparse.ArgumentTypeError(
             "the tabular source needs a column mapping; use tabular_adapter from Python"
         )
+    if name == "germany" and text != name:
+        raise argparse.ArgumentTypeError("the germany source is statsmodels' bundled data only (no path)")
     return text
 
 
@@ -45,7 +47,8 @@ def _load_sources(items: list[str]):
     out = []
     for item in items:
         name, _, path = item.partition(":")
-        fn = getattr(adapters, "yahoo_finance_adapter" if name == "yahoo" else f"{name}_adapter")
+        special = {"yahoo": "yahoo_finance_adapter", "germany": "german_macro_adapter"}
+        fn = getattr(adapters, special.get(name, f"{name}_adapter"))
         try:
             out.append(fn(path) if path else fn())
         except adapters.AdapterError as exc:

@@ -2,12 +2,16 @@
 
 Canvas tokens ``(B, T, n, d)`` are projected into the video transformer's width, run
 through its frozen blocks as if they were latent video patches (time = frames, canvas =
-spatial patches), and projected back. Only the two projections and a learned
+spatial patches), and projected back. Only the two projections, a learned time embedding
+(the video blocks get no positions: the graft bypasses the patch embedding) and a learned
 text-conditioning token are trainable. Requires ``diffusers`` and the weights already on
-disk (``local_files_only``); nothing is downloaded. Otherwise
-:class:`BackboneUnavailableError` says what is missing.
+disk (``local_files_only``; a hub id in the local cache or a directory holding
+``transformer/``); nothing is downloaded. Otherwise :class:`BackboneUnavailableError` says
+what is missing. ``transformer=`` takes a ready ``CogVideoXTransformer3DModel`` instead.
 
-This path is untested in CI (no weights are available there); the error paths are tested.
+Tested with a tiny randomly initialised CogVideoX transformer (built from a config, saved to
+and loaded from a local directory, one training step on CPU); never with the pretrained
+CogVideoX-2b weights, which no test here downloads.
 """
 
 from __future__ import annotations
@@ -45,18 +49,27 @@ def _check_available(model_id: str) -> None:
 class CogVideoXGraft(nn.Module):
     """Frozen CogVideoX transformer blocks between trainable in/out projections."""
 
-    def __init__(self, d_model: int, pretrained_model_id: str = "THUDM/CogVideoX-2b") -> None:
+    def __init__(
+        self,
+        d_model: int,
+        pretrained_model_id: str = "THUDM/CogVideoX-2b",
+        transformer: nn.Module | None = None,
+        max_time: int = 64,
+    ) -> None:
         super().__init__()
-        _check_available(pretrained_model_id)
-        from diffusers import CogVideoXTransformer3DModel
+        if transformer is None:
+            _check_available(pretrained_model_id)
+            from diffusers.models.transformers.cogvideox_transformer_3d import CogVideoXTransformer3DModel
 
-        video = CogVideoXTransformer3DModel.from_pretrained(
-            pretrained_model_id, subfolder="transformer", local_files_only=True, torch_dtype=torch.float32
-        )
+            transformer = CogVideoXTransformer3DModel.from_pretrained(
+                pretrained_model_id, subfolder="transformer", local_files_only=True, torch_dtype=torch.float32
+            )
+        video = transformer
         video.requires_grad_(False)
         self.blocks = video.transformer_blocks
         width = video.config.num_attention_heads * video.config.attention_head_dim
         self.temb_dim = video.config.time_embed_dim
+        self.time_embed = nn.Parameter(torch.randn(max_time, d_model) * 0.02)
         self.inp = nn.Linear(d_model, width)
         self.out = nn.Linear(width, d_model)
         proj = getattr(getattr(video, "patch_embed", None), "text_proj", None)
@@ -67,7 +80,7 @@ class CogVideoXGraft(nn.Module):
 
     def forward(self, tokens: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         b, t, n, d = tokens.shape
-        x = self.inp(tokens.reshape(b, t * n, d))
+        x = self.inp((tokens + self.time_embed[:t, None, :]).reshape(b, t * n, d))
         enc = self.text_proj(self.text_token.expand(b, -1, -1))
         temb = torch.zeros(b, self.temb_dim, dtype=x.dtype)
         for blk in self.blocks:

@@ -22,6 +22,8 @@ from wmverse.canvas.trainer import MaskedCanvasTrainer, TrainerConfig, cycle
 #: layer pairs that drive each other (used to couple domains in phase 2)
 CAUSAL_ADJACENCY: tuple[tuple[str, str], ...] = (
     ("country_us.macro", "country_us.rates"),
+    ("country_de.macro", "country_de.rates"),
+    ("country_us.rates", "country_de.rates"),
     ("country_us.macro", "business.pmi"),
     ("country_us.rates", "financial.equities"),
     ("financial.equities", "financial.volatility"),
@@ -67,6 +69,8 @@ class CurriculumConfig:
     """Network size."""
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     """Optimisation settings (its seed is replaced by ``seed``)."""
+    source_weights: dict[str, float] | None = None
+    """Dataset name -> how often its windows are drawn relative to the others (1 when not given)."""
 
 
 def bind_sources(sources: Sequence[Source], schema: Schema | None = None) -> BoundSchema:
@@ -137,6 +141,7 @@ def train_positions(
     seed: int,
     progress: bool = False,
     desc: str = "canvas",
+    source_weights: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Train ``trainer`` for ``n_steps`` cycling over sub-canvases ``groups``; mean metrics per group."""
     from tqdm.auto import tqdm
@@ -147,7 +152,9 @@ def train_positions(
         srcs = sources_for(sources, bound, g)
         if not srcs:
             continue
-        loader = build_mixed_dataloader(bound, srcs, batch_size=batch_size, window=window, seed=seed)
+        loader = build_mixed_dataloader(
+            bound, srcs, batch_size=batch_size, window=window, seed=seed, source_weights=source_weights
+        )
         iters.append(cycle(loader))
         ids.append(torch.as_tensor(list(g)))
         names.append(
@@ -205,6 +212,7 @@ class CurriculumTrainer:
             seed=self.config.seed + 1000 * i,
             progress=self.progress,
             desc=f"phase {i} {ph.name}",
+            source_weights=self.config.source_weights,
         )
         metrics = {"phase": float(i), "n_groups": float(len(groups)), **metrics}
         self.history.append(metrics)

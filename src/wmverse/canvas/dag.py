@@ -64,16 +64,17 @@ STANDARD_DAG: tuple[DAGNode, ...] = (
             "country_us.macro.money",
             "country_us.macro.demographics",
             "country_us.macro.housing",
+            "country_de.macro",
         ],
     ),
-    _n("rates", ["country_us.rates"]),
+    _n("rates", ["country_us.rates", "country_de.rates"]),
     _n("equities", ["financial.equities", "financial.volatility"]),
     _n("fx_commodities", ["financial.fx", "financial.commodities", "financial.crypto"]),
     _n("business_signals", ["business.pmi", "corporate.earnings", "news.flow"]),
-    _n("macro", ["country_us.macro"], ["real_economy", "prices_labor"]),
+    _n("macro", ["country_us.macro", "country_de.macro"], ["real_economy", "prices_labor"]),
     _n(
         "rates_markets",
-        ["country_us.rates", "financial.equities", "financial.volatility"],
+        ["country_us.rates", "country_de.rates", "financial.equities", "financial.volatility"],
         ["rates", "equities"],
     ),
     _n(
@@ -90,7 +91,7 @@ STANDARD_DAG: tuple[DAGNode, ...] = (
     ),
     _n(
         "macro_finance",
-        ["country_us", "financial.equities", "financial.volatility"],
+        ["country_us", "country_de", "financial.equities", "financial.volatility"],
         ["macro", "rates_markets"],
     ),
     _n(
@@ -100,7 +101,7 @@ STANDARD_DAG: tuple[DAGNode, ...] = (
     ),
     _n(
         "integration",
-        ["country_us", "financial", "business", "corporate", "news"],
+        ["country_us", "country_de", "financial", "business", "corporate", "news"],
         ["macro_finance", "markets_signals"],
     ),
 )

@@ -9,20 +9,22 @@ rows of one source:
 ``values (T, N)`` float32 (0 where absent), ``presence (T, N)`` float32 in {0, 1},
 ``loss_weight (N,)`` (the dataset's OutputSpec weights, 0 for fields it does not teach),
 ``source (,)`` int64 index into ``dataset.sources``, ``end_time (,)`` int64 ns timestamp of
-the last row.
+the last row, ``semantic_type (N, SEMANTIC_TYPE_DIM)`` the hashed ``InputSpec.semantic_type``
+of the dataset's column at each position (0 rows where the dataset has no column).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler, default_collate
 
 from wmverse.canvas.schema import BoundSchema, Schema, default_schema
+from wmverse.canvas.semantics import SEMANTIC_TYPE_DIM, hash_texts
 from wmverse.canvas.specs import DatasetSpec, SpecError, apply_nan_policy
 
 Source = tuple[DatasetSpec, pd.DataFrame]
@@ -46,6 +48,8 @@ class SourceArrays:
     """(N,) training-span means of the transformed columns (0 for absent fields)."""
     std: np.ndarray
     """(N,) training-span standard deviations (1 for absent fields)."""
+    semantic_type: np.ndarray
+    """(N, SEMANTIC_TYPE_DIM) hashed ``semantic_type`` of the column at each position (0 where none)."""
 
 
 def lay_out(
@@ -57,6 +61,7 @@ def lay_out(
     values = np.zeros((length, n), dtype=np.float64)
     presence = np.zeros((length, n), dtype=np.float32)
     mean, std = np.zeros(n), np.ones(n)
+    semantic = np.zeros((n, SEMANTIC_TYPE_DIM), dtype=np.float32)
     fit_rows = np.ones(length, dtype=bool) if fit_until is None else np.asarray(data.index <= fit_until)
     if fit_rows.sum() < 2:
         raise SpecError(f"dataset {spec.name!r}: fewer than 2 rows before fit_until={fit_until}")
@@ -72,12 +77,13 @@ def lay_out(
             mean[pos], std[pos] = train.mean(), max(train.std(), 1e-6)
         values[:, pos] = np.where(ok, (col - mean[pos]) / std[pos], 0.0)
         presence[:, pos] = ok
+        semantic[pos] = hash_texts([s.semantic_type], SEMANTIC_TYPE_DIM)[0]
     weight = np.zeros(n, dtype=np.float32)
     for o in spec.outputs():
         if o.field_path in bound.index:
             weight[bound.index[o.field_path]] = o.loss_weight
     return SourceArrays(
-        spec, pd.DatetimeIndex(data.index), values.astype(np.float32), presence, weight, mean, std
+        spec, pd.DatetimeIndex(data.index), values.astype(np.float32), presence, weight, mean, std, semantic
     )
 
 
@@ -132,6 +138,7 @@ class HeterogeneousDataset(Dataset):
         self._presence = [torch.from_numpy(a.presence) for a in self.sources]
         self._weights = [torch.from_numpy(a.loss_weight) for a in self.sources]
         self._stamps = [torch.from_numpy(a.index.as_unit("ns").asi8.astype(np.int64)) for a in self.sources]
+        self._semantic = [torch.from_numpy(a.semantic_type) for a in self.sources]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -145,7 +152,12 @@ class HeterogeneousDataset(Dataset):
             "loss_weight": self._weights[k],
             "source": torch.tensor(k),
             "end_time": self._stamps[k][start + self.window - 1],
+            "semantic_type": self._semantic[k],
         }
+
+    def stacked(self) -> dict[str, torch.Tensor]:
+        """Every window at once, keys as a sample's with a leading batch axis."""
+        return default_collate([self[i] for i in range(len(self))])
 
     def source_counts(self) -> np.ndarray:
         """Number of windows per source."""
@@ -160,7 +172,9 @@ class HeterogeneousDataset(Dataset):
 def _renormalise(arr: SourceArrays, ref: SourceArrays) -> SourceArrays:
     raw = arr.values * arr.std + arr.mean
     vals = np.where(arr.presence > 0, (raw - ref.mean) / ref.std, 0.0).astype(np.float32)
-    return SourceArrays(arr.spec, arr.index, vals, arr.presence, arr.loss_weight, ref.mean, ref.std)
+    return SourceArrays(
+        arr.spec, arr.index, vals, arr.presence, arr.loss_weight, ref.mean, ref.std, arr.semantic_type
+    )
 
 
 def build_mixed_dataloader(
@@ -174,12 +188,14 @@ def build_mixed_dataloader(
     end_between: tuple[str | pd.Timestamp | None, str | pd.Timestamp | None] = (None, None),
     num_samples: int | None = None,
     schema: Schema | None = None,
+    source_weights: Mapping[str, float] | None = None,
 ) -> DataLoader:
     """A shuffling loader over a :class:`HeterogeneousDataset` of ``sources``.
 
     ``balance="uniform"`` draws every source equally often whatever its length;
-    ``"proportional"`` draws windows uniformly. Sampling uses its own generator seeded by
-    ``seed``: the same seed gives the same batches.
+    ``"proportional"`` draws windows uniformly. ``source_weights`` (dataset name -> weight,
+    1 for names not given) then multiplies each source's share. Sampling uses its own
+    generator seeded by ``seed``: the same seed gives the same batches.
     """
     if balance not in ("uniform", "proportional"):
         raise SpecError(f"balance must be 'uniform' or 'proportional', got {balance!r}")
@@ -188,6 +204,11 @@ def build_mixed_dataloader(
     )
     counts = ds.source_counts().astype(np.float64)
     per_item = 1.0 / counts[ds.items[:, 0]] if balance == "uniform" else np.ones(len(ds))
+    if source_weights:
+        w = np.array([float(source_weights.get(a.spec.name, 1.0)) for a in ds.sources])
+        if not (np.isfinite(w).all() and (w >= 0).all() and (w[counts > 0] > 0).any()):
+            raise SpecError(f"source_weights must be finite, >= 0 and not all 0, got {dict(source_weights)}")
+        per_item = per_item * w[ds.items[:, 0]]
     gen = torch.Generator().manual_seed(seed)
     sampler = WeightedRandomSampler(
         torch.as_tensor(per_item, dtype=torch.double), num_samples or len(ds), replacement=True, generator=gen

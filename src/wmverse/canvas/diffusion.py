@@ -90,8 +90,10 @@ class DiffusionWorldModelTrainer:
         """One denoising step: condition on kept context, noise the rest, predict x0."""
         self.model.train()
         x0, presence, weight = batch["values"], batch["presence"], batch["loss_weight"]
+        semantic = batch.get("semantic_type")
         if field_ids is not None:
             x0, presence, weight = x0[..., field_ids], presence[..., field_ids], weight[..., field_ids]
+            semantic = None if semantic is None else semantic[:, field_ids]
         b = x0.shape[0]
         cond = (presence > 0) & (torch.rand(x0.shape, generator=self.gen) >= self.config.context_drop)
         cond[:, -1, :] = False
@@ -101,7 +103,8 @@ class DiffusionWorldModelTrainer:
         state = torch.where(cond, OBSERVED, NOISY)
         with torch.random.fork_rng(devices=[]):  # dropout: seeded from the trainer's own generator
             torch.manual_seed(int(torch.randint(2**62, (1,), generator=self.gen)))
-            pred = self.model(xt, state, field_ids, noise_level=t.float() / self.schedule.n_steps)
+            level = t.float() / self.schedule.n_steps
+            pred = self.model(xt, state, field_ids, noise_level=level, semantic_type=semantic)
             loss = diffusion_x0_loss(pred, x0, presence, weight[:, None, :], (~cond).float())
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -118,11 +121,13 @@ class DiffusionWorldModelTrainer:
         n_samples: int = 1,
         seed: int = 0,
         field_ids: torch.Tensor | None = None,
+        semantic_type: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """DDIM (eta = 0) sampling of the non-conditioned positions.
 
         ``values``/``cond_mask`` are ``(B, T, n)``; returns ``(n_samples, B, T, n)`` where
-        conditioned positions equal ``values``. ``seed`` fixes the initial noise.
+        conditioned positions equal ``values``. ``seed`` fixes the initial noise; ``semantic_type``
+        ``(B, n, SEMANTIC_TYPE_DIM)`` as in training.
         """
         self.model.eval()
         gen = torch.Generator().manual_seed(seed)
@@ -131,10 +136,13 @@ class DiffusionWorldModelTrainer:
         scale = self.noise_scale if field_ids is None else self.noise_scale[field_ids]
         x = torch.where(cond, v, scale * torch.randn(v.shape, generator=gen))
         state = torch.where(cond, OBSERVED, NOISY)
+        if semantic_type is not None:
+            semantic_type = semantic_type.repeat(n_samples, 1, 1)
         times = torch.linspace(self.schedule.n_steps, 0, self.config.sample_steps + 1).round().long()
         for t, t_prev in zip(times[:-1].tolist(), times[1:].tolist(), strict=True):
             tt = torch.full((x.shape[0],), t)
-            x0_hat = self.model(x, state, field_ids, noise_level=tt.float() / self.schedule.n_steps)
+            level = tt.float() / self.schedule.n_steps
+            x0_hat = self.model(x, state, field_ids, noise_level=level, semantic_type=semantic_type)
             ab, ab_prev = self.schedule.alpha_bar[t], self.schedule.alpha_bar[t_prev]
             eps_hat = (x - ab.sqrt() * x0_hat) / ((1 - ab).sqrt() * scale).clamp_min(1e-8)
             x = ab_prev.sqrt() * x0_hat + (1 - ab_prev).sqrt() * scale * eps_hat

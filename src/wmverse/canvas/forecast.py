@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 
 from wmverse.canvas.adapters.fred import fred_adapter
 from wmverse.canvas.data import HeterogeneousDataset, build_mixed_dataloader
@@ -70,13 +69,13 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
-def _train_and_forecast(cfg, bound, model, loader, v, p, seed: int, progress: bool) -> np.ndarray:
+def _train_and_forecast(cfg, bound, model, loader, v, p, seed: int, progress: bool, sem=None) -> np.ndarray:
     if cfg.method == "masked":
         trainer = MaskedCanvasTrainer(
             bound, model=model, config=TrainerConfig(**{**cfg.trainer.__dict__, "seed": seed})
         )
         trainer.train(loader, cfg.n_steps, progress=progress, desc=f"canvas seed {seed}")
-        return trainer.forecast(v, p).numpy()
+        return trainer.forecast(v, p, semantic_type=sem).numpy()
     if cfg.method == "diffusion":
         from tqdm.auto import tqdm
 
@@ -90,7 +89,8 @@ def _train_and_forecast(cfg, bound, model, loader, v, p, seed: int, progress: bo
             trainer.step(next(it))
         cond = p > 0
         cond[:, -1] = False
-        return trainer.sample(v, cond, n_samples=cfg.n_samples, seed=seed).mean(0)[:, -1].numpy()
+        samples = trainer.sample(v, cond, n_samples=cfg.n_samples, seed=seed, semantic_type=sem)
+        return samples.mean(0)[:, -1].numpy()
     raise ValueError(f"method must be 'masked' or 'diffusion', got {cfg.method!r}")
 
 
@@ -110,9 +110,9 @@ def run_macro_forecast(cfg: ForecastConfig | None = None, progress: bool = False
     test = HeterogeneousDataset(
         bound, [(spec, data)], window=cfg.window, fit_until=train_end, end_between=(test_start, None)
     )
-    v = torch.stack([test[i]["values"] for i in range(len(test))])
-    p = torch.stack([test[i]["presence"] for i in range(len(test))])
-    stamps = pd.DatetimeIndex([int(test[i]["end_time"]) for i in range(len(test))])
+    windows = test.stacked()
+    v, p, sem = windows["values"], windows["presence"], windows["semantic_type"]
+    stamps = pd.DatetimeIndex(windows["end_time"].tolist())
     preds = []
     for seed in cfg.seeds:
         model = CanvasWorldModel(bound, cfg.model, seed=seed)
@@ -126,7 +126,7 @@ def run_macro_forecast(cfg: ForecastConfig | None = None, progress: bool = False
             end_between=(None, train_end),
         )
         preds.append(
-            test.denormalise(0, _train_and_forecast(cfg, bound, model, loader, v, p, seed, progress))
+            test.denormalise(0, _train_and_forecast(cfg, bound, model, loader, v, p, seed, progress, sem))
         )
     canvas = np.mean(preds, axis=0)
     rows: dict[str, dict[str, float]] = {"random walk": {}, "AR(1)": {}, "canvas (ours)": {}}

@@ -4,15 +4,23 @@ transformer backbone over (time, canvas position) tokens.
 Shapes: ``values``/``state`` are ``(B, T, n)`` where ``n`` positions are selected by
 ``field_ids`` (``(n,)`` canvas positions; all ``N`` when None). ``state`` says what each
 position holds: 0 hidden (value ignored, a learned mask token instead), 1 observed clean
-value, 2 noisy value (diffusion). The model returns ``(B, T, n)`` predictions of the clean
-canvas.
+value, 2 noisy value (diffusion). ``semantic_type`` (``(B, n, SEMANTIC_TYPE_DIM)``, optional)
+is the hashed ``semantic_type`` of the dataset column at each position (what a sample's
+dataset says the number means); its projection is added to the position's identity, so the
+same field fed by two datasets with different meanings (units, transforms) is told apart.
+The model returns ``(B, T, n)`` predictions of the clean canvas.
+
+The *shared regime latent* (``CanvasModelConfig.n_regime`` tokens) sits beside the field
+positions at every time step: learned tokens that no dataset observes or supervises, read
+and written by the field attention of every dataset's samples and carried through time by
+the time attention. With zero field overlap between datasets, this is where their gradients
+meet (the seed's "all datasets train the shared regime latent"). :meth:`CanvasWorldModel.regime`
+returns its state for a window.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wmverse.canvas.schema import BoundSchema, PeriodClass
+from wmverse.canvas.semantics import SEMANTIC_TYPE_DIM, hash_texts
 
 HIDDEN, OBSERVED, NOISY = 0, 1, 2
 
@@ -46,21 +55,17 @@ class CanvasModelConfig:
     persistence_skip: bool = True
     """Predict each position as its field's latest visible value (same or earlier step) plus a
     decoded correction, so the network learns changes rather than levels."""
+    n_regime: int = 4
+    """Tokens of the shared regime latent beside the canvas at every time step (0: none)."""
+    semantic_type_embedding: bool = True
+    """Add a projection of each sample's per-position ``semantic_type`` vector to the field identity."""
 
 
 def semantic_vectors(bound: BoundSchema, dim: int) -> torch.Tensor:
     """(N, dim) fixed description vectors: signed hashing of the words of each field's path and
     description, L2-normalised. Fields with similar words get similar vectors, so the learned
     projection gives related fields related identities before any training."""
-    out = torch.zeros(bound.n_fields, dim)
-    for i, f in enumerate(bound.fields):
-        words = re.findall(
-            r"[a-z0-9]+", (f.path.replace(".", " ").replace("_", " ") + " " + f.description).lower()
-        )
-        for w in words:
-            h = zlib.crc32(w.encode())
-            out[i, h % dim] += 1.0 if (h >> 20) & 1 else -1.0
-    return F.normalize(out, dim=1)
+    return torch.from_numpy(hash_texts([f"{f.path} {f.description}" for f in bound.fields], dim))
 
 
 class FieldEncoder(nn.Module):
@@ -68,7 +73,8 @@ class FieldEncoder(nn.Module):
 
     token = value * w_f + b_f (or a custom encoder for that field) for visible positions, a
     learned mask token for hidden ones, + semantic embedding (projected description vector
-    + learned per-field vector) + period-class embedding + state embedding.
+    + learned per-field vector) + period-class embedding + state embedding + the projected
+    ``semantic_type`` of the sample's dataset at that position (when given).
     """
 
     def __init__(
@@ -89,6 +95,11 @@ class FieldEncoder(nn.Module):
         self.state_embed = nn.Embedding(3, d)
         self.mask_token = nn.Parameter(torch.zeros(d))
         self.custom = nn.ModuleDict({str(bound.position(p)): m for p, m in (custom or {}).items()})
+        # zero-initialised (and drawing no random numbers): a model starts as if it had no semantic
+        # types, and learns from them only what helps
+        self.type_weight = (
+            nn.Parameter(torch.zeros(SEMANTIC_TYPE_DIM, d)) if cfg.semantic_type_embedding else None
+        )
 
     def identity(self, field_ids: torch.Tensor) -> torch.Tensor:
         """(n, d) field identity: semantic + learned + period embeddings."""
@@ -98,8 +109,14 @@ class FieldEncoder(nn.Module):
             + self.period_embed(self.period_id[field_ids])
         )
 
-    def forward(self, values: torch.Tensor, state: torch.Tensor, field_ids: torch.Tensor) -> torch.Tensor:
-        """(B, T, n) values and states -> (B, T, n, d) tokens."""
+    def forward(
+        self,
+        values: torch.Tensor,
+        state: torch.Tensor,
+        field_ids: torch.Tensor,
+        semantic_type: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(B, T, n) values and states (+ (B, n, SEMANTIC_TYPE_DIM) semantic types) -> (B, T, n, d) tokens."""
         tok = values.unsqueeze(-1) * self.weight[field_ids] + self.bias[field_ids]
         for key, module in self.custom.items():
             hit = (field_ids == int(key)).nonzero()
@@ -108,7 +125,10 @@ class FieldEncoder(nn.Module):
                 tok[..., j, :] = module(values[..., j : j + 1])
         visible = (state != HIDDEN).unsqueeze(-1)
         tok = torch.where(visible, tok, self.mask_token.expand_as(tok))
-        return tok + self.identity(field_ids) + self.state_embed(state)
+        tok = tok + self.identity(field_ids) + self.state_embed(state)
+        if semantic_type is not None and self.type_weight is not None:
+            tok = tok + (semantic_type @ self.type_weight).unsqueeze(1)
+        return tok
 
 
 class FieldDecoder(nn.Module):
@@ -216,7 +236,8 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class CanvasWorldModel(nn.Module):
-    """Encoder + backbone + decoder on one bound schema; predicts the clean canvas."""
+    """Encoder + backbone + decoder on one bound schema, with the shared regime latent; predicts the
+    clean canvas."""
 
     def __init__(
         self,
@@ -237,6 +258,18 @@ class CanvasWorldModel(nn.Module):
             self.decoder = FieldDecoder(bound, self.cfg, custom_decoders)
             d = self.cfg.d_model
             self.noise_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+            self.regime_tokens = nn.Parameter(torch.randn(self.cfg.n_regime, d) * 0.02)
+
+    def _hidden(self, values, state, field_ids, noise_level, semantic_type) -> torch.Tensor:
+        """Backbone output ``(B, T, n + n_regime, d)``: the field positions, then the regime latent."""
+        tokens = self.encoder(values, state.long(), field_ids, semantic_type)
+        b, t, _, d = tokens.shape
+        if self.cfg.n_regime:
+            tokens = torch.cat([tokens, self.regime_tokens.expand(b, t, -1, d)], dim=2)
+        cond = (
+            None if noise_level is None else self.noise_mlp(timestep_embedding(noise_level, self.cfg.d_model))
+        )
+        return self.backbone(tokens, cond)
 
     def forward(
         self,
@@ -244,18 +277,31 @@ class CanvasWorldModel(nn.Module):
         state: torch.Tensor,
         field_ids: torch.Tensor | None = None,
         noise_level: torch.Tensor | None = None,
+        semantic_type: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(B, T, n) values/states -> (B, T, n) clean-canvas predictions; ``noise_level`` (B,) in [0, 1]."""
+        """(B, T, n) values/states -> (B, T, n) clean-canvas predictions; ``noise_level`` (B,) in [0, 1];
+        ``semantic_type`` (B, n, SEMANTIC_TYPE_DIM) or None."""
         if field_ids is None:
             field_ids = torch.arange(self.bound.n_fields)
-        tokens = self.encoder(values, state.long(), field_ids)
-        cond = (
-            None if noise_level is None else self.noise_mlp(timestep_embedding(noise_level, self.cfg.d_model))
+        n = field_ids.numel()
+        out = self.decoder(
+            self._hidden(values, state, field_ids, noise_level, semantic_type)[:, :, :n], field_ids
         )
-        out = self.decoder(self.backbone(tokens, cond), field_ids)
         if self.cfg.persistence_skip:
             out = out + last_visible(values, state == OBSERVED)
         return out
+
+    def regime(
+        self,
+        values: torch.Tensor,
+        state: torch.Tensor,
+        field_ids: torch.Tensor | None = None,
+        semantic_type: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The shared regime latent after reading the window: ``(B, T, n_regime, d)``."""
+        if field_ids is None:
+            field_ids = torch.arange(self.bound.n_fields)
+        return self._hidden(values, state, field_ids, None, semantic_type)[:, :, field_ids.numel() :]
 
 
 def custom_modules_from_specs(specs) -> tuple[dict[str, nn.Module], dict[str, nn.Module]]:

@@ -233,7 +233,8 @@ _TICKERS = {
 
 
 def default_schema() -> Schema:
-    """The shipped schema: US macro, rates, equities, FX, commodities, PMI, earnings, news."""
+    """The shipped schema: US macro, rates, German inflation/rates, equities, FX, commodities, PMI,
+    earnings, news."""
     fs: list[FieldDef] = [
         # country_us.macro
         _f(
@@ -291,6 +292,9 @@ def default_schema() -> Schema:
         _f("country_us.rates.yields.y10", "10-year Treasury yield", "daily", "%"),
         _f("country_us.rates.spreads.term_10y2y", "10y minus 2y Treasury term spread", "daily", "%"),
         _f("country_us.rates.spreads.baa_credit", "BAA corporate minus 10y Treasury spread", "daily", "%"),
+        # country_de (statsmodels' German interest/inflation data)
+        _f("country_de.macro.inflation.gdp_deflator", "German GDP deflator inflation", "quarterly", "log"),
+        _f("country_de.rates.yields.long_rate", "German nominal long-term interest rate", "daily", "frac"),
         # financial.volatility / fx / commodities
         _f("financial.volatility.equity.vix", "CBOE VIX implied volatility index", "daily", "index"),
         _f("financial.fx.usd.dxy", "US dollar index", "daily", "index"),

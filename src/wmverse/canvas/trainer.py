@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.data import default_collate
 
 from wmverse.canvas.data import HeterogeneousDataset
 from wmverse.canvas.losses import masked_canvas_loss
@@ -95,14 +96,15 @@ class MaskedCanvasTrainer:
         self, batch: dict, field_ids: torch.Tensor | None, state: torch.Tensor
     ) -> tuple[torch.Tensor, dict]:
         values, presence = batch["values"], batch["presence"]
-        weight = batch["loss_weight"]
+        weight, semantic = batch["loss_weight"], batch.get("semantic_type")
         if field_ids is not None:
             values, presence, weight = (
                 values[..., field_ids],
                 presence[..., field_ids],
                 weight[..., field_ids],
             )
-        pred = self.model(values, state, field_ids)
+            semantic = None if semantic is None else semantic[:, field_ids]
+        pred = self.model(values, state, field_ids, semantic_type=semantic)
         target_mask = presence if self.config.loss_on == "all" else presence * (state == HIDDEN)
         err = (pred - torch.where(presence > 0, values, torch.zeros_like(values))) ** 2
         if self.custom_losses:
@@ -172,26 +174,32 @@ class MaskedCanvasTrainer:
 
     @torch.no_grad()
     def forecast(
-        self, values: torch.Tensor, presence: torch.Tensor, field_ids: torch.Tensor | None = None
+        self,
+        values: torch.Tensor,
+        presence: torch.Tensor,
+        field_ids: torch.Tensor | None = None,
+        semantic_type: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Predict the last time step of ``(B, T, n)`` windows from the earlier ones (eval mode)."""
+        """Predict the last time step of ``(B, T, n)`` windows from the earlier ones (eval mode).
+
+        Pass the windows' ``semantic_type`` (``(B, n, SEMANTIC_TYPE_DIM)``, a sample's key) when the
+        model was trained with it, as :meth:`evaluate` does."""
         self.model.eval()
         state = torch.where(presence > 0, OBSERVED, HIDDEN)
         state[:, -1, :] = HIDDEN
-        return self.model(values, state, field_ids)[:, -1, :]
+        return self.model(values, state, field_ids, semantic_type=semantic_type)[:, -1, :]
 
     @torch.no_grad()
     def evaluate(self, dataset: HeterogeneousDataset, batch_size: int = 256) -> dict[str, float]:
         """One-step-ahead normalised RMSE on the last step of every window, per dataset and overall."""
         preds, targets, pres, srcs = [], [], [], []
         for i in range(0, len(dataset), batch_size):
-            items = [dataset[j] for j in range(i, min(len(dataset), i + batch_size))]
-            v = torch.stack([x["values"] for x in items])
-            p = torch.stack([x["presence"] for x in items])
-            preds.append(self.forecast(v, p))
+            b = default_collate([dataset[j] for j in range(i, min(len(dataset), i + batch_size))])
+            v, p = b["values"], b["presence"]
+            preds.append(self.forecast(v, p, semantic_type=b["semantic_type"]))
             targets.append(v[:, -1])
-            pres.append(p[:, -1] * torch.stack([x["loss_weight"] > 0 for x in items]).float())
-            srcs.append(torch.stack([x["source"] for x in items]))
+            pres.append(p[:, -1] * (b["loss_weight"] > 0).float())
+            srcs.append(b["source"])
         pred, tgt, pr, src = (torch.cat(x) for x in (preds, targets, pres, srcs))
         se = ((pred - tgt) ** 2 * pr).sum(1)
         out = {"rmse": float((se.sum() / pr.sum().clamp_min(1)).sqrt())}
