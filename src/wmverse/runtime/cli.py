@@ -62,30 +62,37 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Runs a world folder; returns the exit code (0 ok, 1 script failure, 2 bad folder/arguments)."""
-    from wmverse.runtime.runner import format_report, run_world
+def _finish(args: argparse.Namespace, config, prog: str, run) -> int:
+    """Serve the dashboard if asked (``--dashboard``), run ``run() -> RunResult``, print the report, keep
+    the dashboard up until Ctrl-C, and return the exit code (130 after an interrupt)."""
+    from wmverse.runtime.runner import format_report
 
-    config = _config_or_exit(args, "run_synch")
-    if config is None:
-        return 2
-    stop = _start_dashboard(args, config, "run_synch")
+    stop = _start_dashboard(args, config, prog)
     if isinstance(stop, int):
         return stop
     _interrupt_on_sigterm()
     try:
-        result = run_world(args.world_folder, config)
+        result = run()
     except BaseException:
         if stop is not None:
             stop()
         raise
-    report = format_report(result)
-    print(report, file=sys.stderr if result.exit_code else sys.stdout, flush=True)
+    print(format_report(result), file=sys.stderr if result.exit_code else sys.stdout, flush=True)
     if result.ended_by == "interrupted" and stop is not None:
         stop()
     else:
         _keep_dashboard_up(stop)
     return 130 if result.exit_code == 0 and result.ended_by == "interrupted" else result.exit_code
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Runs a world folder; returns the exit code (0 ok, 1 script failure, 2 bad folder/arguments)."""
+    from wmverse.runtime.runner import run_world
+
+    config = _config_or_exit(args, "run_synch")
+    if config is None:
+        return 2
+    return _finish(args, config, "run_synch", lambda: run_world(args.world_folder, config))
 
 
 def _keep_dashboard_up(stop) -> None:
@@ -161,41 +168,43 @@ def _interrupt_on_sigterm() -> None:
 def asynch_command(args: argparse.Namespace) -> int:
     """Runs a world folder as local processes; exit 0 ok, 1 a script or a child failed, 2 bad arguments."""
     from wmverse.runtime.processes import run_processes
-    from wmverse.runtime.runner import format_report
 
     config = _config_or_exit(args, "run_asynch")
     if config is None:
         return 2
-    _interrupt_on_sigterm()
-    result = run_processes(
-        args.world_folder,
+    return _finish(
+        args,
         config,
-        realtime=args.realtime,
-        start_method=args.start_method,
-        tick_timeout_s=args.tick_timeout,
+        "run_asynch",
+        lambda: run_processes(
+            args.world_folder,
+            config,
+            realtime=args.realtime,
+            start_method=args.start_method,
+            tick_timeout_s=args.tick_timeout,
+        ),
     )
-    print(format_report(result), file=sys.stderr if result.exit_code else sys.stdout, flush=True)
-    return 130 if result.exit_code == 0 and result.ended_by == "interrupted" else result.exit_code
 
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serves a world folder's world on host:port in realtime until it finishes (or Ctrl-C)."""
     from wmverse.runtime.processes import serve_world
-    from wmverse.runtime.runner import format_report
 
     config = _config_or_exit(args, "run_w")
     if config is None:
         return 2
-    _interrupt_on_sigterm()
     try:
-        result = serve_world(
-            args.world_folder, config, host=args.host, port=args.port, tick_timeout_s=args.tick_timeout
+        return _finish(
+            args,
+            config,
+            "run_w",
+            lambda: serve_world(
+                args.world_folder, config, host=args.host, port=args.port, tick_timeout_s=args.tick_timeout
+            ),
         )
     except OSError as exc:
         print(f"run_w: {exc}", file=sys.stderr)
         return 2
-    print(format_report(result), file=sys.stderr if result.exit_code else sys.stdout, flush=True)
-    return 130 if result.exit_code == 0 and result.ended_by == "interrupted" else result.exit_code
 
 
 def join_command(args: argparse.Namespace) -> int:
