@@ -37,3 +37,28 @@ def test_observation_payload_carries_no_metadata_or_labels():
     assert payload == [{"id": "o1", "content": "I fixed the roof", "source_id": "diary"}]
     back = codec.observations_from_payload(payload)
     assert back.ids == ["o1"] and back["o1"].metadata == {}
+
+
+def test_badge_suggestions_are_checked_before_any_is_sent():
+    import asyncio
+
+    sent = []
+
+    class Agent:
+        def get_peer_ids(self):
+            return "public", "own"
+
+        async def suggest_badges_to_world(self, **kw):
+            sent.append(kw)
+
+    good = [{"badge_type": "pro", "score": 0.5, "badge_description": "won"}]
+    assert asyncio.run(codec.suggest_badges(Agent(), good)) == 1
+    assert sent == [{"agent": ["own"], "score": 0.5, "badge_type": "pro", "badge_description": "won"}]
+    for bad in (
+        [{"badge_type": "pro"}],
+        "pro",
+        [good[0], {"badge_type": "pro", "score": True, "badge_description": "x"}],
+    ):
+        with pytest.raises(ValueError, match="badges must be"):
+            asyncio.run(codec.suggest_badges(Agent(), bad))
+    assert len(sent) == 1  # nothing sent for a malformed list

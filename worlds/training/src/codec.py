@@ -228,6 +228,33 @@ def badges_payload(badges: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+async def suggest_badges(agent: Any, badges: Any) -> int:
+    """Agent side of :func:`badges_payload`: check the badges a request carries and suggest each back to
+    the world (which records only those it decided); returns how many were suggested.
+
+    A malformed badge list raises ``ValueError`` before anything is suggested.
+    """
+    items = badges or []
+    if not isinstance(items, list) or not all(
+        isinstance(b, dict)
+        and isinstance(b.get("badge_type"), str)
+        and isinstance(b.get("badge_description"), str)
+        and isinstance(b.get("score"), int | float)
+        and not isinstance(b.get("score"), bool)
+        for b in items
+    ):
+        raise ValueError("badges must be a list of {badge_type, score, badge_description}")
+    _, own = agent.get_peer_ids()
+    for b in items:
+        await agent.suggest_badges_to_world(
+            agent=[own],
+            score=float(b["score"]),
+            badge_type=b["badge_type"],
+            badge_description=b["badge_description"],
+        )
+    return len(items)
+
+
 def resolution_request(epoch: int, allocation: float, winner: str, badges: Sequence[Any]) -> dict:
     """Keyword arguments of the ``resolution`` request: the agent's new allocation and its badges."""
     return {"epoch": epoch, "allocation": allocation, "winner": winner, "badges": badges_payload(badges)}

@@ -125,14 +125,7 @@ class LearnerAgent(Agent):
     @action
     async def finish(self, badges: list | None = None, interaction: Interaction | None = None) -> bool:
         """World request: training is over; suggest the badges the world decided (it records only those)."""
-        _, own = self.get_peer_ids()
-        for b in badges or []:
-            await self.suggest_badges_to_world(
-                agent=[own],
-                score=float(b["score"]),
-                badge_type=b["badge_type"],
-                badge_description=b["badge_description"],
-            )
+        await codec.suggest_badges(self, badges)
         return True
 
     # -- the agent's own steps ---------------------------------------------------------------------------

@@ -94,12 +94,5 @@ class WAgent(Agent):
         if allocation < 0:
             return False
         self.debater.apply_resolution(allocation)
-        _, own = self.get_peer_ids()
-        for b in badges or []:
-            await self.suggest_badges_to_world(
-                agent=[own],
-                score=float(b["score"]),
-                badge_type=b["badge_type"],
-                badge_description=b["badge_description"],
-            )
+        await codec.suggest_badges(self, badges)
         return True
