@@ -147,7 +147,7 @@ def test_no_import_cycles() -> None:
 
 
 MODEL_LIBRARIES = ("wmverse.debate", "wmverse.leworld", "wmverse.canvas", "wmverse.dynamics")
-GENERIC_PACKAGES = ("wmverse.runtime", "wmverse.dashboard", "wmverse.store")
+GENERIC_PACKAGES = ("wmverse.runtime", "wmverse.dashboard", "wmverse.store", "wmverse.checkpoint")
 #: The only place allowed to edit sys.path (see the module docstring).
 SYS_PATH_OWNER = SRC / "wmverse" / "runtime" / "patches.py"
 

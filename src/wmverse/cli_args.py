@@ -91,6 +91,21 @@ def unit_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    """A finite float ``> 0`` (timeouts, sizes in megabytes)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+port_number = int_in_range(0, 65535)
+"""A TCP port (0: a free one)."""
+
+
 def _creatable(path: Path) -> str | None:
     """Why ``path`` (which does not exist) could not be created, or ``None`` if it could."""
     ancestor = path.parent

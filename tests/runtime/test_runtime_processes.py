@@ -134,28 +134,32 @@ def test_an_agent_joins_a_served_world_from_another_process(tiny):
     root = Path(__file__).resolve().parents[2]
     hub = subprocess.Popen(
         [sys.executable, str(root / "run_w.py"), str(tiny), "--host", "127.0.0.1", "--port", "0"]
-        + ["--tick-ms", "50", "--max-steps", "4000"],
+        + ["--tick-ms", "50", "--max-steps", "4000", "--no-announce"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
-        found = None
-        for _ in range(200):  # the first lines may be the framework's; the address line comes before ticking
+        found = token = None
+        head = []
+        for _ in range(200):  # the first lines may be the framework's; the address lines come before ticking
             line = hub.stdout.readline()
-            found = re.search(r"join (127\.0\.0\.1:\d+) ", line)
+            head.append(line)
+            token = token or re.search(r"--token (\S+) ", line)
+            found = re.search(r"--world (\S+@127\.0\.0\.1:\d+/\w+)", line)
             if found or not line:
                 break
-        assert found is not None, "run_w.py printed no address"
-        address = found.group(1)
+        assert found is not None and token is not None, "run_w.py printed no address or token"
         scripts = [str(tiny / f"run_{i}.py") for i in (1, 2, 3)]
         joiner = subprocess.run(
-            [sys.executable, "-m", "wmverse.cli", "runtime", "join", address, *scripts],
+            [sys.executable, "-m", "wmverse.cli", "runtime", "join", "--world", found.group(1)]
+            + ["--token", token.group(1), "--identity", str(tiny / "joiner-key"), *scripts],
             capture_output=True,
             text=True,
             timeout=240,
         )
         out, _ = hub.communicate(timeout=240)
+        out = "".join(head) + out
     finally:
         hub.kill()
         hub.wait()

@@ -1,53 +1,86 @@
-"""The process transport's pieces: frames, addresses, configs, shipped world code, the CLI entry points."""
+"""The process transport's pieces: messages, channels, configs, the world's code version, the CLI entry points."""
 
 import asyncio
+import socket
 import struct
+from multiprocessing.connection import Connection
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from wmverse.runtime.wire import ProtocolError, encode_frame, parse_address, read_frame
+from wmverse.runtime.channels import (
+    ChannelClosed,
+    Limits,
+    PipeChannel,
+    ProtocolError,
+    decode_message,
+    encode_message,
+)
+
+PEER = "12D3KooWQpNPYhgfGGCzdYdTSXCvRuyPXkgntjQjQijMW3wS2nAF"
 
 
-def _read(data: bytes):
-    async def go():
-        reader = asyncio.StreamReader()
-        reader.feed_data(data)
-        reader.feed_eof()
-        return await read_frame(reader)
-
-    return asyncio.run(go())
-
-
-def test_a_frame_round_trips_header_and_blobs():
+def test_a_message_round_trips_header_and_blobs():
     header = {"type": "tick", "t": 3, "ops": [["msg", "peerA", 0], ["drop", "peerB", "peerC"]]}
     blobs = [b"\x00\x01binary", b""]
-    got_header, got_blobs = _read(encode_frame(header, blobs))
-    assert got_header == header and got_blobs == blobs
+    assert decode_message(encode_message(header, blobs)) == (header, blobs)
 
 
-def test_a_cut_frame_is_an_incomplete_read():
-    data = encode_frame({"type": "done"}, [b"abcdef"])
-    with pytest.raises(asyncio.IncompleteReadError):
-        _read(data[:-2])
+def test_a_cut_or_padded_message_is_a_protocol_error():
+    data = encode_message({"type": "done"}, [b"abcdef"])
+    for cut in (0, 3, 8, 12, len(data) - 2):
+        with pytest.raises(ProtocolError):
+            decode_message(data[:cut])
+    with pytest.raises(ProtocolError, match="stray"):
+        decode_message(data + b"x")
 
 
-def test_garbage_is_a_protocol_error():
+def test_garbage_is_a_protocol_error_and_sizes_are_checked_before_allocating():
     with pytest.raises(ProtocolError, match="not JSON"):
-        _read(struct.pack(">II", 3, 0) + b"\xff\xfe{")
-    with pytest.raises(ProtocolError, match="without a type"):
-        _read(encode_frame({"type": "x"}).replace(b'"type"', b'"tipe"'))
-    with pytest.raises(ProtocolError, match="implausible"):
-        _read(struct.pack(">II", 2**31, 0))
+        decode_message(struct.pack(">II", 3, 0) + b"\xff\xfe{")
+    with pytest.raises(ProtocolError, match="'type'"):
+        decode_message(encode_message({"type": "x"}).replace(b'"type"', b'"tipe"'))
+    with pytest.raises(ProtocolError, match="longer than the message"):
+        decode_message(struct.pack(">II", 2**31, 0))
+    with pytest.raises(ProtocolError, match="blobs"):
+        decode_message(struct.pack(">II", 2, 2**31) + b"{}")
+    with pytest.raises(ProtocolError, match="over the limit"):
+        decode_message(encode_message({"type": "x"}, [b"y" * 4096]), Limits(max_message_bytes=2048))
+    with pytest.raises(ProtocolError, match="not JSON"):
+        decode_message(encode_message({"type": "x"}).replace(b"{", b"[" * 4))
 
 
-def test_addresses_are_parsed_or_rejected_clearly():
-    assert parse_address("127.0.0.1:7070") == ("127.0.0.1", 7070)
-    assert parse_address("example.org") == ("example.org", 7070)
-    for bad in (":7070", "host:http", "host:70000"):
-        with pytest.raises(ValueError, match="HOST:PORT|port"):
-            parse_address(bad)
+def test_a_pipe_channel_delivers_whole_messages_and_reports_the_other_end_leaving():
+    async def go():
+        a, b = socket.socketpair()
+        left = PipeChannel(Connection(a.detach()), "left").start()
+        right = PipeChannel(Connection(b.detach()), "right", Limits(max_message_bytes=4096)).start()
+        await left.write({"type": "tick", "t": 1}, [b"abc"])
+        got = await right.read(5)
+        await left.write({"type": "big"}, [b"z" * 8192])  # over the reader's limit: the channel ends
+        with pytest.raises(ProtocolError):
+            await right.read(5)
+        left.close()
+        with pytest.raises(ChannelClosed):
+            await left.write({"type": "late"})
+        return got
+
+    assert asyncio.run(go()) == ({"type": "tick", "t": 1}, [b"abc"])
+
+
+def test_the_world_code_hash_follows_code_and_data_but_not_outputs(tmp_path):
+    from wmverse.runtime.hub_admission import world_code_hash
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "run_w.py").write_text("x = 1\n")
+    (tmp_path / "src" / "roles.json").write_text("{}")
+    first = world_code_hash(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "stats.json").write_text("[1]")
+    (tmp_path / "notes.txt").write_text("anything")
+    assert world_code_hash(tmp_path) == first
+    (tmp_path / "src" / "roles.json").write_text('{"a": 1}')
+    assert world_code_hash(tmp_path) != first
 
 
 def test_configs_reject_bad_values(tmp_path):
@@ -58,44 +91,30 @@ def test_configs_reject_bad_values(tmp_path):
         HubConfig(port=70000)
     with pytest.raises(ValueError, match="timeouts"):
         HubConfig(tick_timeout_s=0)
+    with pytest.raises(ValueError, match="16 characters"):
+        HubConfig(token="short")
+    assert HubConfig(allowed_peers=frozenset({PEER})).private and not HubConfig().private
     with pytest.raises(ValueError, match="not found"):
-        JoinConfig("127.0.0.1:7070", (tmp_path / "run_x.py",))
+        JoinConfig(f"W@127.0.0.1:7070/{PEER}", (tmp_path / "run_x.py",))
+    with pytest.raises(ValueError, match="NAME@HOST:PORT/PEER_ID"):
+        JoinConfig("W@127.0.0.1:7070", (tmp_path / "run_x.py",))
     assert derive_seed(5, 0) == 5
     assert derive_seed(5, 1) == derive_seed(5, 1) != derive_seed(5, 2)
 
 
-def test_world_code_is_unpacked_when_the_world_folder_is_not_on_this_machine(tmp_path):
+def test_the_world_folder_is_this_checkouts_never_code_from_the_hub(tmp_path):
     from wmverse.runtime.join import JoinError
-    from wmverse.runtime.remote import JoinConfig, RemoteClient
-
-    script = tmp_path / "run_1.py"
-    script.write_text("")
-    bundle = {"W": {"folder": "/elsewhere/src", "files": {"world.py": 0, "sub/role.json": 1}}}
-    cautious = RemoteClient(JoinConfig("127.0.0.1:1", (script,)))
-    cautious.code = bundle
-    with pytest.raises(JoinError, match="--accept-world-code"):
-        cautious._world_folder({"world_name": "W", "world_folder": "/no/such/folder"})
-    client = RemoteClient(JoinConfig("127.0.0.1:1", (script,), accept_world_code=True))
-    client.runtime = SimpleNamespace(out_dir=tmp_path / "out")
-    client.code = bundle
-    client.code_blobs = [b"print('w')\n", b"{}"]
-    folder = client._world_folder({"world_name": "W", "world_folder": "/no/such/folder"})
-    assert (folder / "world.py").read_bytes() == b"print('w')\n"
-    assert (folder / "sub" / "role.json").read_text() == "{}"
-    assert client._world_folder({"world_name": "W", "world_folder": str(tmp_path)}) == tmp_path
-    with pytest.raises(FileNotFoundError, match="not on this machine"):
-        client._world_folder({"world_name": "V", "world_folder": "/no/such"})
-
-
-def test_a_checkout_of_the_world_elsewhere_on_disk_is_used(tmp_path):
     from wmverse.runtime.remote import JoinConfig, RemoteClient
 
     world = tmp_path / "copy" / "training"
     (world / "src").mkdir(parents=True)
     script = world / "run_1.py"
     script.write_text("")
-    client = RemoteClient(JoinConfig("127.0.0.1:1", (script,)))
-    assert client._world_folder({"world_name": "W", "world_folder": "/hub/machine/worlds/training"}) == world
+    client = RemoteClient(JoinConfig(f"W@127.0.0.1:1/{PEER}", (script,)))
+    assert client._world_folder({"world_folder": "/hub/machine/worlds/training/src"}) == world / "src"
+    assert client._world_folder({"world_folder": "/hub/machine/worlds/training"}) == world
+    with pytest.raises(JoinError, match="not in"):
+        client._world_folder({"world_folder": "/hub/../../etc"})
 
 
 def test_join_command_without_a_hub_fails_clearly(tmp_path, capsys):
@@ -103,11 +122,12 @@ def test_join_command_without_a_hub_fails_clearly(tmp_path, capsys):
 
     script = tmp_path / "run_1.py"
     script.write_text("")
-    assert main(["runtime", "join", "not-an-address:x", str(script)]) == 2
-    assert "HOST:PORT" in capsys.readouterr().err
-    code = main(["runtime", "join", "127.0.0.1:9", str(script), "--connect-timeout", "0.3"])
+    assert main(["runtime", "join", "--world", "not a name", str(script)]) == 2
+    assert "NAME@HOST:PORT/PEER_ID" in capsys.readouterr().err
+    where = f"W@127.0.0.1:9/{PEER}"
+    code = main(["runtime", "join", "--world", where, str(script), "--connect-timeout", "0.3"])
     assert code == 1
-    assert "cannot reach the hub at 127.0.0.1:9" in capsys.readouterr().out
+    assert f"cannot reach the hub at {where}" in capsys.readouterr().out
 
 
 def test_wmverse_runtime_asynch_runs_the_tiny_world(tiny, capsys):
@@ -128,4 +148,6 @@ def test_scripts_of_one_remote_must_share_a_folder(tmp_path):
     for p in (tmp_path / "a" / "run_1.py", tmp_path / "b" / "run_2.py"):
         p.write_text("")
     with pytest.raises(ValueError, match="one folder"):
-        JoinConfig("127.0.0.1:7070", (tmp_path / "a" / "run_1.py", Path(tmp_path / "b" / "run_2.py")))
+        JoinConfig(
+            f"W@127.0.0.1:7070/{PEER}", (tmp_path / "a" / "run_1.py", Path(tmp_path / "b" / "run_2.py"))
+        )

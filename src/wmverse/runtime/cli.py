@@ -2,8 +2,9 @@
 
 - ``run_synch.py WORLD_FOLDER`` = ``wmverse runtime run WORLD_FOLDER``: one process, synthetic clock;
 - ``run_asynch.py WORLD_FOLDER`` = ``wmverse runtime asynch WORLD_FOLDER``: one process per script;
-- ``run_w.py WORLD_FOLDER`` = ``wmverse runtime serve WORLD_FOLDER``: the world alone, served on host:port;
-- ``wmverse runtime join HOST:PORT SCRIPT...``: agent scripts joined to a served world.
+- ``run_w.py WORLD_FOLDER`` = ``wmverse runtime serve WORLD_FOLDER``: the world alone, served over libp2p;
+- ``wmverse runtime join --world NAME SCRIPT...``: agent scripts joined to a served world (found by name on
+  the local network, or ``NAME@HOST:PORT/PEER_ID``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+from wmverse.cli_args import non_negative_int, port_number, positive_float
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -188,21 +191,29 @@ def asynch_command(args: argparse.Namespace) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Serves a world folder's world on host:port in realtime until it finishes (or Ctrl-C)."""
-    from wmverse.runtime.processes import serve_world
+    from wmverse.runtime.p2p import P2PUnavailable
+    from wmverse.runtime.processes import ServeOptions, serve_world
 
     config = _config_or_exit(args, "run_w")
     if config is None:
         return 2
     try:
-        return _finish(
-            args,
-            config,
-            "run_w",
-            lambda: serve_world(
-                args.world_folder, config, host=args.host, port=args.port, tick_timeout_s=args.tick_timeout
-            ),
+        options = ServeOptions(
+            host=args.host,
+            port=args.port,
+            public=args.public,
+            token=args.token,
+            allowed_peers=tuple(args.allow),
+            lockstep=args.lockstep,
+            announce=not args.no_announce,
+            identity_dir=args.identity,
+            max_message_mb=args.max_message_mb,
+            tick_timeout_s=args.tick_timeout,
         )
-    except OSError as exc:
+        if options.token is not None and len(options.token) < 16:
+            raise ValueError("--token needs at least 16 characters")
+        return _finish(args, config, "run_w", lambda: serve_world(args.world_folder, config, options))
+    except (OSError, ValueError, P2PUnavailable) as exc:
         print(f"run_w: {exc}", file=sys.stderr)
         return 2
 
@@ -213,13 +224,15 @@ def join_command(args: argparse.Namespace) -> int:
 
     try:
         config = JoinConfig(
-            args.address,
+            args.world,
             tuple(args.scripts),
             out_dir=args.out,
             echo=not args.quiet,
             strict=not args.keep_going,
             connect_timeout_s=args.connect_timeout,
-            accept_world_code=args.accept_world_code,
+            token=args.token,
+            identity_dir=args.identity,
+            discovery_timeout_s=args.discovery_timeout,
         )
     except ValueError as exc:
         print(f"join: {exc}", file=sys.stderr)
@@ -248,25 +261,66 @@ def _add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     _add_run_arguments(parser)
     parser.add_argument("--host", default="0.0.0.0", help="interface to listen on (default 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=7070, help="TCP port (default 7070; 0: a free one)")
     parser.add_argument(
-        "--tick-timeout", type=float, default=30.0, help="drop an agent that does not answer a tick in S s"
+        "--port", type=port_number, default=7070, help="TCP port (default 7070; 0: a free one)"
+    )
+    parser.add_argument(
+        "--tick-timeout",
+        type=positive_float,
+        default=30.0,
+        help="drop an agent that does not answer a tick in S s",
+    )
+    parser.add_argument(
+        "--public", action="store_true", help="admit anyone (default: private, with a join token)"
+    )
+    parser.add_argument(
+        "--token", default=None, help="the join token of this private world (default: a random one)"
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PEER_ID",
+        help="admit this libp2p peer without the token",
+    )
+    parser.add_argument(
+        "--lockstep",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="wait for N agent processes, then tick in lockstep: deterministic, same results as run_synch.py",
+    )
+    parser.add_argument(
+        "--no-announce", action="store_true", help="do not announce the world on the local network"
+    )
+    parser.add_argument("--identity", type=Path, default=None, help="folder of the world's libp2p key")
+    parser.add_argument(
+        "--max-message-mb", type=positive_float, default=16.0, help="largest message accepted (default 16 MB)"
     )
 
 
 def _add_join_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("address", help="the hub, HOST:PORT (printed by run_w.py)")
+    parser.add_argument(
+        "--world",
+        required=True,
+        help="the world: NAME (found on the local network) or NAME@HOST:PORT/PEER_ID (printed by run_w.py)",
+    )
     parser.add_argument("scripts", nargs="+", type=Path, help="agent scripts (run_*.py of one folder)")
+    parser.add_argument(
+        "--token", default=None, help="the join token of a private world (printed by run_w.py)"
+    )
+    parser.add_argument("--identity", type=Path, default=None, help="folder of this process's libp2p key")
+    parser.add_argument(
+        "--discovery-timeout",
+        type=float,
+        default=10.0,
+        help="look for the world by name for S s (default 10)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default SCRIPTS_FOLDER/out)")
     parser.add_argument("--quiet", action="store_true", help="do not print the transition lines here")
     parser.add_argument("--keep-going", action="store_true", help="log exceptions inside actions and go on")
     parser.add_argument(
         "--connect-timeout", type=float, default=30.0, help="keep retrying the connection for S s"
-    )
-    parser.add_argument(
-        "--accept-world-code",
-        action="store_true",
-        help="when the world's folder is not here, run the role code the hub sends (trusted hubs only)",
     )
 
 

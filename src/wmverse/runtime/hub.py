@@ -22,61 +22,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wmverse.runtime.channels import ChannelClosed, ProtocolError
 from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.hub_admission import HubAdmission
+from wmverse.runtime.hub_checks import Refused, check_done, clean_line
+from wmverse.runtime.hub_config import HubConfig
 from wmverse.runtime.join import JoinError
 from wmverse.runtime.scheduler import world_is_finished
 from wmverse.runtime.wire import (
-    ProtocolError,
     RemoteLink,
     RemoteNode,
     derive_seed,
     forget_remote_node,
-    listen_socket,
     node_entry,
-    read_frame,
     set_subscription,
-    write_frame,
 )
 
-__all__ = ["Hub", "HubConfig", "derive_seed", "listen_socket"]
+__all__ = ["Hub", "HubConfig", "derive_seed"]
 
 #: Rank given to the first remote that does not ask for one (joiners from elsewhere), then +1 each.
 FIRST_FREE_RANK = 1000
-
-
-@dataclass
-class HubConfig:
-    """Where and how a hub serves its world."""
-
-    host: str = "127.0.0.1"
-    """Interface to listen on ('0.0.0.0' for every interface)."""
-    port: int = 0
-    """TCP port; 0 picks a free one (read it back from ``Hub.address``)."""
-    realtime: bool = False
-    """Pace ticks at tick_ms real ms and let remotes join at any time (else lockstep)."""
-    expected: int = 0
-    """Lockstep: remotes that must register before tick 0."""
-    tick_timeout_s: float = 120.0
-    """A remote that does not answer a tick within this many seconds is dropped."""
-    startup_timeout_s: float = 300.0
-    """Lockstep: how long to wait for the expected remotes (loading scripts imports torch)."""
-    handshake_timeout_s: float = 30.0
-    """How long a new connection may take to say hello."""
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.port < 65536:
-            raise ValueError(f"port must be in [0, 65535], got {self.port}")
-        if self.expected < 0:
-            raise ValueError(f"expected must be >= 0, got {self.expected}")
-        if self.tick_timeout_s <= 0 or self.startup_timeout_s <= 0 or self.handshake_timeout_s <= 0:
-            raise ValueError("timeouts must be positive")
 
 
 class Hub(HubAdmission):
@@ -85,11 +54,16 @@ class Hub(HubAdmission):
     def __init__(
         self,
         config: HubConfig | None = None,
-        sock: socket.socket | None = None,
+        *,
+        pipes: list[Any] | None = None,
+        endpoint: Any = None,
         watch: Callable[[], None] | None = None,
     ) -> None:
+        """``pipes``: channels to this process's own children (trusted: made before they started);
+        ``endpoint``: a started :class:`~wmverse.runtime.p2p.P2PEndpoint` that strangers reach."""
         self.config = config or HubConfig()
-        self.sock = sock if sock is not None else listen_socket(self.config.host, self.config.port)
+        self.pipes = list(pipes or [])
+        self.endpoint = endpoint
         self.watch = watch
         self.runtime: Any = None
         self.printer: Any = None
@@ -100,14 +74,16 @@ class Hub(HubAdmission):
         self.started = False
         self._next_rank = FIRST_FREE_RANK
         self._changed: asyncio.Event | None = None
-        self._code: tuple[dict[str, Any], list[bytes]] | None = None
-        self._writers: set[Any] = set()  # every connection's writer, closed when the run ends
+        self._code: dict[str, str] | None = None
+        self.on_start: Callable[[Hub], None] | None = None  # called once the world is loaded
+        self._handshakes: set[Any] = set()  # channels still in their hello/registration
+        self._tasks: set[asyncio.Task] = set()
 
     # --- the runner's driver protocol ----------------------------------------------------------
     @property
     def address(self) -> str:
-        host, port = self.sock.getsockname()[:2]
-        return f"{host}:{port}"
+        """The libp2p multiaddr of a served world ('local processes' without an endpoint)."""
+        return self.endpoint.multiaddr() if self.endpoint is not None else "local processes"
 
     def select_scripts(self, scripts: list[Path]) -> list[Path]:
         """Only ``run_w.py`` runs in the world's process; the agents' scripts run in remotes."""
@@ -134,7 +110,8 @@ class Hub(HubAdmission):
     def close(self) -> None:
         for link in self.links + self.pending:
             link.close()
-        self.sock.close()
+        for chan in self.pipes:
+            chan.close()
 
     # --- logging -------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -150,10 +127,16 @@ class Hub(HubAdmission):
         runtime = self.runtime
         world_node = runtime.require_world_node()
         self._changed = asyncio.Event()
-        server = await asyncio.start_server(self._serve, sock=self.sock)
+        for chan in self.pipes:
+            self._start_serving(chan.start())
+        if self.endpoint is not None:
+            self.endpoint.on_new_peer = self._start_serving
+            self.endpoint.serve()
         mode = "realtime" if self.config.realtime else "lockstep"
         worlds = ", ".join(repr(n.node_name) for n in self._worlds())
         self.say(f"serving world {worlds} on {self.address} ({mode}, tick {runtime.config.tick_ms:g} ms)")
+        if self.on_start is not None:
+            self.on_start(self)
         loop = asyncio.get_running_loop()
         reason = "error"
         try:
@@ -179,7 +162,6 @@ class Hub(HubAdmission):
             reason = "max_steps"
             return reason
         finally:
-            server.close()
             await self._end_all(reason)
 
     def _worlds(self) -> list[Any]:
@@ -210,17 +192,39 @@ class Hub(HubAdmission):
             except TimeoutError:
                 pass
 
+    def _start_serving(self, chan: Any) -> None:
+        """A new channel: its hello and registration run in a task of their own."""
+        self._handshakes.add(chan)
+        task = asyncio.get_running_loop().create_task(self._serve(chan))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _unpend(self, chan: Any) -> None:
+        self._handshakes.discard(chan)
+        if self.endpoint is not None:
+            self.endpoint.pending.discard(chan.peer)
+
+    def _ban(self, chan: Any) -> None:
+        """A libp2p peer that broke the protocol is ignored for the rest of the run."""
+        if self.endpoint is not None and not getattr(chan, "trusted", False):
+            self.endpoint.ban(chan.peer)
+
     async def _end_all(self, reason: str) -> None:
         for link in self.links + self.pending:
             if link.active or link in self.pending:
                 try:
-                    await asyncio.wait_for(write_frame(link.writer, {"type": "end", "reason": reason}), 5.0)
-                except (OSError, TimeoutError, ConnectionError):
+                    await asyncio.wait_for(link.channel.write({"type": "end", "reason": reason}), 5.0)
+                except (OSError, TimeoutError, ProtocolError):
                     pass
             link.active = False
             link.close()
-        for writer in self._writers:  # connections still in their handshake
-            writer.close()
+        for chan in list(self._handshakes):
+            chan.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.endpoint is not None:
+            await asyncio.sleep(0.05)  # let the last messages leave
+            await self.endpoint.close()
 
     # --- admission and joins -------------------------------------------------------------------
     async def _admit(self) -> None:
@@ -260,6 +264,13 @@ class Hub(HubAdmission):
             return await world_node.accept_join(req["request"])
         except JoinError as exc:
             return {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - a stranger's profile must not end the run
+            self.say(
+                f"remote {link.label}: join request of {req['node']!r} refused ({type(exc).__name__}: {exc})"
+            )
+            return {
+                "error": f"the world could not read the join request of {req['node']!r} ({type(exc).__name__})"
+            }
 
     def _world_named(self, name: str) -> Any:
         node = self.runtime.router.find_by_name(name) if isinstance(name, str) else None
@@ -303,9 +314,9 @@ class Hub(HubAdmission):
                 header["members"], link.sent_members = runtime.router.members, members_json
             if link.answers:
                 header["joins"], link.answers = link.answers, {}
-            await asyncio.wait_for(write_frame(link.writer, header, blobs), self.config.tick_timeout_s)
+            await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
             while True:  # a remote computing a long step says "busy" before its deadline, then "done"
-                answer = await asyncio.wait_for(read_frame(link.reader), self.config.tick_timeout_s)
+                answer = await link.channel.read(self.config.tick_timeout_s)
                 if answer[0].get("type") != "busy":
                     return answer
 
@@ -316,31 +327,37 @@ class Hub(HubAdmission):
                     link,
                     f"did not answer tick {runtime.steps} within {self.config.tick_timeout_s:g} s: dropped",
                 )
-            elif isinstance(result, asyncio.IncompleteReadError | ConnectionError | OSError | ProtocolError):
+            elif isinstance(result, ProtocolError):
+                await self._drop(link, f"broke the protocol ({str(result)[:200]}): dropped", ban=True)
+            elif isinstance(result, ChannelClosed | OSError):
                 await self._drop(link, f"disconnected ({type(result).__name__}): purged from the world")
             elif isinstance(result, BaseException):
                 raise result
             else:
-                await self._take_done(link, *result)
+                try:
+                    await self._take_done(link, *result)
+                except Refused as exc:
+                    await self._drop(link, f"broke the protocol ({str(exc)[:200]}): dropped", ban=True)
 
     async def _take_done(self, link: RemoteLink, header: dict[str, Any], blobs: list[bytes]) -> None:
+        """A remote's answer, checked (:func:`~wmverse.runtime.hub_checks.check_done`) before any use."""
         if header["type"] == "fail":
-            message = f"remote {'+'.join(link.scripts)} failed: {header.get('error')}"
-            if not self.config.realtime:
+            error = clean_line(header.get("error"))
+            message = f"remote {'+'.join(link.scripts)} failed: {error}"
+            if not self.config.realtime and getattr(link.channel, "trusted", False):
                 raise ScriptFailure(message, None, None, None, None)
-            await self._drop(link, f"failed, dropped: {header.get('error')}")
+            await self._drop(link, f"failed, dropped: {error}")
             return
         if header["type"] != "done":
-            await self._drop(link, f"sent {header['type']!r} instead of 'done': dropped")
-            return
+            raise Refused(f"sent {header['type'][:40]!r} instead of 'done'")
+        check_done(header, blobs, self.runtime.steps, link.owned, link.names)
         for line in header.get("printed", []):
             if not self.runtime.config.quiet:
-                self.printer.write(line)
-        self.printer.lines.extend(header.get("transitions", []))
+                self.printer.write(clean_line(line))
+        self.printer.lines.extend(clean_line(line) for line in header.get("transitions", []))
         if self.runtime.transition_log is not None:  # the remote's state-machine transitions
-            self.runtime.transition_log.extend(header.get("hsm", []))
-        link.delivered = int(header.get("delivered", link.delivered))
-        link.joins.extend(header.get("joins", []))
+            self.runtime.transition_log.extend(tuple(m) for m in header.get("hsm", []))
+        link.delivered = header.get("delivered", link.delivered)
         await self._route(link, header.get("ops", []), blobs)
 
     async def _route(self, source: RemoteLink, ops: list[list[Any]], blobs: list[bytes]) -> None:
@@ -367,9 +384,11 @@ class Hub(HubAdmission):
             if link.active:
                 link.queue.ops.append(["sub", channel, peer, subscribed])
 
-    async def _drop(self, link: RemoteLink, why: str) -> None:
+    async def _drop(self, link: RemoteLink, why: str, ban: bool = False) -> None:
         link.active = False
         link.close()
+        if ban:
+            self._ban(link.channel)
         router = self.runtime.router
         for entry in link.entries:
             proxy = router.by_peer.get(entry["prv"])

@@ -1,76 +1,110 @@
-"""How a hub admits a connection: hello, welcome (with the world's role files), registration checks.
+"""How a hub admits a remote: hello (protocol, token, code version), welcome, registration checks.
 
-:class:`HubAdmission` is the connection-serving half of :class:`~wmverse.runtime.hub.Hub`: each TCP
-connection says hello with the protocol version, gets a welcome (rank, seed, clock, the worlds served and
-their role files for joiners without the world folder), registers its nodes and join requests, and is
-queued until the hub admits it at the next tick. A lockstep run that has started refuses newcomers; a
-taken node name or an unknown world is refused with the reason.
+:class:`HubAdmission` is the connection-serving half of :class:`~wmverse.runtime.hub.Hub`. A remote is a
+channel (an inherited pipe for run_asynch.py's children, an authenticated libp2p peer for served worlds).
+It says hello with the protocol version, the hash of its checkout of the world folder and, for a private
+world, the join token; the hub answers with a welcome (rank, seed, clock, the worlds served) or a refusal
+with the reason, then checks its registration (shape and ownership in :mod:`wmverse.runtime.hub_checks`;
+names and ids not taken) and queues it until the next tick. World code is never shipped: a joiner runs its
+own checkout, and one that differs from the served world is refused with both hashes. A lockstep run that
+has started refuses newcomers. A remote that breaks the protocol is dropped (a libp2p peer is banned for the
+run); nothing it sends can end the run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from pathlib import Path
 from typing import Any
 
-from wmverse.runtime.wire import PROTOCOL, ProtocolError, RemoteLink, derive_seed, read_frame, write_frame
+from wmverse.runtime.channels import ChannelClosed, ProtocolError
+from wmverse.runtime.hub_checks import Refused, check_hello, check_registration_shape
+from wmverse.runtime.wire import PROTOCOL, RemoteLink, derive_seed
 
-__all__ = ["CODE_SUFFIXES", "HubAdmission"]
+__all__ = ["CODE_SUFFIXES", "HubAdmission", "world_code_hash"]
 
-#: Suffixes of the world's files shipped to joiners that do not have the world folder on their disk.
+#: Suffixes of the files that make a world's code (hashed to check a joiner runs the same version).
 CODE_SUFFIXES = (".py", ".json")
+#: Folders of a world folder that are not its code.
+SKIPPED_FOLDERS = {"out", "__pycache__", ".identity"}
+
+
+def world_code_hash(folder: str | Path) -> str:
+    """SHA-256 (hex, first 16 characters) of the world folder's ``.py``/``.json`` files, path and content."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.suffix not in CODE_SUFFIXES or not path.is_file() or SKIPPED_FOLDERS & set(rel.parts):
+            continue
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 class HubAdmission:
     """Mixin of :class:`~wmverse.runtime.hub.Hub` (which holds the attributes used here)."""
 
-    def _code_bundle(self) -> tuple[dict[str, Any], list[bytes]]:
-        """The worlds' role files (``.py``/``.json`` under each world's folder), for joiners elsewhere."""
+    def _code_hashes(self) -> dict[str, str]:
         if self._code is None:
-            code: dict[str, Any] = {}
-            blobs: list[bytes] = []
-            for node in self._worlds():
-                folder = Path(node.world.world_folder)
-                files = {}
-                for path in sorted(folder.rglob("*")):
-                    if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
-                        files[path.relative_to(folder).as_posix()] = len(blobs)
-                        blobs.append(path.read_bytes())
-                code[node.node_name] = {"folder": str(folder), "files": files}
-            self._code = (code, blobs)
+            self._code = {n.node_name: world_code_hash(self.runtime.world_folder) for n in self._worlds()}
         return self._code
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        peer_txt = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self._writers.add(writer)
+    def _admission_problem(self, chan: Any, hello: dict[str, Any]) -> str | None:
+        """Why this remote may not join (None: it may)."""
+        if getattr(chan, "trusted", False):
+            return None
+        config = self.config
+        if config.private:
+            by_peer = chan.peer in config.allowed_peers
+            by_token = (
+                config.token is not None
+                and isinstance(hello["token"], str)
+                and hmac.compare_digest(hello["token"].encode(), config.token.encode())
+            )
+            if not (by_peer or by_token):
+                return "this world is private: join with the token printed by run_w.py (--token) or from a listed peer"
+        hashes = set(self._code_hashes().values())
+        if hello["code"] not in hashes:
+            return (
+                f"your checkout of the world's folder differs from the world served here (code {hello['code']} "
+                f"vs {sorted(hashes)}): run the same version of the world's code"
+            )
+        return None
+
+    async def _refuse(self, chan: Any, error: str) -> None:
         try:
-            hello, _ = await asyncio.wait_for(read_frame(reader), self.config.handshake_timeout_s)
-            if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
-                await write_frame(
-                    writer, {"type": "refuse", "error": f"expected a hello of protocol {PROTOCOL}"}
-                )
-                writer.close()
+            await asyncio.wait_for(chan.write({"type": "refuse", "error": error}), 5.0)
+        except (ChannelClosed, ProtocolError, TimeoutError, OSError):
+            pass
+        chan.close()
+
+    async def _serve(self, chan: Any) -> None:
+        """One remote's hello, welcome and registration; then it waits in ``pending`` for the next tick."""
+        try:
+            raw, _ = await chan.read(self.config.handshake_timeout_s)
+            hello = check_hello(raw, PROTOCOL)
+            problem = self._admission_problem(chan, hello)
+            if problem is not None:
+                self._say_later(f"refused {chan.peer}: {problem}")
+                await self._refuse(chan, problem)
                 return
             if self.started and not self.config.realtime:
-                await write_frame(
-                    writer,
-                    {
-                        "type": "refuse",
-                        "error": f"the lockstep run served at {self.address} has already started; "
-                        "only realtime hubs (run_w.py) accept agents at any time",
-                    },
+                await self._refuse(
+                    chan,
+                    f"the lockstep run served at {self.address} has already started; "
+                    "only realtime hubs (run_w.py) accept agents at any time",
                 )
-                writer.close()
                 return
-            rank = hello.get("rank")
-            if not isinstance(rank, int) or rank <= 0:
+            rank = hello["rank"] if getattr(chan, "trusted", False) else None
+            if rank is None:
                 rank, self._next_rank = self._next_rank, self._next_rank + 1
-            link = RemoteLink(rank, [str(s) for s in hello.get("scripts", [])], reader, writer, peer_txt)
-            code, blobs = self._code_bundle()
+            link = RemoteLink(rank, [str(s) for s in hello["scripts"]], chan)
             clock, config = self.runtime.clock, self.runtime.config
-            await write_frame(
-                writer,
+            await chan.write(
                 {
                     "type": "welcome",
                     "protocol": PROTOCOL,
@@ -81,56 +115,72 @@ class HubAdmission:
                     "tick_ms": config.tick_ms,
                     "realtime": self.config.realtime,
                     "worlds": sorted(n.node_name for n in self._worlds()),
-                    "code": code,
                 },
-                blobs,
             )
-            register, _ = await asyncio.wait_for(read_frame(reader), self.config.startup_timeout_s)
+            register, _ = await chan.read(self.config.startup_timeout_s)
             if register.get("type") == "fail":
-                self._fail_before_start(link, str(register.get("error")))
-                writer.close()
+                self._fail_before_start(link, str(register.get("error"))[:2000])
+                chan.close()
                 return
-            if register.get("type") != "register":
-                raise ProtocolError(f"expected 'register', got {register.get('type')!r}")
-            problem = self._check_registration(register)
+            entries, joins = check_registration_shape(register)
+            problem = self._check_registration(entries, joins)
             if problem is not None:
-                await write_frame(writer, {"type": "refuse", "error": problem})
+                await self._refuse(chan, problem)
                 self._fail_before_start(link, problem)
-                writer.close()
                 return
-            link.entries = list(register.get("nodes", []))
-            link.joins = list(register.get("joins", []))
-            await write_frame(writer, {"type": "registered", "rank": rank})
-            self.pending.append(link)
+            link.entries, link.joins = [dict(e, rank=rank) for e in entries], joins
+            self.pending.append(link)  # reserves its names and ids before the next await
+            try:
+                await chan.write({"type": "registered", "rank": rank})
+            except BaseException:
+                self.pending.remove(link)
+                raise
             if self._changed is not None:
                 self._changed.set()
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError, ProtocolError) as exc:
-            if self.runtime is not None and self.started:
-                self.say(f"connection from {peer_txt} ended before registering ({type(exc).__name__})")
-            writer.close()
+        except Refused as exc:
+            self._say_later(f"dropped {chan.peer} before it registered: {exc}")
+            await self._refuse(chan, str(exc))
+            self._ban(chan)
+        except (TimeoutError, ChannelClosed, ProtocolError, OSError) as exc:
+            self._say_later(f"connection from {chan.peer} ended before registering ({type(exc).__name__})")
+            chan.close()
+            if isinstance(exc, ProtocolError):
+                self._ban(chan)
+        finally:
+            self._unpend(chan)
+
+    def _say_later(self, text: str) -> None:
+        """A hub line about a connection (printed once the run has started, kept in ``events`` before)."""
+        if self.runtime is not None and self.started:
+            self.say(text)
+        else:
+            self.events.append(f"hub: {text}")
 
     def _fail_before_start(self, link: RemoteLink, error: str) -> None:
         message = f"remote {'+'.join(link.scripts) or link.peer} failed: {error}"
-        if not self.config.realtime:
+        if not self.config.realtime and getattr(link.channel, "trusted", False):  # our own child failed
             self.failures.append(message)
             if self._changed is not None:
                 self._changed.set()
         else:
             self.say(message)
 
-    def _check_registration(self, register: dict[str, Any]) -> str | None:
-        taken = set(self.runtime.router.by_name) | {e["name"] for lk in self.pending for e in lk.entries}
-        for entry in register.get("nodes", []):
-            if entry.get("type") != "agent":
-                return f"node {entry.get('name')!r} is a {entry.get('type')}: only agents join a hub"
-            if entry["name"] in taken:
+    def _check_registration(self, entries: list[dict[str, Any]], joins: list[dict[str, Any]]) -> str | None:
+        """Names and ids not taken by any node of the run or a remote waiting to be admitted."""
+        router = self.runtime.router
+        taken_names = set(router.by_name) | {e["name"] for lk in self.pending for e in lk.entries}
+        taken_ids = set(router.by_peer) | {n.node_id for n in router.by_peer.values()}
+        taken_ids |= {e[k] for lk in self.pending for e in lk.entries for k in ("pub", "prv", "node_id")}
+        for entry in entries:
+            if entry["name"] in taken_names:
                 worlds = sorted(n.node_name for n in self._worlds())
                 return (
                     f"node name {entry['name']!r} is taken in the run served at {self.address} "
                     f"(worlds {worlds}): node names must be unique"
                 )
-            taken.add(entry["name"])
-        for req in register.get("joins", []):
-            if self._world_named(req.get("world")) is None:
-                return "JoinError: " + self._no_world_message(req.get("node"), req.get("world"))
+            if {entry["pub"], entry["prv"], entry["node_id"]} & taken_ids:
+                return f"node {entry['name']!r} claims an id that another node of the run has"
+        for req in joins:
+            if self._world_named(req["world"]) is None:
+                return "JoinError: " + self._no_world_message(req["node"], req["world"])
         return None

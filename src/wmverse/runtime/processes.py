@@ -1,14 +1,17 @@
 """A world folder as local processes (run_asynch.py), and a world served alone for agents to join (run_w.py).
 
-:func:`run_processes` runs ``run_w.py`` in this process with a :class:`~wmverse.runtime.hub.Hub` on
-127.0.0.1 and a free port, and every other ``run_*.py`` in its own child process joined to it
-(:mod:`wmverse.runtime.remote`). Children are forked from this process once unaiverse is imported (they
-skip its import time) or, with ``start_method='spawn'``, started as fresh interpreters. A child never
-outlives this process: it gets SIGTERM when its parent dies (Linux ``PR_SET_PDEATHSIG``), and every child
-still running when the run ends is terminated.
+:func:`run_processes` runs ``run_w.py`` in this process with a :class:`~wmverse.runtime.hub.Hub`, and every
+other ``run_*.py`` in its own child process joined to it (:mod:`wmverse.runtime.remote`) through an
+anonymous socket pair made before the child starts (no port: nobody else can reach the run). Children are
+forked from this process once unaiverse is imported (they skip its import time) or, with
+``start_method='spawn'``, started as fresh interpreters. A child never outlives this process: it gets
+SIGTERM when its parent dies (Linux ``PR_SET_PDEATHSIG``), and every child still running when the run ends
+is terminated.
 
-:func:`serve_world` runs only ``run_w.py`` and serves it in realtime on host:port until the world is
-finished (or Ctrl-C, which still writes the stats database and the dashboard).
+:func:`serve_world` runs only ``run_w.py`` and serves its world over unaiverse's libp2p layer
+(:mod:`wmverse.runtime.p2p`), announced by name on the local network (:mod:`wmverse.runtime.discovery`),
+private by default (a join token is printed), until the world is finished (or Ctrl-C, which still writes
+the stats database and the dashboard).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from wmverse.runtime.channels import PipeChannel
 from wmverse.runtime.config import RunResult, RuntimeConfig
 from wmverse.runtime.errors import ScriptFailure
-from wmverse.runtime.hub import Hub, HubConfig, listen_socket
+from wmverse.runtime.hub import Hub, HubConfig
 from wmverse.runtime.threads import THREADS_VAR, configure_threads, threads_for
 
 #: How children are started: forked from this process (fast) or fresh interpreters.
@@ -96,8 +101,11 @@ class Child:
         return self.returncode
 
 
-def start_child(script: Path, rank: int, address: str, out_dir: Path, method: str, close_fd: int) -> Child:
-    """Starts one agent process joined to the hub at ``address``."""
+def start_child(
+    script: Path, rank: int, pipe: socket.socket, out_dir: Path, method: str, close_fds: list[int]
+) -> Child:
+    """Starts one agent process joined to this process's hub through its end of a socket pair, ``pipe``
+    (``close_fds``: the parent's ends, closed in a forked child)."""
     parent = os.getpid()
     if method == "fork":
         sys.stdout.flush()
@@ -106,12 +114,14 @@ def start_child(script: Path, rank: int, address: str, out_dir: Path, method: st
         if pid == 0:  # pragma: no cover - runs in the child (its result reaches the parent as the exit code)
             code = 1
             try:
-                os.close(close_fd)
+                for fd in close_fds:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
                 _die_with_parent(parent)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
                 from wmverse.runtime.remote import JoinConfig, join_hub
 
-                code = join_hub(JoinConfig(address, (script,), rank, out_dir, echo=False))
+                code = join_hub(JoinConfig("", (script,), rank, out_dir, echo=False, pipe_fd=pipe.fileno()))
             except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the parent's code
                 traceback.print_exc()
             finally:
@@ -121,9 +131,11 @@ def start_child(script: Path, rank: int, address: str, out_dir: Path, method: st
         return Child(script, rank, pid)
     if method != "spawn":
         raise ValueError(f"start method must be one of {START_METHODS}, got {method!r}")
-    cmd = [sys.executable, "-m", "wmverse.runtime.remote", address, str(script)]
+    cmd = [sys.executable, "-m", "wmverse.runtime.remote", "--fd", str(pipe.fileno()), str(script)]
     cmd += ["--rank", str(rank), "--out", str(out_dir), "--quiet"]
-    popen = subprocess.Popen(cmd, preexec_fn=lambda: _die_with_parent(parent))  # noqa: PLW1509
+    popen = subprocess.Popen(  # noqa: PLW1509
+        cmd, pass_fds=(pipe.fileno(),), preexec_fn=lambda: _die_with_parent(parent)
+    )
     return Child(script, rank, popen.pid, popen)
 
 
@@ -178,19 +190,23 @@ def run_processes(
     # every process of the run shares the cores: the children inherit this process's share
     os.environ[THREADS_VAR] = str(threads_for(len(scripts)))
     configure_threads()
-    sock = listen_socket("127.0.0.1", 0)
-    host, port = sock.getsockname()[:2]
-    address = f"{host}:{port}"
+    pairs = [socket.socketpair() for _ in scripts[1:]]
+    mine_fds = [mine.fileno() for mine, _ in pairs]  # open in this process until the run ends
     children: list[Child] = []
+    pipes = []
     try:
-        for rank, script in enumerate(scripts[1:], start=1):
-            children.append(start_child(script, rank, address, out_dir, start_method, sock.fileno()))
+        for rank, (script, (mine, theirs)) in enumerate(zip(scripts[1:], pairs, strict=True), start=1):
+            # a child keeps only its own end: not this process's ends, nor later children's
+            others = mine_fds + [later.fileno() for _, later in pairs[rank:]]
+            children.append(start_child(script, rank, theirs, out_dir, start_method, others))
+            theirs.close()
+            pipes.append(PipeChannel.from_fd(mine.detach(), f"{script.name} (pid {children[-1].pid})"))
         hub = Hub(
             HubConfig(
                 realtime=realtime, expected=0 if realtime else len(children), tick_timeout_s=tick_timeout_s
             ),
-            sock,
-            None
+            pipes=pipes,
+            watch=None
             if realtime
             else _watcher(children),  # realtime: a dead child is a lost peer, reported at the end
         )
@@ -216,34 +232,116 @@ def run_processes(
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signal.SIGKILL)
                 child.wait(EXIT_GRACE_S)
-        sock.close()
+        for chan in pipes:
+            chan.close()
+        for mine, theirs in pairs:
+            mine.close()
+            theirs.close()
+
+
+@dataclass
+class ServeOptions:
+    """How run_w.py serves its world on the network."""
+
+    host: str = "0.0.0.0"
+    """Interface the world's libp2p node listens on."""
+    port: int = 7070
+    """Its TCP port (0: a free one)."""
+    public: bool = False
+    """Admit anyone to the roles the world offers; else only the token's holders and ``allowed_peers``."""
+    token: str | None = None
+    """The join token of a private world (None: a fresh random one, printed)."""
+    allowed_peers: tuple[str, ...] = ()
+    """libp2p peer ids admitted to a private world without the token."""
+    lockstep: int = 0
+    """Wait for this many agent processes, then tick in lockstep (deterministic); 0: realtime."""
+    announce: bool = True
+    """Announce the world on the local network (mDNS) so that joiners need only its name."""
+    identity_dir: Path | None = None
+    """Where the world's libp2p key lives (default ``WORLD_FOLDER/.identity/world``): same key, same peer id."""
+    max_message_mb: float = 16.0
+    """Largest message accepted or sent, in megabytes."""
+    tick_timeout_s: float = 30.0
+    """An agent that does not answer a tick (nor say it is busy) within this many seconds is dropped."""
+
+
+def _advertised_host(host: str) -> str:
+    """The address joiners dial: ``host`` itself, or this machine's address on the default route."""
+    if host not in ("0.0.0.0", "::"):
+        return host
+    import socket
+
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
+        return probe.getsockname()[0]
+    return "127.0.0.1"
 
 
 def serve_world(
     world_folder: str | Path,
     config: RuntimeConfig | None = None,
+    options: ServeOptions | None = None,
     *,
-    host: str = "0.0.0.0",
-    port: int = 7070,
-    tick_timeout_s: float = 30.0,
     write: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Runs only ``run_w.py`` and serves its world in realtime on ``host:port`` (see the module doc)."""
+    """Runs only ``run_w.py`` and serves its world over unaiverse's libp2p layer (see the module doc)."""
     import dataclasses
-    import socket
-    import time
+    import secrets
 
+    from wmverse.runtime.channels import Limits
+    from wmverse.runtime.p2p import P2PEndpoint
     from wmverse.runtime.runner import run_world
 
+    options = options or ServeOptions()
     config = config or RuntimeConfig()
-    if config.epoch_s == RuntimeConfig.epoch_s:  # served live: timestamps (badges, stats) in real time
+    if config.epoch_s == RuntimeConfig.epoch_s and not options.lockstep:  # live: real timestamps
         config = dataclasses.replace(config, epoch_s=time.time())
     write = write or (lambda line: print(line, flush=True))
-    sock = listen_socket(host, port)
-    bound_port = sock.getsockname()[1]
-    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
-    write(
-        f"agents join with: python -m wmverse.cli runtime join {shown}:{bound_port} WORLD_FOLDER/run_<agent>.py"
+    token = None if options.public else (options.token or secrets.token_urlsafe(24))
+    folder = Path(world_folder).resolve()
+    identity = options.identity_dir or folder / ".identity" / "world"
+    limits = Limits(max_message_bytes=int(options.max_message_mb * 1024 * 1024))
+    endpoint = P2PEndpoint(identity, options.host, options.port, limits).start()
+    shown = _advertised_host(options.host)
+    hub = Hub(
+        HubConfig(
+            realtime=not options.lockstep,
+            expected=options.lockstep,
+            tick_timeout_s=options.tick_timeout_s,
+            token=token,
+            allowed_peers=frozenset(options.allowed_peers),
+        ),
+        endpoint=endpoint,
     )
-    hub = Hub(HubConfig(host=host, port=bound_port, realtime=True, tick_timeout_s=tick_timeout_s), sock)
-    return run_world(world_folder, config, write, driver=hub)
+    announcers: list = []
+
+    def on_start(hub: Hub) -> None:
+        from wmverse.runtime.discovery import WorldAddress, WorldAnnouncer
+        from wmverse.runtime.hub_admission import world_code_hash
+
+        for node in hub._worlds():
+            where = WorldAddress(
+                node.node_name,
+                endpoint.peer_id,
+                shown,
+                endpoint.tcp_port,
+                private=token is not None,
+                code_hash=world_code_hash(hub.runtime.world_folder),
+            )
+            secret = f" --token {token}" if token else ""
+            write(
+                f"agents join with: wmverse runtime join --world {node.node_name}{secret} WORLD_FOLDER/run_<agent>.py"
+            )
+            write(f"  (without multicast: --world {where})")
+            if options.announce:
+                try:
+                    announcers.append(WorldAnnouncer(where).start())
+                except (ValueError, OSError) as exc:
+                    write(f"run_w: not announced on the local network ({exc}); joiners use --world {where}")
+
+    hub.on_start = on_start
+    try:
+        return run_world(world_folder, config, write, driver=hub)
+    finally:
+        for announcer in announcers:
+            announcer.close()

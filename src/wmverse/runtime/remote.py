@@ -1,13 +1,16 @@
-"""The remote side: agent scripts in their own process, joined to a world served by a hub over TCP.
+"""The remote side: agent scripts in their own process, joined to a world served by a hub.
 
-:func:`join_hub` connects to ``HOST:PORT``, says hello, loads the scripts (their ``Node`` is the local
+:func:`join_hub` reaches the hub (a pipe inherited from run_asynch.py, or the world's libp2p node found by
+name on the local network or given as ``NAME@HOST:PORT/PEER_ID``), says hello (with the hash of this
+checkout of the world's folder and, for a private world, the token), loads the scripts (their ``Node`` is the local
 node, exactly as under run_synch.py), registers their nodes and then steps them whenever the hub sends
 a tick: it applies the operations addressed to its nodes, steps them at the hub's time and answers with
 what they sent. A node's ``join_world`` goes to the hub (:meth:`RemoteClient.request_join`), which runs
 the world-side half of the join and answers with what the agent-side half needs.
 
-Exit codes: 0 when the hub ended the run, 1 when a script failed (the hub is told, with the script, file
-and line), the join was refused, or the hub went away; 2 for a bad address.
+Exit codes: 0 when the world finished (or ran its max steps), 1 when the run ended otherwise, a script
+failed (the hub is told, with the script, file and line), the join was refused, the hub sent something
+malformed or went away; 2 for a bad address. Nothing the hub sends is run as code or written to disk.
 """
 
 from __future__ import annotations
@@ -17,59 +20,23 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from wmverse.runtime.channels import ProtocolError
+from wmverse.runtime.join_config import JoinConfig
 from wmverse.runtime.wire import (
     PROTOCOL,
     OpQueue,
-    ProtocolError,
     RemoteNode,
     apply_op,
     forget_remote_node,
     node_entry,
-    parse_address,
-    read_frame,
-    write_frame,
 )
 
-
-@dataclass
-class JoinConfig:
-    """How a remote process joins a hub."""
-
-    address: str
-    """The hub, as HOST:PORT."""
-    scripts: tuple[Path, ...]
-    """Agent scripts to run here (run_*.py of one world folder; they stay unchanged)."""
-    rank: int | None = None
-    """Canonical position among the run's processes (run_asynch gives 1, 2, ...); None: the hub picks."""
-    out_dir: Path | None = None
-    """Where node files go; default ``<scripts' folder>/out``."""
-    echo: bool = True
-    """Print this process's transition lines here too (they are always sent to the hub)."""
-    strict: bool = True
-    """An exception inside an @action ends this process (and a lockstep run) with exit 1."""
-    connect_timeout_s: float = 30.0
-    """Keep retrying the connection this long (the hub may still be starting)."""
-    hub_timeout_s: float = 600.0
-    """Give up when the hub sends nothing for this long."""
-    accept_world_code: bool = False
-    """Run the role code the hub sends when the world's folder is not on this machine. Off by default:
-    that code runs in this process with its rights, so accept it only from hubs you trust."""
-
-    def __post_init__(self) -> None:
-        parse_address(self.address)
-        self.scripts = tuple(Path(s).resolve() for s in self.scripts)
-        if not self.scripts:
-            raise ValueError("give at least one agent script to run")
-        for script in self.scripts:
-            if not script.is_file():
-                raise ValueError(f"agent script not found: {script}")
-        if len({s.parent for s in self.scripts}) != 1:
-            raise ValueError("the scripts of one remote process must be in one folder")
+#: Why a hub may end a run with the joiner's exit code 0.
+GOOD_ENDS = ("world", "max_steps")
 
 
 class HubRefused(RuntimeError):
@@ -84,12 +51,10 @@ class RemoteClient:
         self.write = write or (lambda line: print(line, flush=True))
         self.runtime: Any = None
         self.printer: Any = None
-        self.reader: Any = None
-        self.writer: Any = None
+        self.chan: Any = None
+        self.endpoint: Any = None
         self.outbox = OpQueue()
         self.answers: dict[str, dict[str, Any]] = {}
-        self.code: dict[str, Any] = {}
-        self.code_blobs: list[bytes] = []
         self.printed: list[str] = []
         self._sent_transitions = 0
         self.rank = 0
@@ -115,54 +80,54 @@ class RemoteClient:
         return answer
 
     def _world_folder(self, answer: dict[str, Any]) -> Path:
-        """The world's folder on this machine: the scripts' own folder when it is that world's folder
-        (a checkout anywhere on disk), else the hub's path if it exists here, else -- only with
-        ``accept_world_code`` -- the role files the hub shipped, unpacked under the out folder."""
-        folder = Path(answer["world_folder"])
-        local = self.config.scripts[0].parent
-        if local.name == folder.name and (local / "src").is_dir():
-            return local
-        if folder.is_dir():
-            return folder
-        bundle = self.code.get(answer["world_name"])
-        if bundle is None:
-            raise FileNotFoundError(f"world folder {folder} is not on this machine and the hub sent no code")
-        if not self.config.accept_world_code:
-            from wmverse.runtime.join import JoinError
+        """The world's folder in this checkout (the hub checked at hello that its code is the same): the
+        scripts' folder, or its sub-folder of the served world folder's name (``src`` in the examples layout)."""
+        from wmverse.runtime.join import JoinError
 
-            raise JoinError(
-                f"world {answer['world_name']!r}: its folder {folder.name!r} is not on this machine (run scripts "
-                "from your checkout of it); the hub offers its role code instead: rerun with --accept-world-code "
-                "to run that code here (only for hubs you trust)"
-            )
-        target = self.runtime.out_dir / "world_code" / answer["world_name"]
-        for rel, index in bundle["files"].items():
-            path = target / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(self.code_blobs[index])
-        return target
+        local = self.config.scripts[0].parent
+        name = Path(str(answer.get("world_folder", ""))).name
+        if name and (local / name).is_dir():
+            return local / name
+        if name == local.name:
+            return local
+        raise JoinError(
+            f"the world's folder {name!r} is not in {local} (run the scripts of your checkout of it)"
+        )
 
     # --- the process ---------------------------------------------------------------------------
     async def _connect(self) -> None:
-        host, port = parse_address(self.config.address)
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self.config.connect_timeout_s
-        while True:
+        from wmverse.runtime.channels import PipeChannel
+
+        cfg = self.config
+        if cfg.pipe_fd is not None:
+            self.chan = PipeChannel.from_fd(cfg.pipe_fd, "the parent process").start()
+            return
+        from wmverse.runtime.discovery import parse_world, resolve_world
+        from wmverse.runtime.p2p import P2PEndpoint
+
+        name, where = parse_world(cfg.address)
+        if where is None:
+            loop = asyncio.get_running_loop()
             try:
-                self.reader, self.writer = await asyncio.open_connection(host, port)
-                return
-            except OSError as exc:
-                if loop.time() > give_up:
-                    raise ConnectionError(
-                        f"no hub answers at {self.config.address} ({exc.strerror or exc}); is run_w.py "
-                        "(or run_asynch.py) running there?"
-                    ) from exc
-                await asyncio.sleep(0.2)
+                where = await loop.run_in_executor(None, resolve_world, name, cfg.discovery_timeout_s)
+            except LookupError as exc:
+                raise ConnectionError(str(exc)) from None
+        self.write(f"join: world {name!r} at {where.multiaddr}")
+        identity = cfg.identity_dir or (self._out_dir() / ".identity" / "+".join(s.stem for s in cfg.scripts))
+        self.endpoint = P2PEndpoint(identity, host="0.0.0.0", port=0).start()
+        self.chan = await self.endpoint.connect(where.multiaddr, cfg.connect_timeout_s)
+
+    def _out_dir(self) -> Path:
+        cfg = self.config
+        return Path(cfg.out_dir).resolve() if cfg.out_dir is not None else cfg.scripts[0].parent / "out"
+
+    async def _write(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
+        await self.chan.write(header, blobs)
 
     async def _read(self, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
-        header, blobs = await asyncio.wait_for(read_frame(self.reader), timeout)
+        header, blobs = await self.chan.read(timeout)
         if header["type"] == "refuse":
-            raise HubRefused(str(header.get("error")))
+            raise HubRefused(str(header.get("error"))[:2000])
         return header, blobs
 
     def _collect(self, line: str) -> None:
@@ -180,39 +145,44 @@ class RemoteClient:
 
         cfg = self.config
         folder = cfg.scripts[0].parent
+        from wmverse.runtime.hub_admission import world_code_hash
+
         try:
             await self._connect()
-            await write_frame(
-                self.writer,
+            await self._write(
                 {
                     "type": "hello",
                     "protocol": PROTOCOL,
                     "rank": cfg.rank,
                     "scripts": [s.name for s in cfg.scripts],
                     "pid": os.getpid(),
+                    "token": cfg.token,
+                    "code": world_code_hash(folder),
                 },
             )
-            welcome, self.code_blobs = await self._read(cfg.connect_timeout_s + 30.0)
-        except (ConnectionError, OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError) as exc:
-            self.write(f"join: cannot reach the hub at {cfg.address}: {exc}")
+            welcome, _ = await self._read(cfg.connect_timeout_s + 30.0)
+            rank, seed, tick_ms = int(welcome["rank"]), int(welcome["seed"]), float(welcome["tick_ms"])
+            epoch_s, elapsed_us = float(welcome["epoch_s"]), int(welcome["elapsed_us"])
+            if welcome.get("type") != "welcome" or tick_ms <= 0 or elapsed_us < 0:
+                raise ProtocolError(f"expected a welcome, got {str(welcome)[:200]}")
+        except (ConnectionError, OSError, TimeoutError, ProtocolError) as exc:
+            self.write(f"join: cannot reach the hub at {cfg.address or 'the parent'}: {exc}")
+            return 1
+        except (KeyError, TypeError, ValueError) as exc:
+            self.write(f"join: the hub sent a malformed welcome ({type(exc).__name__}: {exc})")
             return 1
         except HubRefused as exc:
-            self.write(f"join: the hub at {cfg.address} refused: {exc}")
+            self.write(f"join: the hub at {cfg.address or 'the parent'} refused: {exc}")
             return 1
-        self.rank = int(welcome["rank"])
-        self.code = welcome.get("code", {})
-        out_dir = Path(cfg.out_dir).resolve() if cfg.out_dir is not None else folder / "out"
+        self.rank = rank
+        out_dir = self._out_dir()
         out_dir.mkdir(parents=True, exist_ok=True)
         config = RuntimeConfig(
-            seed=int(welcome["seed"]),
-            tick_ms=float(welcome["tick_ms"]),
-            epoch_s=float(welcome["epoch_s"]),
-            out_dir=out_dir,
-            strict=cfg.strict,
+            seed=seed, tick_ms=tick_ms, epoch_s=epoch_s, out_dir=out_dir, strict=cfg.strict
         )
         clock = SyntheticClock(epoch_s=config.epoch_s)
-        if welcome["elapsed_us"] > 0:
-            clock.advance(welcome["elapsed_us"] / 1_000_000)  # a late joiner starts at the hub's time
+        if elapsed_us > 0:
+            clock.advance(elapsed_us / 1_000_000)  # a late joiner starts at the hub's time
         runtime = Runtime(folder, config, clock, out_dir)
         runtime.join_service = self
         runtime.wait_for_background = not bool(welcome.get("realtime", False))
@@ -234,25 +204,19 @@ class RemoteClient:
                 if n.join_world is not None
             ]
             try:
-                await write_frame(self.writer, {"type": "register", "nodes": entries, "joins": joins})
+                await self._write({"type": "register", "nodes": entries, "joins": joins})
                 await self._read(cfg.hub_timeout_s)
             except HubRefused as exc:
-                self.write(f"join: the hub at {cfg.address} refused: {exc}")
+                self.write(f"join: the hub at {cfg.address or 'the parent'} refused: {exc}")
                 return 1
-            except (
-                ConnectionError,
-                OSError,
-                TimeoutError,
-                asyncio.IncompleteReadError,
-                ProtocolError,
-            ) as exc:
-                self.write(f"join: lost the hub at {cfg.address} while registering: {exc!r}")
+            except (ConnectionError, OSError, TimeoutError, ProtocolError) as exc:
+                self.write(f"join: lost the hub at {cfg.address or 'the parent'} while registering: {exc!r}")
                 return 1
             return await self._loop()
 
     async def _busy(self) -> None:
         """Tell the hub this process is computing (a lockstep hub then keeps waiting for its 'done')."""
-        await write_frame(self.writer, {"type": "busy", "t": self.runtime.steps})
+        await self._write({"type": "busy", "t": self.runtime.steps})
 
     async def _loop(self) -> int:
         from wmverse.runtime.errors import ScriptFailure
@@ -261,20 +225,26 @@ class RemoteClient:
         while True:
             try:
                 header, blobs = await self._read(self.config.hub_timeout_s)
-            except (ConnectionError, OSError, asyncio.IncompleteReadError, ProtocolError, HubRefused) as exc:
-                self.write(f"join: lost the hub at {self.config.address}: {type(exc).__name__}")
+            except (ConnectionError, OSError, ProtocolError, HubRefused) as exc:
+                self.write(f"join: lost the hub: {type(exc).__name__}: {str(exc)[:200]}")
                 return 1
             except TimeoutError:
-                self.write(
-                    f"join: the hub at {self.config.address} sent nothing for {self.config.hub_timeout_s:g} s"
-                )
+                self.write(f"join: the hub sent nothing for {self.config.hub_timeout_s:g} s")
                 return 1
             if header["type"] == "end":
-                return 0
+                reason = str(header.get("reason"))[:80]
+                if reason in GOOD_ENDS:
+                    return 0
+                self.write(f"join: the hub ended the run ({reason})")
+                return 1
             if header["type"] != "tick":
-                self.write(f"join: unexpected {header['type']!r} frame from the hub: ignored")
+                self.write(f"join: unexpected {header['type'][:40]!r} message from the hub: ignored")
                 continue
-            await self._apply_tick(header, blobs)
+            try:
+                await self._apply_tick(header, blobs)
+            except Exception as exc:  # noqa: BLE001 - a hostile or broken hub must not crash this process
+                self.write(f"join: the hub sent a malformed tick ({type(exc).__name__}: {str(exc)[:200]})")
+                return 1
             try:
                 await runtime.step_nodes()
             except ScriptFailure as failure:
@@ -295,9 +265,9 @@ class RemoteClient:
                 "joins": [],
             }
             try:
-                await write_frame(self.writer, done, out_blobs)
-            except (ConnectionError, OSError) as exc:
-                self.write(f"join: lost the hub at {self.config.address}: {type(exc).__name__}")
+                await self._write(done, out_blobs)
+            except (ConnectionError, OSError, ProtocolError) as exc:
+                self.write(f"join: lost the hub: {type(exc).__name__}: {str(exc)[:200]}")
                 return 1
 
     async def _apply_tick(self, header: dict[str, Any], blobs: list[bytes]) -> None:
@@ -333,10 +303,16 @@ class RemoteClient:
             if failure.cause is not None:
                 self.write("".join(traceback.format_exception(failure.cause)).rstrip())
         try:
-            await asyncio.wait_for(write_frame(self.writer, {"type": "fail", "error": str(failure)}), 5.0)
-        except (ConnectionError, OSError, TimeoutError):
+            await asyncio.wait_for(self._write({"type": "fail", "error": str(failure)}), 5.0)
+        except (ConnectionError, OSError, TimeoutError, ProtocolError):
             pass
         return 1
+
+    async def close(self) -> None:
+        if self.chan is not None:
+            self.chan.close()
+        if self.endpoint is not None:
+            await self.endpoint.close()
 
 
 def join_hub(config: JoinConfig, write: Callable[[str], None] | None = None) -> int:
@@ -349,32 +325,35 @@ def join_hub(config: JoinConfig, write: Callable[[str], None] | None = None) -> 
         (write or print)(f"join: {exc}")
         return 2
     client = RemoteClient(config, write)
+
+    async def run() -> int:
+        try:
+            return await client.main()
+        finally:
+            await client.close()
+
     try:
-        return asyncio.run(client.main())
+        return asyncio.run(run())
     except KeyboardInterrupt:
         (write or print)("join: interrupted")
         return 130
-    finally:
-        if client.writer is not None:
-            try:
-                client.writer.close()
-            except Exception:  # noqa: BLE001 - the loop is gone
-                pass
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m wmverse.runtime.remote HOST:PORT SCRIPT...`` (what run_asynch --spawn starts)."""
+    """``python -m wmverse.runtime.remote --fd FD SCRIPT...`` (what run_asynch --start-method spawn starts)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m wmverse.runtime.remote")
-    parser.add_argument("address")
+    parser.add_argument("--fd", type=int, required=True, help="the inherited socket-pair descriptor")
     parser.add_argument("scripts", nargs="+", type=Path)
     parser.add_argument("--rank", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
-        config = JoinConfig(args.address, tuple(args.scripts), args.rank, args.out, echo=not args.quiet)
+        config = JoinConfig(
+            "", tuple(args.scripts), args.rank, args.out, echo=not args.quiet, pipe_fd=args.fd
+        )
     except ValueError as exc:
         print(f"join: {exc}", file=sys.stderr)
         return 2

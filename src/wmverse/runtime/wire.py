@@ -1,8 +1,7 @@
-"""What the processes of one run say to each other over TCP, and the stand-ins of other processes' nodes.
+"""What the processes of one run say to each other, and the stand-ins of other processes' nodes.
 
-Frames are length-prefixed: ``>II`` (JSON header length, blob count), the UTF-8 JSON header (a dict
-with a ``type``), then each blob as ``>I`` length + bytes. unaiverse messages travel as blobs holding
-``Msg.to_bytes()``; everything else is JSON.
+Messages (:mod:`wmverse.runtime.channels`) are JSON headers with a ``type`` plus blobs; unaiverse messages
+travel as blobs holding ``Msg.to_bytes()``.
 
 Operations (``ops``) carry what one process does to another process's node, in send order:
 
@@ -17,65 +16,14 @@ another process: delivering to it, connecting to it or dropping it queues an ope
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
-import struct
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-#: Version of the frame protocol; a hub refuses a remote speaking another one.
-PROTOCOL = 1
+from wmverse.runtime.channels import ProtocolError
 
-#: Upper bound of one header or blob, a guard against reading garbage as a length.
-MAX_PART_BYTES = 512 * 1024 * 1024
-
-_PAIR = struct.Struct(">II")
-_LEN = struct.Struct(">I")
-
-
-class ProtocolError(RuntimeError):
-    """The peer sent something that is not a frame of this protocol (or closed mid-frame)."""
-
-
-def encode_frame(header: dict[str, Any], blobs: list[bytes] | None = None) -> bytes:
-    """The bytes of one frame: JSON ``header`` plus binary ``blobs``."""
-    blobs = blobs or []
-    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    parts = [_PAIR.pack(len(head), len(blobs)), head]
-    for blob in blobs:
-        parts.append(_LEN.pack(len(blob)))
-        parts.append(bytes(blob))
-    return b"".join(parts)
-
-
-async def write_frame(
-    writer: asyncio.StreamWriter, header: dict[str, Any], blobs: list[bytes] | None = None
-) -> None:
-    """Sends one frame and waits until the transport accepted it."""
-    writer.write(encode_frame(header, blobs))
-    await writer.drain()
-
-
-async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], list[bytes]]:
-    """Reads one frame. Raises ``asyncio.IncompleteReadError`` on EOF, :class:`ProtocolError` on garbage."""
-    head_len, count = _PAIR.unpack(await reader.readexactly(_PAIR.size))
-    if head_len > MAX_PART_BYTES or count > 10_000_000:
-        raise ProtocolError(f"implausible frame (header {head_len} bytes, {count} blobs)")
-    try:
-        header = json.loads((await reader.readexactly(head_len)).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"frame header is not JSON: {exc}") from exc
-    if not isinstance(header, dict) or "type" not in header:
-        raise ProtocolError(f"frame header without a type: {header!r}"[:200])
-    blobs = []
-    for _ in range(count):
-        (size,) = _LEN.unpack(await reader.readexactly(_LEN.size))
-        if size > MAX_PART_BYTES:
-            raise ProtocolError(f"implausible blob of {size} bytes")
-        blobs.append(await reader.readexactly(size))
-    return header, blobs
+#: Version of the protocol; a hub refuses a remote speaking another one.
+PROTOCOL = 2
 
 
 class OpQueue:
@@ -203,7 +151,10 @@ async def apply_op(router: Any, op: list[Any], blobs: list[bytes]) -> bool:
     if node is None or getattr(node, "is_proxy", False) or node.closed:
         return False
     if kind == "msg":
-        node.inbox.append(Msg.from_bytes(blobs[op[2]]))
+        try:
+            node.inbox.append(Msg.from_bytes(blobs[op[2]]))
+        except Exception as exc:  # noqa: BLE001 - whatever protobuf raises on garbage
+            raise ProtocolError(f"a msg op carries no unaiverse message ({type(exc).__name__})") from None
     elif kind == "connect":
         node.conn.connect(op[2], node._pool_for(op[2]), outgoing=bool(op[3]))
     elif kind == "drop":
@@ -231,51 +182,19 @@ async def forget_remote_node(router: Any, proxy: RemoteNode) -> None:
     router.unregister(proxy)
 
 
-def parse_address(address: str, default_port: int = 7070) -> tuple[str, int]:
-    """``HOST:PORT`` (or ``HOST``) -> (host, port); raises ValueError with the expected form."""
-    host, sep, port = address.rpartition(":")
-    if not sep:
-        host, port = address, str(default_port)
-    if not host:
-        raise ValueError(f"bad address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:7070")
-    try:
-        number = int(port)
-    except ValueError as exc:
-        raise ValueError(f"bad port in {address!r}: expected HOST:PORT, e.g. 127.0.0.1:7070") from exc
-    if not 0 < number < 65536:
-        raise ValueError(f"port out of range in {address!r}")
-    return host, number
-
-
 def derive_seed(seed: int, rank: int) -> int:
     """The seed of the process of rank ``rank`` (0: the world's process keeps ``seed``)."""
     return seed if rank == 0 else (seed * 1_000_003 + rank * 7919) % (2**31 - 1)
 
 
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A bound, listening TCP socket (made before children start, so their connects queue up)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 class RemoteLink:
-    """One connected remote process: its socket, nodes, pending joins and outgoing operations."""
+    """One remote process: its channel, nodes, pending joins and outgoing operations."""
 
-    def __init__(self, rank: int, scripts: list[str], reader: Any, writer: Any, peer: str) -> None:
+    def __init__(self, rank: int, scripts: list[str], channel: Any) -> None:
         self.rank = rank
         self.scripts = scripts
-        self.reader = reader
-        self.writer = writer
-        self.peer = peer
+        self.channel = channel
+        self.peer: str = channel.peer
         self.entries: list[dict[str, Any]] = []
         self.joins: list[dict[str, Any]] = []  # requests not yet answered
         self.answers: dict[str, dict[str, Any]] = {}  # answers not yet sent
@@ -286,12 +205,18 @@ class RemoteLink:
         self.active = False
 
     @property
+    def owned(self) -> set[str]:
+        """The peer ids of this remote's nodes (what it may speak for)."""
+        return {e[k] for e in self.entries for k in ("pub", "prv")}
+
+    @property
+    def names(self) -> set[str]:
+        return {e["name"] for e in self.entries}
+
+    @property
     def label(self) -> str:
         names = ", ".join(e["name"] for e in self.entries)
         return f"{'+'.join(self.scripts) or 'remote'} ({names or 'no nodes'}) from {self.peer}"
 
     def close(self) -> None:
-        try:
-            self.writer.close()
-        except Exception:  # noqa: BLE001 - closing a dead socket
-            pass
+        self.channel.close()

@@ -1,0 +1,47 @@
+"""How a hub serves its world: the transport-independent settings (timeouts, lockstep, who may join)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["HubConfig"]
+
+
+@dataclass
+class HubConfig:
+    """Where and how a hub serves its world."""
+
+    host: str = "127.0.0.1"
+    """Interface the libp2p endpoint listens on (served worlds)."""
+    port: int = 0
+    """TCP port; 0 picks a free one (read it back from ``Hub.address``)."""
+    token: str | None = None
+    """Private world: the join token (a joiner that says it is admitted)."""
+    allowed_peers: frozenset[str] = field(default_factory=frozenset)
+    """Private world: libp2p peer ids admitted without a token."""
+    realtime: bool = False
+    """Pace ticks at tick_ms real ms and let remotes join at any time (else lockstep)."""
+    expected: int = 0
+    """Lockstep: remotes that must register before tick 0."""
+    tick_timeout_s: float = 120.0
+    """A remote that does not answer a tick within this many seconds is dropped."""
+    startup_timeout_s: float = 300.0
+    """Lockstep: how long to wait for the expected remotes (loading scripts imports torch)."""
+    handshake_timeout_s: float = 30.0
+    """How long a new connection may take to say hello."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port < 65536:
+            raise ValueError(f"port must be in [0, 65535], got {self.port}")
+        if self.expected < 0:
+            raise ValueError(f"expected must be >= 0, got {self.expected}")
+        if self.tick_timeout_s <= 0 or self.startup_timeout_s <= 0 or self.handshake_timeout_s <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.token is not None and len(self.token) < 16:
+            raise ValueError("a join token must have at least 16 characters")
+        self.allowed_peers = frozenset(self.allowed_peers)
+
+    @property
+    def private(self) -> bool:
+        """Only holders of the token or listed peers join."""
+        return self.token is not None or bool(self.allowed_peers)
