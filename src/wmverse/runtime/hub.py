@@ -21,25 +21,21 @@ raises ends a lockstep run (exit 1, naming the script, file and line) and is dro
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wmverse.runtime.channels import ChannelClosed, ProtocolError
+from wmverse.runtime.channels import ProtocolError
 from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.hub_admission import HubAdmission
-from wmverse.runtime.hub_checks import Refused, check_done, clean_line
 from wmverse.runtime.hub_config import HubConfig
+from wmverse.runtime.hub_ticks import HubTicks
 from wmverse.runtime.join import JoinError
 from wmverse.runtime.scheduler import world_is_finished
 from wmverse.runtime.wire import (
     RemoteLink,
     RemoteNode,
     derive_seed,
-    forget_remote_node,
-    node_entry,
-    set_subscription,
 )
 
 __all__ = ["Hub", "HubConfig", "derive_seed"]
@@ -48,7 +44,7 @@ __all__ = ["Hub", "HubConfig", "derive_seed"]
 FIRST_FREE_RANK = 1000
 
 
-class Hub(HubAdmission):
+class Hub(HubTicks, HubAdmission):
     """Serves the world of this process to remote agent processes (see the module doc)."""
 
     def __init__(
@@ -75,6 +71,7 @@ class Hub(HubAdmission):
         self._next_rank = FIRST_FREE_RANK
         self._changed: asyncio.Event | None = None
         self._code: dict[str, str] | None = None
+        self.lost: dict[str, Any] = {}  # node name -> LostRemote whose rejoin window is open
         self.on_start: Callable[[Hub], None] | None = None  # called once the world is loaded
         self._handshakes: set[Any] = set()  # channels still in their hello/registration
         self._tasks: set[asyncio.Task] = set()
@@ -155,6 +152,7 @@ class Hub(HubAdmission):
                 if world_is_finished(world_node.hosted):
                     reason = "world"
                     return reason
+                self._check_lost()
                 if self.config.realtime:
                     tick_s = runtime.config.tick_ms / 1000.0
                     deadline = max(deadline + tick_s, loop.time() - tick_s)  # late: catch up one tick at most
@@ -236,6 +234,9 @@ class Hub(HubAdmission):
         for link in newcomers:
             link.active = True
             self.links.append(link)
+            for name in link.names:
+                if self.lost.pop(name, None) is not None:
+                    self.say(f"{name} rejoined the run")
             recorder = self.runtime.recorder
             for entry in link.entries:
                 router.register(RemoteNode(entry, lambda lk=link: lk.queue))
@@ -284,116 +285,5 @@ class Hub(HubAdmission):
             f"node {node_name!r} asked to join world {world!r}, but no world with that name is served at "
             f"{self.address} (worlds served there: {served})"
         )
-
-    # --- one tick with the remotes -------------------------------------------------------------
-    def _directory(self) -> list[dict[str, Any]]:
-        local = [node_entry(n, 0) for n in self.runtime.running]
-        return local + [e for lk in self.links if lk.active for e in lk.entries]
-
-    async def _remote_phase(self) -> None:
-        active = sorted((lk for lk in self.links if lk.active), key=lambda lk: lk.rank)
-        if not active:
-            return
-        runtime = self.runtime
-        nodes = self._directory()
-        nodes_json = json.dumps(nodes, sort_keys=True)
-        members_json = json.dumps(runtime.router.members, sort_keys=True)
-        elapsed_us = round(runtime.clock.elapsed_s * 1_000_000)
-
-        async def exchange(link: RemoteLink) -> tuple[dict[str, Any], list[bytes]]:
-            ops, blobs = link.queue.take()
-            header: dict[str, Any] = {
-                "type": "tick",
-                "t": runtime.steps,
-                "elapsed_us": elapsed_us,
-                "ops": ops,
-            }
-            if link.sent_nodes != nodes_json:
-                header["nodes"], link.sent_nodes = nodes, nodes_json
-            if link.sent_members != members_json:
-                header["members"], link.sent_members = runtime.router.members, members_json
-            if link.answers:
-                header["joins"], link.answers = link.answers, {}
-            await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
-            while True:  # a remote computing a long step says "busy" before its deadline, then "done"
-                answer = await link.channel.read(self.config.tick_timeout_s)
-                if answer[0].get("type") != "busy":
-                    return answer
-
-        results = await asyncio.gather(*(exchange(lk) for lk in active), return_exceptions=True)
-        for link, result in zip(active, results, strict=True):
-            if isinstance(result, TimeoutError):
-                await self._drop(
-                    link,
-                    f"did not answer tick {runtime.steps} within {self.config.tick_timeout_s:g} s: dropped",
-                )
-            elif isinstance(result, ProtocolError):
-                await self._drop(link, f"broke the protocol ({str(result)[:200]}): dropped", ban=True)
-            elif isinstance(result, ChannelClosed | OSError):
-                await self._drop(link, f"disconnected ({type(result).__name__}): purged from the world")
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                try:
-                    await self._take_done(link, *result)
-                except Refused as exc:
-                    await self._drop(link, f"broke the protocol ({str(exc)[:200]}): dropped", ban=True)
-
-    async def _take_done(self, link: RemoteLink, header: dict[str, Any], blobs: list[bytes]) -> None:
-        """A remote's answer, checked (:func:`~wmverse.runtime.hub_checks.check_done`) before any use."""
-        if header["type"] == "fail":
-            error = clean_line(header.get("error"))
-            message = f"remote {'+'.join(link.scripts)} failed: {error}"
-            if not self.config.realtime and getattr(link.channel, "trusted", False):
-                raise ScriptFailure(message, None, None, None, None)
-            await self._drop(link, f"failed, dropped: {error}")
-            return
-        if header["type"] != "done":
-            raise Refused(f"sent {header['type'][:40]!r} instead of 'done'")
-        check_done(header, blobs, self.runtime.steps, link.owned, link.names)
-        for line in header.get("printed", []):
-            if not self.runtime.config.quiet:
-                self.printer.write(clean_line(line))
-        self.printer.lines.extend(clean_line(line) for line in header.get("transitions", []))
-        if self.runtime.transition_log is not None:  # the remote's state-machine transitions
-            self.runtime.transition_log.extend(tuple(m) for m in header.get("hsm", []))
-        link.delivered = header.get("delivered", link.delivered)
-        await self._route(link, header.get("ops", []), blobs)
-
-    async def _route(self, source: RemoteLink, ops: list[list[Any]], blobs: list[bytes]) -> None:
-        from wmverse.runtime.wire import apply_op
-
-        router = self.runtime.router
-        for op in ops:
-            if op[0] == "sub":
-                set_subscription(router, op[1], op[2], bool(op[3]))
-                for link in self.links:
-                    if link.active and link is not source:
-                        link.queue.ops.append(list(op))
-                continue
-            target = router.by_peer.get(op[1])
-            if target is None or target.closed:
-                continue  # the peer left: as a send to a lost peer
-            if getattr(target, "is_proxy", False):
-                target.queue().add(op, blobs)
-            else:
-                await apply_op(router, op, blobs)
-
-    def _local_subscription(self, channel: str, peer: str, subscribed: bool) -> None:
-        for link in self.links:
-            if link.active:
-                link.queue.ops.append(["sub", channel, peer, subscribed])
-
-    async def _drop(self, link: RemoteLink, why: str, ban: bool = False) -> None:
-        link.active = False
-        link.close()
-        if ban:
-            self._ban(link.channel)
-        router = self.runtime.router
-        for entry in link.entries:
-            proxy = router.by_peer.get(entry["prv"])
-            if isinstance(proxy, RemoteNode):
-                await forget_remote_node(router, proxy)
-        self.say(f"remote {link.label} {why}")
 
     # --- new connections -----------------------------------------------------------------------

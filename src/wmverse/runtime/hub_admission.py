@@ -123,7 +123,7 @@ class HubAdmission:
                 chan.close()
                 return
             entries, joins = check_registration_shape(register)
-            problem = self._check_registration(entries, joins)
+            problem = self._check_registration(entries, joins, chan.peer)
             if problem is not None:
                 await self._refuse(chan, problem)
                 self._fail_before_start(link, problem)
@@ -165,8 +165,11 @@ class HubAdmission:
         else:
             self.say(message)
 
-    def _check_registration(self, entries: list[dict[str, Any]], joins: list[dict[str, Any]]) -> str | None:
-        """Names and ids not taken by any node of the run or a remote waiting to be admitted."""
+    def _check_registration(
+        self, entries: list[dict[str, Any]], joins: list[dict[str, Any]], peer: str
+    ) -> str | None:
+        """Names and ids not taken by any node of the run, a remote waiting to be admitted, or kept for a
+        lost remote of another peer while its rejoin window is open."""
         router = self.runtime.router
         taken_names = set(router.by_name) | {e["name"] for lk in self.pending for e in lk.entries}
         taken_ids = set(router.by_peer) | {n.node_id for n in router.by_peer.values()}
@@ -178,6 +181,8 @@ class HubAdmission:
                     f"node name {entry['name']!r} is taken in the run served at {self.address} "
                     f"(worlds {worlds}): node names must be unique"
                 )
+            if self._reserved(entry["name"], peer):
+                return f"node name {entry['name']!r} is kept for the agent that left until it rejoins"
             if {entry["pub"], entry["prv"], entry["node_id"]} & taken_ids:
                 return f"node {entry['name']!r} claims an id that another node of the run has"
         for req in joins:

@@ -27,6 +27,9 @@ class HubConfig:
     """A remote that does not answer a tick within this many seconds is dropped."""
     startup_timeout_s: float = 300.0
     """Lockstep: how long to wait for the expected remotes (loading scripts imports torch)."""
+    rejoin_window_s: float = 60.0
+    """A remote (not a child of this process) that goes away may come back with the same identity within this
+    many seconds; after that the run ends with exit 1 naming its agents. 0: it is simply forgotten."""
     handshake_timeout_s: float = 30.0
     """How long a new connection may take to say hello."""
 
@@ -37,6 +40,8 @@ class HubConfig:
             raise ValueError(f"expected must be >= 0, got {self.expected}")
         if self.tick_timeout_s <= 0 or self.startup_timeout_s <= 0 or self.handshake_timeout_s <= 0:
             raise ValueError("timeouts must be positive")
+        if self.rejoin_window_s < 0:
+            raise ValueError(f"rejoin_window_s must be >= 0, got {self.rejoin_window_s}")
         if self.token is not None and len(self.token) < 16:
             raise ValueError("a join token must have at least 16 characters")
         self.allowed_peers = frozenset(self.allowed_peers)

@@ -52,6 +52,48 @@ def stats_answer(world: Any, filters: dict[str, Any] | None, asker: str) -> dict
     return world.stats.get_view(since_timestamp=filters.get("time_range", 0) or 0)
 
 
+#: The state-machine methods a world master may call on an agent's behaviour by message: edits of the
+#: machine in memory. ``save``, ``load``, ``include``, ``save_pdf``... (files, code) are never reachable.
+HSM_EDITS = frozenset(
+    {
+        "add_state",
+        "add_transit",
+        "add_teleport",
+        "add_global_teleport",
+        "set_state",
+        "reset_state",
+        "enable",
+        "set_actionable",
+        "set_wildcards",
+        "add_wildcards",
+        "update_wildcard",
+        "set_welcome_message",
+    }
+)
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    if depth > 8:
+        return False
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _hsm_edit(content: Any) -> tuple[str | None, list[Any]]:
+    """``(method, args)`` of an HSM request when it is an allowed edit with plain arguments, else (None, [])."""
+    if not isinstance(content, dict):
+        return None, []
+    method, args = content.get("method"), content.get("args", [])
+    if method not in HSM_EDITS or not isinstance(args, list | tuple) or not _plain(args):
+        return None, []
+    return method, list(args)
+
+
 def priority(msg: Msg) -> int:
     """Sort key: world approvals, then agent approvals, then interactions, then the rest (as Node)."""
     order = {Msg.WORLD_APPROVAL: 0, Msg.AGENT_APPROVAL: 1, Msg.INTERACTION: 2}
@@ -111,10 +153,13 @@ async def dispatch(node: Receiver, msg: Msg) -> None:
                 await hosted.set_role(peer_id=suggestion["peer_id"], role=suggestion["role"])
     elif ct == Msg.HSM:
         if node.node_type == node.AGENT and sender in hosted.world_masters:
-            if not getattr(hosted.behav, msg.content["method"])(*msg.content["args"]):
+            method, args = _hsm_edit(msg.content)
+            if method is None:
                 log.error(
-                    f"Cannot run HSM action named {msg.content['method']} with args {msg.content['args']}"
+                    f"Refused an HSM request from {sender}: only {sorted(HSM_EDITS)} with plain arguments"
                 )
+            elif not getattr(hosted.behav, method)(*args):
+                log.error(f"Cannot run HSM action named {method} with args {args}")
     elif ct == Msg.BADGE_SUGGESTIONS:
         if node.node_type == node.WORLD:
             for badge in msg.content:

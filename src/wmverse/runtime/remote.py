@@ -35,6 +35,9 @@ from wmverse.runtime.wire import (
     node_entry,
 )
 
+#: Exit code of a joiner that lost a served world's hub mid-run (``wmverse runtime join`` then rejoins).
+EXIT_LOST = 75
+
 #: Why a hub may end a run with the joiner's exit code 0.
 GOOD_ENDS = ("world", "max_steps")
 
@@ -227,10 +230,10 @@ class RemoteClient:
                 header, blobs = await self._read(self.config.hub_timeout_s)
             except (ConnectionError, OSError, ProtocolError, HubRefused) as exc:
                 self.write(f"join: lost the hub: {type(exc).__name__}: {str(exc)[:200]}")
-                return 1
+                return self._lost_code()
             except TimeoutError:
                 self.write(f"join: the hub sent nothing for {self.config.hub_timeout_s:g} s")
-                return 1
+                return self._lost_code()
             if header["type"] == "end":
                 reason = str(header.get("reason"))[:80]
                 if reason in GOOD_ENDS:
@@ -268,7 +271,11 @@ class RemoteClient:
                 await self._write(done, out_blobs)
             except (ConnectionError, OSError, ProtocolError) as exc:
                 self.write(f"join: lost the hub: {type(exc).__name__}: {str(exc)[:200]}")
-                return 1
+                return self._lost_code()
+
+    def _lost_code(self) -> int:
+        """EXIT_LOST for a served world (the command line rejoins with the same identity), else 1."""
+        return EXIT_LOST if self.config.pipe_fd is None else 1
 
     async def _apply_tick(self, header: dict[str, Any], blobs: list[bytes]) -> None:
         runtime = self.runtime

@@ -50,10 +50,15 @@ class WWorld(DebateHost, LearnerHost, World):
         self.behav = WORLD_DEBATE.build(self)
 
     # -- roles and behaviours --------------------------------------------------------------------------
-    def assign_role(self, profile: NodeProfile, is_world_master: bool) -> str:
-        """``Learner<Kind>`` nodes are learners; every other joiner argues for a tendency (which one is
-        decided by its processor)."""
-        return self.learner_role(profile) or ROLE
+    def assign_role(self, profile: NodeProfile, is_world_master: bool) -> str | None:
+        """``Learner<Kind>`` nodes are learners, ``Tendency<Name>`` nodes argue for that tendency of the
+        session; anyone else gets no role (the join is refused: a stranger cannot take part in the debate)."""
+        learner = self.learner_role(profile)
+        if learner is not None:
+            return learner
+        name = str(profile.get_static_profile().get("node_name") or "").lower()
+        roster = {f"tendency{t.value}" for t in self.session.tendencies}
+        return ROLE if name in roster else None
 
     async def add_agent(self, peer_id, profile, *args, **kwargs) -> bool:
         """Register the agent; learners also get a tracker of their plan."""
