@@ -1,10 +1,11 @@
 """CI's check of the main world's summary: what the README promises must still be true.
 
-    python .ci/check_world.py RUN_SYNCH_LOG [RUN_ASYNCH_LOG]
+    python .ci/check_world.py RUN_SYNCH_LOG [OTHER_LOG...]
 
 Fails (exit 1, naming each broken promise) unless the run ended by the world, the debate converged,
 held-out validation is significant (p < 0.01), and every learner (LeWorld, canvas, dynamics) earned its
-badge; with a second log, the local-processes run must end with the same badges.
+badge; every other log (local processes, the world served across network namespaces) must have the same
+summary (the award times of badges aside).
 """
 
 from __future__ import annotations
@@ -16,6 +17,17 @@ from pathlib import Path
 
 def badges(text: str) -> list[str]:
     return sorted(re.sub(r"; awarded .*", "", ln.strip()) for ln in text.splitlines() if ln.startswith("  ["))
+
+
+def summary(text: str) -> list[str]:
+    """The world's summary block, badge award times removed."""
+    block = text[text.find("TRAINING WORLD SUMMARY") :].splitlines()
+    keep = []
+    for line in block:
+        if line.startswith(("stats database:", "dashboard:", "run store:")):
+            break
+        keep.append(re.sub(r"; awarded .*", "", line.rstrip()))
+    return keep
 
 
 def problems(text: str) -> list[str]:
@@ -36,11 +48,12 @@ def problems(text: str) -> list[str]:
 def main(argv: list[str]) -> int:
     synch = Path(argv[0]).read_text(encoding="utf-8", errors="replace")
     found = [f"run_synch: {p}" for p in problems(synch)]
-    if len(argv) > 1:
-        asynch = Path(argv[1]).read_text(encoding="utf-8", errors="replace")
-        found += [f"run_asynch: {p}" for p in problems(asynch)]
-        if badges(asynch) != badges(synch):
-            found.append(f"run_asynch's badges differ from run_synch's: {badges(asynch)} vs {badges(synch)}")
+    for path in argv[1:]:
+        other = Path(path).read_text(encoding="utf-8", errors="replace")
+        found += [f"{path}: {p}" for p in problems(other)]
+        if summary(other) != summary(synch):
+            diff = [f"{a!r} vs {b!r}" for a, b in zip(summary(other), summary(synch), strict=False) if a != b]
+            found.append(f"{path}: the summary differs from run_synch's: {diff[:3] or 'length'}")
     for p in found:
         print(f"ci: {p}", file=sys.stderr)
     print(f"ci: main world summary {'FAILED' if found else 'ok'} ({len(badges(synch))} badges)")
