@@ -6,6 +6,11 @@ training observations the world sent), :meth:`stake` (PRO on its own claims, CON
 :meth:`apply_resolution` (the allocation the world settled on). As a ``torch.nn.Module`` it is a valid
 unaiverse processor: ``forward(text)`` names the tendency that owns ``text`` according to the claims this
 debater has seen in the last debate.
+
+Checkpoints: :meth:`TendencyDebater.checkpoint_state` returns what the debater keeps between requests
+(see there) and :meth:`TendencyDebater.restore_checkpoint_state` puts it back into a fresh debater, which
+then answers the next requests exactly as the original would have. (Not ``state_dict``, whose torch
+contract unaiverse relies on: see :mod:`agents.learner`.)
 """
 
 from __future__ import annotations
@@ -64,6 +69,27 @@ class TendencyDebater(torch.nn.Module):
     def apply_resolution(self, allocation: float) -> None:
         """Adopt the allocation the world computed for this tendency."""
         self.core.allocation = float(allocation)
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """What the debater keeps between requests, as plain values: the agent's allocation, claims, claims
+        seen at the last staking (the next proposals answer them), proposal settings, round counter
+        (it names the claims) and calibration offset; the judge's name and the training texts it is
+        prepared on. No generator: each proposal draws from one seeded by (seed, epoch, tendency)."""
+        return {
+            "version": 1,
+            "tendency": self.tendency.value,
+            "core": self.core.state_dict(),
+            "judge": self._judge_name,
+            "train_texts": list(self._train_texts),
+        }
+
+    def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`checkpoint_state` captured (``ValueError`` for another tendency's state)."""
+        if state.get("version") != 1 or parse_tendency(state["tendency"]) is not self.tendency:
+            raise ValueError(f"not a version-1 state of the {self.tendency.value} debater")
+        self.core.load_state_dict(state["core"])
+        self._judge_name = str(state["judge"])
+        self._train_texts = [str(t) for t in state["train_texts"]]
 
     @property
     def allocation(self) -> float:

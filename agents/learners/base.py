@@ -2,7 +2,10 @@
 
 A learner agent carries one world model (LeWorld, canvas, dynamics) and trains it when its world asks. The
 world sends the learner's config with every request; the processor builds a :class:`LearnerRunner` once
-and answers each request with :meth:`LearnerRunner.run`, a JSON-safe metrics dict.
+and answers each request with :meth:`LearnerRunner.run`, a JSON-safe metrics dict. Between two requests
+:meth:`LearnerRunner.state_dict` captures everything the later requests depend on, so that a runner built
+afresh from the same config and given it by :meth:`LearnerRunner.load_state_dict` answers them exactly
+as the original would have (a restarted run continues as if never interrupted).
 """
 
 from __future__ import annotations
@@ -41,6 +44,22 @@ class LearnerRunner(abc.ABC):
     @abc.abstractmethod
     def run(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
         """Run request ``action`` with ``args``; return JSON-safe metrics. Unknown actions raise ValueError."""
+
+    @abc.abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of everything later requests depend on (weights, optimisers, generators, data positions,
+        counters): nothing in it is shared with the live objects, so training on does not change it.
+
+        Call it between requests, never while :meth:`run` runs. Made of dicts (``str``/``int`` keys),
+        lists, tuples, ``str``, ``int``, ``float``, ``bool``, ``None``, ``bytes``, tensors and numpy
+        arrays only: the types ``wmverse.checkpoint`` stores and reads back without unpickling objects.
+        What the config determines (datasets, architecture) is rebuilt from the config instead."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` captured, into a runner built from the same config; its later
+        replies are then bitwise those of the captured runner. Whatever this runner did before is
+        overwritten."""
 
     def status(self) -> str:
         """One line describing the learner's progress (the processor's output)."""

@@ -16,6 +16,7 @@ and an AR(1) fitted on the training span; it also reports the masked trainer's p
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -221,6 +222,30 @@ class CanvasRunner(LearnerRunner):
             "series": series,
         }
         return json_safe(out)
+
+    def state_dict(self) -> dict[str, Any]:
+        """``curriculum``: ``CurriculumTrainer.state_dict`` (the model's weights, the AdamW state that
+        carries over from phase to phase, the masking generator that also seeds dropout, the steps done,
+        the next phase and the history); ``dag``: with ``curriculum="dag"``, the weights and metrics of
+        every finished node in the order they finished (else None).
+
+        No data iterator outlives a request: a phase (or a node) builds its loaders from seeds fixed by
+        the config (``seed + 1000 * phase``, the node's seed) and drops them when it returns; the data,
+        the canvas and the held-out windows are rebuilt from the config."""
+        dag = None
+        if self.dag is not None:
+            dag = copy.deepcopy({"states": self.dag.result.states, "metrics": self.dag.result.metrics})
+        return {"curriculum": self.trainer.state_dict(), "dag": dag}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        from wmverse.canvas.dag import DAGTrainerState
+
+        if (state["dag"] is None) != (self.dag is None):
+            raise ValueError("canvas state and runner differ in using the DAG curriculum")
+        self.trainer.load_state_dict(state["curriculum"])
+        if self.dag is not None:
+            dag = copy.deepcopy(state["dag"])
+            self.dag.result = DAGTrainerState(states=dict(dag["states"]), metrics=dict(dag["metrics"]))
 
     def status(self) -> str:
         return f"canvas learner: {len(self.trainer.history)} curriculum phase(s) done"

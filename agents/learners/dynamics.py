@@ -193,6 +193,23 @@ class DynamicsRunner(LearnerRunner):
             }
         )
 
+    def state_dict(self) -> dict[str, Any]:
+        """``agent``: ``wmverse.dynamics.resume.agent_state``: the ensemble world model (weights,
+        normalisers, Adam state, its minibatch generator, counters) with its replay buffer (contents, fill,
+        write position, episode ids), the terminal value (networks, target network, Adam state, generator),
+        the planner's streams (generators, CEM warm starts, current plans), the CartPole env (the unwrapped
+        env's ``state`` array and ``np_random``, the time limit's steps in the episode, the episodes
+        started) and the agent's exploration generator, counters and running episode. A request may end
+        mid-episode: the resumed runner carries on with the same episode, as the original does."""
+        from wmverse.dynamics.resume import agent_state
+
+        return {"agent": agent_state(self.agent)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        from wmverse.dynamics.resume import load_agent_state
+
+        load_agent_state(self.agent, state["agent"])
+
     def status(self) -> str:
         return (
             f"dynamics learner: {self.agent.total_env_steps} env steps, {self.agent.episodes_done} episodes"

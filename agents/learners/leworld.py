@@ -201,5 +201,28 @@ class LeWorldRunner(LearnerRunner):
         res["table"] = Evaluator.format_table(res)
         return json_safe(res)
 
+    def state_dict(self) -> dict[str, Any]:
+        """``phases_done`` and, per system (LeWorld and its baselines), ``LeWorldSystem.checkpoint_state``:
+        the SLMs', BLM's and read encoder's weights, the memory bits, the router's annealed temperature
+        and what the trainers set outside the weights (``use_info``, the loss weights).
+
+        No optimiser or trainer generator outlives a request: each ``run_phase`` builds its phase's
+        trainers (AdamW optimisers, a shuffling generator seeded by ``seed * 10 + phase``) and drops them
+        when it returns. The memory's content and the datasets are functions of the config, rebuilt
+        identically by the constructor (the memory bits are in the state anyway)."""
+        return {
+            "phases_done": list(self.phases_done),
+            "systems": {name: system.checkpoint_state() for name, system in self.systems.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if set(state["systems"]) != set(self.systems):
+            raise ValueError(
+                f"leworld state has systems {sorted(state['systems'])}, not {sorted(self.systems)}"
+            )
+        for name, system in self.systems.items():
+            system.restore_checkpoint_state(state["systems"][name])
+        self.phases_done = [int(p) for p in state["phases_done"]]
+
     def status(self) -> str:
         return f"leworld learner: phases done {self.phases_done}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -218,6 +219,22 @@ class CurriculumTrainer:
         self.history.append(metrics)
         self.next_phase = i + 1
         return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the curriculum's position (``next_phase``, ``history``) and of its trainer's state
+        (:meth:`MaskedCanvasTrainer.state_dict`: model, optimiser, generator). A phase's loaders are
+        rebuilt from ``seed + 1000 * phase`` when it starts, so no loader position outlives a phase."""
+        return {
+            "next_phase": self.next_phase,
+            "history": [dict(m) for m in self.history],
+            "trainer": self.trainer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` captured (same curriculum, sources and model config)."""
+        self.trainer.load_state_dict(state["trainer"])
+        self.next_phase = int(state["next_phase"])
+        self.history = [dict(m) for m in state["history"]]
 
     def run(self) -> list[dict[str, float]]:
         """All remaining phases in order."""

@@ -3,8 +3,10 @@ them, and pay the masked loss only where ground truth exists."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -148,6 +150,28 @@ class MaskedCanvasTrainer:
         self.optimizer.step()
         self.steps_done += 1
         return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of what later steps depend on: the model's weights, the optimiser's state, the
+        masking generator (which also seeds dropout), ``steps_done`` and ``source_names``."""
+        return copy.deepcopy(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "generator": self.gen.get_state(),
+                "steps_done": self.steps_done,
+                "source_names": None if self.source_names is None else list(self.source_names),
+            }
+        )
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` captured (a trainer built with the same schema and model)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        self.gen.set_state(state["generator"].clone())
+        self.steps_done = int(state["steps_done"])
+        names = state["source_names"]
+        self.source_names = None if names is None else list(names)
 
     def train(
         self,

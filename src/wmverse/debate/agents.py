@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -157,6 +158,35 @@ class TendencyAgent:
     def reset(self) -> None:
         """Forget claims and seen claims (allocation is kept)."""
         self.claims, self.seen_claims, self.rounds = [], [], 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a later round depends on, as plain values (claims as :meth:`Claim.to_json`):
+        the allocation, the claims and the claims seen, the proposal settings, ``rounds`` (it names the
+        next claims) and the calibration ``offset``."""
+        return {
+            "tendency": self.tendency.value,
+            "allocation": self.allocation,
+            "claims": [c.to_json() for c in self.claims],
+            "seen_claims": [c.to_json() for c in self.seen_claims],
+            "n_claims": self.n_claims,
+            "evidence_per_claim": self.evidence_per_claim,
+            "exploration": self.exploration,
+            "rounds": self.rounds,
+            "offset": self.offset,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` captured (``ValueError`` if it is another tendency's)."""
+        if parse_tendency(state["tendency"]) is not self.tendency:
+            raise ValueError(
+                f"state of the {state['tendency']} agent loaded into the {self.tendency.value} one"
+            )
+        self.allocation = float(state["allocation"])
+        self.claims = [Claim.from_json(c) for c in state["claims"]]
+        self.seen_claims = [Claim.from_json(c) for c in state["seen_claims"]]
+        self.n_claims, self.evidence_per_claim = int(state["n_claims"]), int(state["evidence_per_claim"])
+        self.exploration, self.rounds = float(state["exploration"]), int(state["rounds"])
+        self.offset = float(state["offset"])
 
 
 class AgentPool:

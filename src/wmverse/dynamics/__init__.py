@@ -20,7 +20,8 @@ Layout, one concept per module:
   ``PlanStream`` per state).
 
 Importing this package pulls in torch but not gymnasium; the agent and environments live
-in :mod:`wmverse.dynamics.agent` and :mod:`wmverse.dynamics.envs`.
+in :mod:`wmverse.dynamics.agent` and :mod:`wmverse.dynamics.envs`, and
+:mod:`wmverse.dynamics.resume` captures and restores an agent's whole state (checkpoints).
 """
 
 from .buffer import ReplayBuffer

@@ -6,13 +6,33 @@ so continuous environments are driven through evenly spaced action bins.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 #: Return at which each supported environment counts as solved (mean over 10 episodes).
 SOLVED_RETURN: dict[str, float] = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
+
+#: Attribute values an env layer's state is made of (numbers, flags, numpy arrays); the rest (spaces,
+#: renderers, specs, the wrapped env) is rebuilt by ``gym.make``.
+_PLAIN = (bool, int, float, str, type(None), np.ndarray, np.generic)
+
+
+def _layers(env: gym.Env) -> list[Any]:
+    """The wrappers from the outermost in, then the unwrapped env."""
+    out = [env]
+    while hasattr(out[-1], "env"):
+        out.append(out[-1].env)
+    return out
+
+
+def _plain_vars(layer: Any) -> dict[str, Any]:
+    """Copies of ``layer``'s own plain attributes (CartPole's ``state``, ``steps_beyond_terminated``;
+    ``TimeLimit._elapsed_steps``; ``OrderEnforcing._has_reset``...), the random generator excepted."""
+    return {k: copy.copy(v) for k, v in vars(layer).items() if isinstance(v, _PLAIN) and k != "_np_random"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,32 @@ class DiscreteActionEnv:
         return StepResult(
             tuple(float(x) for x in np.asarray(obs).ravel()), float(reward), bool(terminated), bool(truncated)
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of where the env stands, mid-episode included: the episodes started (the next reset's
+        seed), every plain attribute of every layer (the physics state, the time limit's step count,
+        the order checks) and the unwrapped env's ``np_random`` state."""
+        layers = _layers(self.env)
+        rng = getattr(layers[-1], "_np_random", None)  # None until the first reset: nothing drawn yet
+        return {
+            "env_id": self.env_id,
+            "episodes": self._episodes,
+            "layers": [{"type": type(x).__name__, "vars": _plain_vars(x)} for x in layers],
+            "np_random": None if rng is None else copy.deepcopy(rng.bit_generator.state),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` captured, into an env made with the same id."""
+        layers = _layers(self.env)
+        types = [x["type"] for x in state["layers"]]
+        if state["env_id"] != self.env_id or types != [type(x).__name__ for x in layers]:
+            raise ValueError(f"env state of {state['env_id']} {types} does not fit this {self.env_id} env")
+        if state["np_random"] is not None:
+            layers[-1].np_random.bit_generator.state = copy.deepcopy(state["np_random"])
+        for layer, saved in zip(layers, state["layers"], strict=True):
+            for key, value in saved["vars"].items():
+                setattr(layer, key, copy.copy(value))
+        self._episodes = int(state["episodes"])
 
     def close(self) -> None:
         self.env.close()

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, auto
+from typing import Any
 
 import numpy as np
 import torch
@@ -140,6 +141,23 @@ class PlanStream:
         self.plan = []
         self.since_plan = 0
 
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the stream: generator state, CEM distribution, remaining plan, steps since it."""
+        probs = None if self.probs is None else self.probs.clone()
+        return {
+            "generator": self.generator.get_state(),
+            "probs": probs,
+            "plan": list(self.plan),
+            "since_plan": self.since_plan,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` captured."""
+        self.generator.set_state(state["generator"].clone())
+        self.probs = None if state["probs"] is None else state["probs"].clone()
+        self.plan = [int(a) for a in state["plan"]]
+        self.since_plan = int(state["since_plan"])
+
 
 class DreamRolloutPlanner:
     """Chooses actions by imagining many futures through a :class:`TorchWorldModel`.
@@ -181,6 +199,25 @@ class DreamRolloutPlanner:
             stream.reset()
 
     invalidate = reset
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the planner's own streams (:meth:`streams`) and counters; ``last_result`` (the
+        timing of the last search, for display) is not kept: no decision depends on it."""
+        return {
+            "streams": [s.state_dict() for s in self._streams],
+            "decisions": self.decisions,
+            "replans": self.replans,
+            "surprise_replans": self.surprise_replans,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state_dict` captured (stream 0 stays :attr:`stream`, the same object)."""
+        self.streams(len(state["streams"]))
+        del self._streams[len(state["streams"]) :]
+        for stream, saved in zip(self._streams, state["streams"], strict=True):
+            stream.load_state_dict(saved)
+        self.decisions, self.replans = int(state["decisions"]), int(state["replans"])
+        self.surprise_replans = int(state["surprise_replans"])
 
     def streams(self, n: int) -> list[PlanStream]:
         """The planner's own first ``n`` streams: stream 0 is the one-state methods' stream,

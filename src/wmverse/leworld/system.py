@@ -14,6 +14,9 @@ share this exact architecture:
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -263,6 +266,26 @@ class LeWorldSystem(nn.Module):
         for k in range(1, steps):
             total = total + L.next_state_loss(predictions[k], states[:, k + 1])
         return total / steps
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict[str, Any]:
+        """A copy of everything training changes: ``module`` (``state_dict()``: the weights, the
+        memory bits and the router's annealed temperature), ``use_info`` and ``loss_weights``
+        (set by the phase trainers, outside the ``state_dict``). Plain values and tensors only.
+
+        (Not an override of ``state_dict``: torch recurses through that one with its own contract.)
+        """
+        return {
+            "module": copy.deepcopy(self.state_dict()),
+            "use_info": self.use_info,
+            "loss_weights": dict(self.loss_weights),
+        }
+
+    def restore_checkpoint_state(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`checkpoint_state` captured (same architecture, else ``RuntimeError``)."""
+        self.load_state_dict(state["module"])
+        self.use_info = bool(state["use_info"])
+        self.loss_weights = dict(state["loss_weights"])
 
 
 def count_params(module: nn.Module, name: str | None = None, *, verbose: bool = True) -> int:
