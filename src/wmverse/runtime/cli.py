@@ -174,6 +174,10 @@ def asynch_command(args: argparse.Namespace) -> int:
     """Runs a world folder as local processes; exit 0 ok, 1 a script or a child failed, 2 bad arguments."""
     from wmverse.runtime.processes import run_processes
 
+    if args.live:
+        from wmverse.runtime.live import run_live
+
+        return run_live(args.world_folder, args.key)
     config = _config_or_exit(args, "run_asynch")
     if config is None:
         return 2
@@ -222,6 +226,14 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def _add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
     _add_run_arguments(parser)
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="run the scripts unchanged on the real unaiverse network (needs the internet and a key)",
+    )
+    parser.add_argument(
+        "--key", default=None, help="unaiverse.io key for --live (default: NODE_KEY, ~/.unaiverse/key)"
+    )
     parser.add_argument(
         "--realtime",
         action="store_true",
