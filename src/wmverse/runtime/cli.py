@@ -215,6 +215,7 @@ def serve_command(args: argparse.Namespace) -> int:
             identity_dir=args.identity,
             max_message_mb=args.max_message_mb,
             tick_timeout_s=args.tick_timeout,
+            rejoin_window_s=args.rejoin_window,
         )
         if options.token is not None and len(options.token) < 16:
             raise ValueError("--token needs at least 16 characters")
@@ -261,6 +262,12 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=30.0,
         help="drop an agent that does not answer a tick in S s",
+    )
+    parser.add_argument(
+        "--rejoin-window",
+        type=positive_float,
+        default=60.0,
+        help="a dropped agent may rejoin with the same identity within S s, else the run ends (default 60)",
     )
     parser.add_argument(
         "--public", action="store_true", help="admit anyone (default: private, with a join token)"

@@ -100,6 +100,18 @@ class HubTicks:
                 raise ScriptFailure(message, None, None, None, None)
             await self._drop(link, f"failed, dropped: {error}")
             return
+        if (
+            header["type"] == "hello"
+            and not getattr(link.channel, "trusted", False)
+            and self.endpoint is not None
+        ):
+            # the same authenticated peer started again (killed and restarted, say): the old process is lost,
+            # the new one is admitted through the usual hello (its names are kept for it)
+            await self._drop(link, "started again from the same peer")
+            fresh = self.endpoint.channel(link.peer)
+            fresh.feed((header, blobs))
+            self._start_serving(fresh)
+            return
         if header["type"] != "done":
             raise Refused(f"sent {header['type'][:40]!r} instead of 'done'")
         check_done(header, blobs, self.runtime.steps, link.owned, link.names)

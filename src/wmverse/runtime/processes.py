@@ -263,6 +263,8 @@ class ServeOptions:
     """Largest message accepted or sent, in megabytes."""
     tick_timeout_s: float = 30.0
     """An agent that does not answer a tick (nor say it is busy) within this many seconds is dropped."""
+    rejoin_window_s: float = 60.0
+    """A dropped agent may come back with the same identity within this many seconds (else the run ends)."""
 
 
 def _advertised_host(host: str) -> str:
@@ -308,6 +310,7 @@ def serve_world(
             realtime=not options.lockstep,
             expected=options.lockstep,
             tick_timeout_s=options.tick_timeout_s,
+            rejoin_window_s=options.rejoin_window_s,
             token=token,
             allowed_peers=frozenset(options.allowed_peers),
         ),

@@ -1,0 +1,196 @@
+"""Faults of a world served over libp2p: an agent killed (and restarted), stopped, or cut off by a partition.
+
+The tiny world is made endless and served in realtime (``run_w.py --max-steps``); Asker and Bob join from
+one process and Alice from another, whose faults the tests cause. Each run must end with a correct result
+(the world runs to its last tick, everyone exits 0) or with a non-zero exit that names the cause: never a
+silent stall. The partition test needs root (network namespaces), as CI has.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "fault-test-token-0123456789"
+
+
+def _endless(tiny: Path) -> Path:
+    world = tiny / "src" / "world.py"
+    text = world.read_text()
+    finished = "return sum(len(v) for v in self.get_all_badges().values()) >= 1"
+    assert finished in text
+    world.write_text(text.replace(finished, "return False"))
+    return tiny
+
+
+class Served:
+    """run_w.py in a subprocess, its output collected line by line."""
+
+    def __init__(self, folder: Path, *args: str, prefix: list[str] | None = None) -> None:
+        cmd = [sys.executable, str(ROOT / "run_w.py"), str(folder), "--port", "0", "--no-announce"]
+        cmd += ["--token", TOKEN, "--tick-ms", "50", "--db", "none", *args]
+        self.proc = subprocess.Popen(
+            (prefix or []) + cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, timeout: float = 60.0) -> re.Match:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for line in list(self.lines):
+                found = re.search(pattern, line)
+                if found:
+                    return found
+            if self.proc.poll() is not None and not any(re.search(pattern, ln) for ln in self.lines):
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"no line matching {pattern!r}:\n" + "".join(self.lines[-30:]))
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def _join(folder: Path, where: str, names: list[str], key: Path, *extra: str, prefix=None) -> subprocess.Popen:
+    scripts = [str(folder / n) for n in names]
+    cmd = [sys.executable, "-m", "wmverse.cli", "runtime", "join", "--world", where, "--token", TOKEN]
+    cmd += ["--identity", str(key), "--quiet", "--hub-timeout", "8", "--connect-timeout", "60", *extra, *scripts]
+    return subprocess.Popen((prefix or []) + cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _start(folder: Path, host: str = "127.0.0.1", prefix_world=None, prefix_agents=None, **opts):
+    args = ["--host", host, "--max-steps", str(opts.get("steps", 600)), "--tick-timeout", "2"]
+    args += ["--rejoin-window", str(opts.get("window", 20))]
+    world = Served(folder, *args, prefix=prefix_world)
+    where = world.wait_for(r"--world (\S+@[^\s)]+)").group(1)
+    keys = folder / "keys"
+    first = _join(folder, where, ["run_1.py", "run_3.py"], keys / "a", prefix=prefix_agents)
+    alice = _join(folder, where, ["run_2.py"], keys / "b", prefix=prefix_agents)
+    world.wait_for(r"run_2\.py \(Alice\).*joined the run")
+    world.wait_for(r"run_1\.py\+run_3\.py .*joined the run")
+    return world, where, first, alice
+
+
+def _finish(*procs: subprocess.Popen, timeout: float = 120.0) -> None:
+    for proc in procs:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError(f"a process did not end within {timeout} s (a stall)") from None
+
+
+@pytest.fixture
+def endless(tiny):
+    return _endless(tiny)
+
+
+def test_an_agent_killed_and_restarted_with_its_identity_rejoins_and_the_run_ends_well(endless):
+    world, where, first, alice = _start(endless)
+    try:
+        time.sleep(1.0)
+        alice.send_signal(signal.SIGKILL)
+        alice.wait(10)
+        again = _join(endless, where, ["run_2.py"], endless / "keys" / "b")
+        world.wait_for(r"Alice rejoined the run|Alice.*joined the run \(rank", timeout=60)
+        _finish(world.proc, first, again)
+    finally:
+        for proc in (world.proc, first, alice):
+            proc.kill()
+    assert world.proc.returncode == 0, world.text[-3000:]
+    assert "run ended by max_steps" in world.text
+    assert first.returncode == 0 and again.returncode == 0
+
+
+def test_an_agent_that_does_not_come_back_ends_the_run_naming_it(endless):
+    world, _, first, alice = _start(endless, window=3)
+    try:
+        time.sleep(1.0)
+        alice.send_signal(signal.SIGKILL)
+        _finish(world.proc, first, timeout=60)
+    finally:
+        for proc in (world.proc, first, alice):
+            proc.kill()
+    assert world.proc.returncode == 1
+    assert re.search(r"Alice left the run at tick \d+ and did not rejoin within 3 s", world.text), world.text[-2000:]
+    assert first.returncode == 1  # the joiner's exit code reflects the world's outcome
+
+
+def test_a_stopped_agent_is_dropped_and_rejoins_after_it_resumes(endless):
+    world, _, first, alice = _start(endless)
+    try:
+        time.sleep(1.0)
+        alice.send_signal(signal.SIGSTOP)
+        world.wait_for(r"\(Alice\).*did not answer tick", timeout=20)  # the others go on after 2 s
+        time.sleep(3.0)
+        alice.send_signal(signal.SIGCONT)
+        world.wait_for(r"Alice rejoined the run", timeout=60)
+        _finish(world.proc, first, alice)
+    finally:
+        for proc in (world.proc, first, alice):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+            proc.kill()
+    assert world.proc.returncode == 0, world.text[-3000:]
+    assert "run ended by max_steps" in world.text
+    assert first.returncode == 0 and alice.returncode == 0, alice.stdout.read()[-2000:]
+
+
+def _can_make_namespaces() -> bool:
+    return os.geteuid() == 0 and shutil.which("ip") is not None
+
+
+@pytest.mark.skipif(not _can_make_namespaces(), reason="network namespaces need root and iproute2")
+def test_a_40_s_partition_ends_with_the_agent_back_or_a_named_failure(endless):
+    tag = str(os.getpid() % 100000)
+    world_ns, agents_ns, dev = f"wmvfw{tag}", f"wmvfa{tag}", f"wmvf{tag}"
+
+    def sh(cmd: str) -> None:
+        subprocess.run(["bash", "-c", cmd], check=True)
+
+    sh(f"ip netns add {world_ns} && ip netns add {agents_ns}")
+    try:
+        sh(f"ip link add {dev}w type veth peer name {dev}a")
+        sh(f"ip link set {dev}w netns {world_ns} && ip link set {dev}a netns {agents_ns}")
+        for ns, end, addr in ((world_ns, "w", "10.79.0.1"), (agents_ns, "a", "10.79.0.2")):
+            sh(f"ip netns exec {ns} ip link set lo up && ip netns exec {ns} ip addr add {addr}/24 dev {dev}{end}")
+            sh(f"ip netns exec {ns} ip link set {dev}{end} up")
+        world, _, first, alice = _start(
+            endless,
+            host="10.79.0.1",
+            steps=2400,
+            window=60,
+            prefix_world=["ip", "netns", "exec", world_ns],
+            prefix_agents=["ip", "netns", "exec", agents_ns],
+        )
+        try:
+            sh(f"ip netns exec {agents_ns} ip link set {dev}a down")
+            time.sleep(40.0)
+            sh(f"ip netns exec {agents_ns} ip link set {dev}a up")
+            _finish(world.proc, first, alice, timeout=180)
+        finally:
+            for proc in (world.proc, first, alice):
+                proc.kill()
+    finally:
+        subprocess.run(["bash", "-c", f"ip netns del {world_ns}; ip netns del {agents_ns}"], check=False)
+    if world.proc.returncode == 0:
+        assert "run ended by max_steps" in world.text and "rejoined the run" in world.text
+        assert first.returncode == 0 and alice.returncode == 0
+    else:
+        assert world.proc.returncode == 1
+        assert re.search(r"left the run at tick \d+ and did not rejoin", world.text), world.text[-3000:]
