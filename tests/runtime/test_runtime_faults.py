@@ -66,10 +66,22 @@ class Served:
         return "".join(self.lines)
 
 
-def _join(folder: Path, where: str, names: list[str], key: Path, *extra: str, prefix=None) -> subprocess.Popen:
+def _join(
+    folder: Path, where: str, names: list[str], key: Path, *extra: str, prefix=None
+) -> subprocess.Popen:
     scripts = [str(folder / n) for n in names]
     cmd = [sys.executable, "-m", "wmverse.cli", "runtime", "join", "--world", where, "--token", TOKEN]
-    cmd += ["--identity", str(key), "--quiet", "--hub-timeout", "8", "--connect-timeout", "60", *extra, *scripts]
+    cmd += [
+        "--identity",
+        str(key),
+        "--quiet",
+        "--hub-timeout",
+        "8",
+        "--connect-timeout",
+        "60",
+        *extra,
+        *scripts,
+    ]
     return subprocess.Popen((prefix or []) + cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -127,7 +139,9 @@ def test_an_agent_that_does_not_come_back_ends_the_run_naming_it(endless):
         for proc in (world.proc, first, alice):
             proc.kill()
     assert world.proc.returncode == 1
-    assert re.search(r"Alice left the run at tick \d+ and did not rejoin within 3 s", world.text), world.text[-2000:]
+    assert re.search(r"Alice left the run at tick \d+ and did not rejoin within 3 s", world.text), world.text[
+        -2000:
+    ]
     assert first.returncode == 1  # the joiner's exit code reflects the world's outcome
 
 
@@ -168,7 +182,9 @@ def test_a_40_s_partition_ends_with_the_agent_back_or_a_named_failure(endless):
         sh(f"ip link add {dev}w type veth peer name {dev}a")
         sh(f"ip link set {dev}w netns {world_ns} && ip link set {dev}a netns {agents_ns}")
         for ns, end, addr in ((world_ns, "w", "10.79.0.1"), (agents_ns, "a", "10.79.0.2")):
-            sh(f"ip netns exec {ns} ip link set lo up && ip netns exec {ns} ip addr add {addr}/24 dev {dev}{end}")
+            sh(
+                f"ip netns exec {ns} ip link set lo up && ip netns exec {ns} ip addr add {addr}/24 dev {dev}{end}"
+            )
             sh(f"ip netns exec {ns} ip link set {dev}{end} up")
         world, _, first, alice = _start(
             endless,

@@ -36,7 +36,14 @@ def test_live_offline_exits_within_30_s_with_the_reason():
         pytest.skip("this machine reaches unaiverse.io: the offline path cannot be observed here")
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, str(ROOT / "run_asynch.py"), str(ROOT / "worlds" / "training"), "--live", "--key", "k"],
+        [
+            sys.executable,
+            str(ROOT / "run_asynch.py"),
+            str(ROOT / "worlds" / "training"),
+            "--live",
+            "--key",
+            "k",
+        ],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,

@@ -113,17 +113,33 @@ class Channel:
         self.peer = peer
         self.limits = limits
         self.closed = False
+        self.backlog = 0  # bytes received and not yet read (what ``feed`` was told)
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
 
-    def feed(self, item: tuple[dict[str, Any], list[bytes]] | BaseException) -> None:
-        """Queues a received message, or an error that the next ``read`` raises (loop thread only)."""
-        self._inbox.put_nowait(item)
+    def feed(self, item: tuple[dict[str, Any], list[bytes]] | BaseException, size: int = 0) -> None:
+        """Queues a received message of ``size`` bytes, or an error that the next ``read`` raises (loop
+        thread only)."""
+        self.backlog += size
+        self._inbox.put_nowait((item, size))
+
+    def poison(self, error: BaseException) -> None:
+        """Forgets what is queued: the next ``read`` raises ``error`` (a peer that floods this side)."""
+        while not self._inbox.empty():
+            self._inbox.get_nowait()
+        self.backlog = 0
+        self.feed(error)
+
+    @property
+    def queued(self) -> int:
+        """Messages (and errors) received and not yet read."""
+        return self._inbox.qsize()
 
     async def read(self, timeout: float | None = None) -> tuple[dict[str, Any], list[bytes]]:
         """The next message; raises ChannelClosed, ProtocolError or TimeoutError."""
         if self.closed and self._inbox.empty():
             raise ChannelClosed(f"channel to {self.peer} is closed")
-        item = await asyncio.wait_for(self._inbox.get(), timeout)
+        item, size = await asyncio.wait_for(self._inbox.get(), timeout)
+        self.backlog -= size
         if isinstance(item, BaseException):
             self.feed(item)  # a closed channel stays closed for later readers
             raise item

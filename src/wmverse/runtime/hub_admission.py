@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wmverse.runtime.channels import ChannelClosed, ProtocolError
-from wmverse.runtime.hub_checks import Refused, check_hello, check_registration_shape
+from wmverse.runtime.hub_checks import Refused, check_hello, check_registration_shape, clean_line
 from wmverse.runtime.wire import PROTOCOL, RemoteLink, derive_seed
 
 __all__ = ["CODE_SUFFIXES", "HubAdmission", "world_code_hash"]
@@ -69,8 +69,9 @@ class HubAdmission:
                 return "this world is private: join with the token printed by run_w.py (--token) or from a listed peer"
         hashes = set(self._code_hashes().values())
         if hello["code"] not in hashes:
+            code = clean_line(hello["code"])
             return (
-                f"your checkout of the world's folder differs from the world served here (code {hello['code']} "
+                f"your checkout of the world's folder differs from the world served here (code {code} "
                 f"vs {sorted(hashes)}): run the same version of the world's code"
             )
         return None
@@ -86,6 +87,10 @@ class HubAdmission:
         """One remote's hello, welcome and registration; then it waits in ``pending`` for the next tick."""
         try:
             raw, _ = await chan.read(self.config.handshake_timeout_s)
+            if raw.get("type") != "hello" and any(v.peer == chan.peer for v in self.lost.values()):
+                # a dropped agent that went on (stopped, cut off): it must say hello again
+                await self._refuse(chan, "you were dropped from the run: rejoin with the same identity")
+                return
             hello = check_hello(raw, PROTOCOL)
             problem = self._admission_problem(chan, hello)
             if problem is not None:
@@ -119,7 +124,7 @@ class HubAdmission:
             )
             register, _ = await chan.read(self.config.startup_timeout_s)
             if register.get("type") == "fail":
-                self._fail_before_start(link, str(register.get("error"))[:2000])
+                self._fail_before_start(link, clean_line(register.get("error"))[:2000])
                 chan.close()
                 return
             entries, joins = check_registration_shape(register)

@@ -9,7 +9,10 @@ that remote; nothing a remote sends can raise anything else here.
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
+import zlib
 from collections.abc import Collection
 from typing import Any
 
@@ -25,6 +28,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
 MAX_LINES = 10_000
 #: Longest printed line kept (longer ones are cut).
 MAX_LINE = 4_000
+#: Most bytes the tensors of the messages of one answer may inflate to (declared sizes, checked against the
+#: gzip data before anything bigger is inflated: a gzip bomb is refused unopened).
+MAX_INFLATED_BYTES = 256 * 1024 * 1024
 
 
 class Refused(ProtocolError):
@@ -49,12 +55,17 @@ def clean_line(line: Any) -> str:
     return _CONTROL.sub("", str(line))[:MAX_LINE]
 
 
+def brief(value: Any, size: int) -> str:
+    """A remote's value quoted in a log line or a refusal: short, without control characters."""
+    return clean_line(value[: size * 4] if isinstance(value, str) else reprlib.repr(value))[:size]
+
+
 def check_hello(hello: dict[str, Any], protocol: int) -> dict[str, Any]:
     """The fields of a hello, checked: protocol, rank (int or None), scripts, token and code (str or None)."""
     _need(hello.get("type") == "hello", f"expected a hello, got {str(hello.get('type'))[:40]!r}")
     _need(
         hello.get("protocol") == protocol,
-        f"expected protocol {protocol}, got {str(hello.get('protocol'))[:40]}",
+        f"expected protocol {protocol}, got {brief(hello.get('protocol'), 40)}",
     )
     rank = hello.get("rank")
     _need(rank is None or (_int(rank) and 0 < rank < 1_000_000), "rank must be a positive int or null")
@@ -100,7 +111,8 @@ def check_registration_shape(register: dict[str, Any]) -> tuple[list[dict[str, A
         _need(isinstance(req, dict), "a join request must be a dict")
         node, world, request = req.get("node"), req.get("world"), req.get("request")
         _need(
-            node in names and is_id(world), "a join request must name one of this remote's nodes and a world"
+            is_id(node) and node in names and is_id(world),
+            "a join request must name one of this remote's nodes and a world",
         )
         _need(isinstance(request, dict), "a join request needs a 'request' dict")
         entry = next(e for e in entries if e["name"] == node)
@@ -115,15 +127,68 @@ def check_registration_shape(register: dict[str, Any]) -> tuple[list[dict[str, A
     return entries, checked
 
 
-def _check_op(op: Any, blobs: list[bytes], owned: Collection[str]) -> None:
+def _inflated(data: bytes, limit: int) -> int:
+    """Bytes that gzip ``data`` (members one after another) inflates to, counted in 1 MB steps up to just
+    over ``limit``; -1 when it is not gzip or ends inside a member."""
+    total = 0
+    while data:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        while not inflater.eof:
+            if total > limit:
+                return total
+            try:
+                chunk = inflater.decompress(data, 1 << 20)
+            except zlib.error:
+                return -1
+            data = inflater.unconsumed_tail
+            if not chunk and not data:
+                return -1
+            total += len(chunk)
+        data = inflater.unused_data
+    return total
+
+
+def _tensor_bytes(blob: bytes, room: int) -> int:
+    """What the tensor samples of an encoded unaiverse message inflate to (at most ``room``, else Refused)."""
+    from unaiverse.networking.p2p import message_pb2
+
+    proto = message_pb2.Message()
+    try:
+        proto.ParseFromString(blob)
+    except Exception:  # noqa: BLE001 - whatever protobuf raises on garbage
+        raise Refused("a msg op carries no unaiverse message (DecodeError)") from None
+    if proto.WhichOneof("content") != "stream_sample":
+        return 0
+    import torch
+
+    total = 0
+    for sample in proto.stream_sample.samples.values():
+        if sample.data.WhichOneof("data_payload") != "tensor_data":
+            continue
+        tensor = sample.data.tensor_data
+        dtype = getattr(torch, tensor.dtype, None)
+        _need(
+            isinstance(dtype, torch.dtype) and min(tensor.shape, default=0) >= 0, "a tensor of no known shape"
+        )
+        size = math.prod(tensor.shape) * dtype.itemsize
+        total += size
+        _need(total <= room, f"the tensors of one answer inflate to over {MAX_INFLATED_BYTES >> 20} MB")
+        _need(_inflated(tensor.data, size) == size, "a tensor whose data does not inflate to its shape")
+    return total
+
+
+def _check_op(op: Any, blobs: list[bytes], owned: Collection[str], room: list[int], sent: set[int]) -> None:
     _need(
         isinstance(op, list) and op and isinstance(op[0], str), "an op must be a list starting with its kind"
     )
     kind = op[0]
     if kind == "msg":
         _need(len(op) == 3 and is_id(op[1]) and _int(op[2]) and 0 <= op[2] < len(blobs), "bad msg op")
+        _need(op[2] not in sent, "a blob sent twice (each message has a blob of its own)")
+        sent.add(op[2])
         from unaiverse.networking.p2p.messages import Msg
 
+        room[0] -= _tensor_bytes(blobs[op[2]], room[0])
         try:
             msg = Msg.from_bytes(blobs[op[2]])
         except Exception as exc:  # noqa: BLE001 - whatever protobuf raises on garbage
@@ -147,11 +212,13 @@ def check_done(
     header: dict[str, Any], blobs: list[bytes], tick: int, owned: Collection[str], names: Collection[str]
 ) -> None:
     """A remote's answer to tick ``tick``: shape, and every op, message and move about its own nodes."""
-    _need(header.get("t") == tick, f"answer for tick {str(header.get('t'))[:20]} while tick {tick} runs")
+    t = header.get("t")
+    _need(_int(t) and t == tick, f"answer for tick {brief(t, 20)} while tick {tick} runs")
     ops = header.get("ops", [])
     _need(isinstance(ops, list), "ops must be a list")
+    room, sent = [MAX_INFLATED_BYTES], set()
     for op in ops:
-        _check_op(op, blobs, owned)
+        _check_op(op, blobs, owned, room, sent)
     for key in ("printed", "transitions"):
         lines = header.get(key, [])
         _need(isinstance(lines, list) and len(lines) <= MAX_LINES, f"{key} must be a list of lines")
@@ -162,6 +229,7 @@ def check_done(
         _need(
             isinstance(move, list)
             and len(move) == 5
+            and isinstance(move[0], str)
             and move[0] in names
             and all(isinstance(v, str) or v is None for v in move[1:4])
             and isinstance(move[4], int | float)

@@ -27,6 +27,8 @@ class HubConfig:
     """A remote that does not answer a tick within this many seconds is dropped."""
     startup_timeout_s: float = 300.0
     """Lockstep: how long to wait for the expected remotes (loading scripts imports torch)."""
+    max_busy_s: float = 1800.0
+    """Longest a remote may keep a tick waiting by saying it is busy (a lockstep learner's long step)."""
     rejoin_window_s: float = 60.0
     """A remote (not a child of this process) that goes away may come back with the same identity within this
     many seconds; after that the run ends with exit 1 naming its agents. 0: it is simply forgotten."""
@@ -40,6 +42,8 @@ class HubConfig:
             raise ValueError(f"expected must be >= 0, got {self.expected}")
         if self.tick_timeout_s <= 0 or self.startup_timeout_s <= 0 or self.handshake_timeout_s <= 0:
             raise ValueError("timeouts must be positive")
+        if self.max_busy_s <= 0:
+            raise ValueError(f"max_busy_s must be > 0, got {self.max_busy_s}")
         if self.rejoin_window_s < 0:
             raise ValueError(f"rejoin_window_s must be >= 0, got {self.rejoin_window_s}")
         if self.token is not None and len(self.token) < 16:

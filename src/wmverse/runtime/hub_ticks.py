@@ -18,7 +18,7 @@ from typing import Any
 
 from wmverse.runtime.channels import ChannelClosed, ProtocolError
 from wmverse.runtime.errors import ScriptFailure
-from wmverse.runtime.hub_checks import Refused, check_done, clean_line
+from wmverse.runtime.hub_checks import Refused, brief, check_done, clean_line
 from wmverse.runtime.wire import RemoteLink, RemoteNode, forget_remote_node, node_entry, set_subscription
 
 __all__ = ["HubTicks", "LostRemote"]
@@ -67,10 +67,17 @@ class HubTicks:
             if link.answers:
                 header["joins"], link.answers = link.answers, {}
             await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
+            give_up = time.monotonic() + self.config.max_busy_s
             while True:  # a remote computing a long step says "busy" before its deadline, then "done"
                 answer = await link.channel.read(self.config.tick_timeout_s)
                 if answer[0].get("type") != "busy":
                     return answer
+                if answer[0].get("t") != runtime.steps:
+                    raise Refused(
+                        f"said busy for tick {brief(answer[0].get('t'), 20)} during tick {runtime.steps}"
+                    )
+                if time.monotonic() > give_up:  # busy forever would hold a lockstep run
+                    raise TimeoutError
 
         results = await asyncio.gather(*(exchange(lk) for lk in active), return_exceptions=True)
         for link, result in zip(active, results, strict=True):
@@ -139,9 +146,18 @@ class HubTicks:
             if target is None or target.closed:
                 continue  # the peer left: as a send to a lost peer
             if getattr(target, "is_proxy", False):
-                target.queue().add(op, blobs)
+                queue = target.queue()
+                size = len(blobs[op[2]]) if op[0] == "msg" else 0
+                if queue.nbytes + size > self._route_limit():
+                    raise Refused(f"floods {target.node_name!r} ({queue.nbytes + size} bytes in one tick)")
+                queue.add(op, blobs)
             else:
                 await apply_op(router, op, blobs)
+
+    def _route_limit(self) -> int:
+        """Most bytes of messages one tick may carry to one remote (half the message limit: room for the rest)."""
+        limits = getattr(self.endpoint, "limits", None)
+        return (limits.max_message_bytes if limits is not None else 16 * 1024 * 1024) // 2
 
     def _local_subscription(self, channel: str, peer: str, subscribed: bool) -> None:
         for link in self.links:

@@ -330,22 +330,35 @@ class LocalNode(WorldJoining):
         if self.run_hook is not None:
             self.run_hook(self)
 
+    async def _dispatch(self, msg: Msg) -> None:
+        """Handles one message; one from another process that cannot be handled (malformed content) is
+        logged and its sender purged, never the end of this node (a local sender's stays an error)."""
+        try:
+            await dispatch(self, msg)
+        except Exception as exc:  # noqa: BLE001 - content from another process is untrusted
+            sender = self.router.by_peer.get(msg.sender)
+            if sender is not None and not getattr(sender, "is_proxy", False):
+                raise
+            log.error(f"{self.node_name}: dropped a {msg.content_type} message from {msg.sender}: {exc!r}")
+            if isinstance(msg.sender, str):
+                await self.purge(msg.sender)
+
     async def _handle_messages(self) -> None:
         messages, self.inbox = self.inbox, []
         messages = sorted(messages, key=priority)  # stable: arrival order within a priority
         fast = self.fast_stats
         if fast is None:
             for msg in messages:
-                await dispatch(self, msg)
+                await self._dispatch(msg)
             return
         # A world: a run of consecutive stats updates is one stats batch (see fast_stats.FastStats.batch)
         i, n = 0, len(messages)
         while i < n:
             if messages[i].content_type != Msg.STATS_UPDATE:
-                await dispatch(self, messages[i])
+                await self._dispatch(messages[i])
                 i += 1
                 continue
             with fast.batch():
                 while i < n and messages[i].content_type == Msg.STATS_UPDATE:
-                    await dispatch(self, messages[i])
+                    await self._dispatch(messages[i])
                     i += 1

@@ -10,7 +10,10 @@ Every message travels as one direct libp2p message on the channel ``ME::dm:PEER-
 receive queue keeps at most 50 messages per channel and silently drops the rest, so sending is
 flow-controlled: at most :data:`WINDOW` unacknowledged messages per peer; the receiver acknowledges every
 :data:`ACK_EVERY` messages it has taken off the queue. A sender whose window stays full for
-``ack_timeout_s`` gets :class:`~wmverse.runtime.channels.ChannelClosed`.
+``ack_timeout_s`` gets :class:`~wmverse.runtime.channels.ChannelClosed`. A peer that ignores this and has
+more than :data:`MAX_BACKLOG` messages (or two messages of the largest size) received here and not yet
+read floods: they are forgotten, the next read of its channel raises ``ProtocolError``, and what it sends
+next is dropped.
 
 Contract: :meth:`P2PEndpoint.channel` is the :class:`P2PChannel` of one peer (made on first use);
 messages from peers without a channel go to ``on_new_peer`` (the hub's admission) while fewer than
@@ -43,6 +46,9 @@ CONTENT_TYPE = "wmv"
 WINDOW = 32
 #: The receiver acknowledges every this many messages.
 ACK_EVERY = 8
+#: Most messages a peer may have received here and not yet read (a remote sends one answer per tick, and
+#: ``busy`` while the hub waits for it); past this, or past two messages of the largest size, it floods.
+MAX_BACKLOG = 256
 _DATA = b"D"
 _ACK = b"A"
 
@@ -81,6 +87,7 @@ class P2PChannel(Channel):
         self.sent = 0
         self.acked = 0
         self.received = 0
+        self.flooded = False  # it sent more than MAX_BACKLOG unread: ignored until the hub drops it
         self._room = asyncio.Event()
 
     def _on_ack(self, count: int) -> None:
@@ -285,11 +292,21 @@ class P2PEndpoint:
         if data[:1] != _DATA:
             chan.feed(ProtocolError(f"{peer} sent a message of unknown kind {bytes(data[:1])!r}"))
             return
+        if chan.flooded:
+            self.dropped += 1
+            return
+        if chan.queued >= MAX_BACKLOG or chan.backlog + len(data) > 2 * self.limits.max_message_bytes:
+            chan.flooded = True  # what it sent is forgotten: the hub's next read drops it
+            chan.poison(
+                ProtocolError(f"{peer} sent {chan.queued} messages ({chan.backlog} bytes) nobody read")
+            )
+            self.dropped += 1
+            return
         chan.received += 1
         if chan.received % ACK_EVERY == 0:
             with contextlib.suppress(ChannelClosed):
                 await self.send_raw(peer, _ACK + str(chan.received).encode("ascii"))
         try:
-            chan.feed(decode_message(bytes(data[1:]), self.limits))
+            chan.feed(decode_message(bytes(data[1:]), self.limits), len(data))
         except ProtocolError as exc:
             chan.feed(exc)

@@ -32,10 +32,12 @@ class OpQueue:
     def __init__(self) -> None:
         self.ops: list[list[Any]] = []
         self.blobs: list[bytes] = []
+        self.nbytes = 0  # bytes of the queued blobs
 
     def msg(self, to_peer: str, payload: bytes) -> None:
         self.ops.append(["msg", to_peer, len(self.blobs)])
         self.blobs.append(payload)
+        self.nbytes += len(payload)
 
     def add(self, op: list[Any], blobs: list[bytes]) -> None:
         """Copies an op received elsewhere (its blob index is rebased onto this queue)."""
@@ -47,7 +49,7 @@ class OpQueue:
     def take(self) -> tuple[list[list[Any]], list[bytes]]:
         """Returns and clears the queued ops and blobs."""
         ops, blobs = self.ops, self.blobs
-        self.ops, self.blobs = [], []
+        self.ops, self.blobs, self.nbytes = [], [], 0
         return ops, blobs
 
 
