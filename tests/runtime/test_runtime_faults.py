@@ -189,7 +189,7 @@ def test_a_40_s_partition_ends_with_the_agent_back_or_a_named_failure(endless):
         world, _, first, alice = _start(
             endless,
             host="10.79.0.1",
-            steps=2400,
+            steps=1600,
             window=60,
             prefix_world=["ip", "netns", "exec", world_ns],
             prefix_agents=["ip", "netns", "exec", agents_ns],
