@@ -1,9 +1,9 @@
-"""Host only a world folder's world and serve it over the network, in realtime.
+"""Host only a world folder's world and serve it over unaiverse's libp2p layer (private: a join token).
 
-    python run_w.py WORLD_FOLDER [--host 0.0.0.0] [--port 7070] [--seed S] [--tick-ms MS] [--out DIR]
+    python run_w.py WORLD_FOLDER [--host 0.0.0.0] [--port 7070] [--public | --token T] [--lockstep N] [--seed S]
 
-Agents join from any machine with:
-    python -m wmverse.cli runtime join HOST:PORT WORLD_FOLDER/run_<agent>.py
+Agents join from any machine by the world's name (printed with the token):
+    wmverse runtime join --world NAME --token TOKEN WORLD_FOLDER/run_<agent>.py
 """
 
 import sys

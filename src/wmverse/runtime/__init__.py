@@ -5,8 +5,8 @@ Public API (imported lazily: unaiverse costs seconds to import)::
     from wmverse.runtime import RuntimeConfig, run_world, run_processes, serve_world, join_hub, JoinConfig
     result = run_world("worlds/training", RuntimeConfig(seed=0, max_steps=5000))      # run_synch.py
     result = run_processes("worlds/training", RuntimeConfig(seed=0))                   # run_asynch.py
-    result = serve_world("worlds/training", RuntimeConfig(), host="0.0.0.0", port=7070)  # run_w.py
-    code = join_hub(JoinConfig("HOST:7070", ("worlds/training/run_curiosity.py",)))    # runtime join
+    result = serve_world("worlds/training", RuntimeConfig(), ServeOptions(token="..."))  # run_w.py
+    code = join_hub(JoinConfig("WMTraining", ("worlds/training/run_curiosity.py",), token="..."))  # join
 
 See ``runner.run_world``, ``processes.run_processes`` and ``remote.join_hub`` for the contracts. Every run
 is recorded in a run store (``RuntimeConfig.db`` / ``--db``, else env ``WMVERSE_DB``, else
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from wmverse.runtime.config import RunResult, RuntimeConfig
     from wmverse.runtime.hub import Hub, HubConfig
-    from wmverse.runtime.processes import run_processes, serve_world
+    from wmverse.runtime.processes import ServeOptions, run_processes, serve_world
     from wmverse.runtime.remote import JoinConfig, join_hub
     from wmverse.runtime.runner import run_world
 
@@ -30,6 +30,7 @@ __all__ = [
     "JoinConfig",
     "RunResult",
     "RuntimeConfig",
+    "ServeOptions",
     "join_hub",
     "run_processes",
     "run_world",
@@ -43,6 +44,7 @@ _LAZY = {
     "join_hub": "wmverse.runtime.remote",
     "run_processes": "wmverse.runtime.processes",
     "serve_world": "wmverse.runtime.processes",
+    "ServeOptions": "wmverse.runtime.processes",
 }
 
 

@@ -313,8 +313,8 @@ def serve_main(argv: list[str] | None = None) -> int:
     """Entry point of run_w.py."""
     parser = argparse.ArgumentParser(
         prog="run_w.py",
-        description="Host only a world folder's world and serve it on HOST:PORT in realtime; agents join "
-        "with: python -m wmverse.cli runtime join HOST:PORT SCRIPT",
+        description="Host only a world folder's world and serve it over unaiverse's libp2p layer; agents "
+        "join with: wmverse runtime join --world NAME --token TOKEN SCRIPT",
     )
     _add_serve_arguments(parser)
     return serve_command(parser.parse_args(argv))
@@ -348,9 +348,9 @@ def add_subparser(subparsers) -> None:
     asynch = sub.add_parser("asynch", help="run a world folder as local processes (same as run_asynch.py)")
     _add_asynch_arguments(asynch)
     asynch.set_defaults(func=asynch_command)
-    serve = sub.add_parser("serve", help="serve a world folder's world on HOST:PORT (same as run_w.py)")
+    serve = sub.add_parser("serve", help="serve a world folder's world over libp2p (same as run_w.py)")
     _add_serve_arguments(serve)
     serve.set_defaults(func=serve_command)
-    join = sub.add_parser("join", help="run agent scripts joined to a world served at HOST:PORT")
+    join = sub.add_parser("join", help="run agent scripts joined to a served world, found by name")
     _add_join_arguments(join)
     join.set_defaults(func=join_command)

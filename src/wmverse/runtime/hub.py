@@ -1,4 +1,7 @@
-"""The hub: serves a world (running in this process) to agent nodes living in other processes over TCP.
+"""The hub: serves a world (running in this process) to agent nodes living in other processes.
+
+Its remotes come through channels (:mod:`wmverse.runtime.channels`): socket pairs to its own children
+(run_asynch.py) or authenticated libp2p peers (:mod:`wmverse.runtime.p2p`, run_w.py).
 
 A :class:`Hub` is a driver of :func:`~wmverse.runtime.runner.run_world`: the world's process loads only
 ``run_w.py`` and the hub ticks. Each tick:
