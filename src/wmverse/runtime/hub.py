@@ -211,21 +211,39 @@ class Hub(HubTicks, HubAdmission):
             self.endpoint.ban(chan.peer)
 
     async def _end_all(self, reason: str) -> None:
+        """Tells every remote the run ended and why; over libp2p, waits (3 s at most) for their 'bye' so the
+        last message is not lost when this node closes."""
+        told = []
         for link in self.links + self.pending:
             if link.active or link in self.pending:
                 try:
                     await asyncio.wait_for(link.channel.write({"type": "end", "reason": reason}), 5.0)
+                    told.append(link)
                 except (OSError, TimeoutError, ProtocolError):
                     pass
             link.active = False
+        if self.endpoint is not None and told:
+            await asyncio.gather(*(self._bye(link) for link in told))
+        for link in self.links + self.pending:
             link.close()
         for chan in list(self._handshakes):
             chan.close()
         for task in list(self._tasks):
             task.cancel()
         if self.endpoint is not None:
-            await asyncio.sleep(0.05)  # let the last messages leave
             await self.endpoint.close()
+
+    @staticmethod
+    async def _bye(link: RemoteLink, within_s: float = 3.0) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within_s
+        while (left := end - loop.time()) > 0:
+            try:
+                header, _ = await link.channel.read(left)
+            except (OSError, TimeoutError, ProtocolError):
+                return
+            if header.get("type") == "bye":
+                return
 
     # --- admission and joins -------------------------------------------------------------------
     async def _admit(self) -> None:

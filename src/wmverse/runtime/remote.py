@@ -16,6 +16,7 @@ malformed or went away; 2 for a bad address. Nothing the hub sends is run as cod
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import traceback
@@ -235,6 +236,8 @@ class RemoteClient:
                 self.write(f"join: the hub sent nothing for {self.config.hub_timeout_s:g} s")
                 return self._lost_code()
             if header["type"] == "end":
+                with contextlib.suppress(ConnectionError, OSError, ProtocolError):
+                    await asyncio.wait_for(self._write({"type": "bye"}), 2.0)
                 reason = str(header.get("reason"))[:80]
                 if reason in GOOD_ENDS:
                     return 0
