@@ -151,3 +151,24 @@ def test_scripts_of_one_remote_must_share_a_folder(tmp_path):
         JoinConfig(
             f"W@127.0.0.1:7070/{PEER}", (tmp_path / "a" / "run_1.py", Path(tmp_path / "b" / "run_2.py"))
         )
+
+
+def test_serve_options_refuse_typos_before_anything_starts(tmp_path, capsys):
+    from wmverse.cli import main
+    from wmverse.runtime.processes import ServeOptions
+
+    assert ServeOptions(allowed_peers=(PEER,)).allowed_peers == (PEER,)
+    for bad, match in (
+        ({"allowed_peers": ("12D3KooW-typo",)}, "invalid peer id"),
+        ({"host": "0.0.0.O"}, "IP address"),
+        ({"public": True, "token": "x" * 20}, "public"),
+        ({"token": "short"}, "16 characters"),
+        ({"lockstep": -1}, "lockstep"),
+        ({"max_message_mb": 0.0}, "max_message_mb"),
+        ({"port": 70000}, "port"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            ServeOptions(**bad)
+    world = Path(__file__).resolve().parents[2] / "worlds" / "training"
+    assert main(["runtime", "serve", str(world), "--allow", "not-a-peer", "--db", "none"]) == 2
+    assert "invalid peer id 'not-a-peer'" in capsys.readouterr().err

@@ -34,6 +34,8 @@ from zeroconf import (
     Zeroconf,
 )
 
+from wmverse.runtime.p2p import PEER_ID
+
 __all__ = ["SERVICE_TYPE", "WorldAddress", "WorldAnnouncer", "list_worlds", "parse_world", "resolve_world"]
 
 SERVICE_TYPE = "_wmverse._tcp.local."
@@ -41,7 +43,6 @@ TXT_VERSION = "1"
 WORLD_FORM = "NAME or NAME@HOST:PORT/PEER_ID (e.g. arena@10.0.0.1:4001/12D3KooW..., IPv6 as [::1]:4001)"
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", re.ASCII)
-_PEER_RE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,128}", re.ASCII)
 _PORT_RE = re.compile(r"[0-9]{1,5}", re.ASCII)
 _CODE_RE = re.compile(r"[A-Za-z0-9:_.-]{0,128}", re.ASCII)
 _LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
@@ -52,8 +53,7 @@ _ROUND_S = 0.5  # longest single query wait before the cache is read again
 
 
 def _bad(what: str, value: object) -> ValueError:
-    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-    return ValueError(f"invalid world {what} {shown}: expected {WORLD_FORM}")
+    return ValueError(f"invalid world {what} {repr(value)[:80]}: expected {WORLD_FORM}")
 
 
 def _check_name(name: object) -> str:
@@ -63,7 +63,7 @@ def _check_name(name: object) -> str:
 
 
 def _check_peer(peer_id: object) -> str:
-    if not isinstance(peer_id, str) or not _PEER_RE.fullmatch(peer_id):
+    if not isinstance(peer_id, str) or not PEER_ID.fullmatch(peer_id):
         raise _bad("peer id (base58, 32-128 characters)", peer_id)
     return peer_id
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,19 @@ ACK_EVERY = 8
 MAX_BACKLOG = 256
 _DATA = b"D"
 _ACK = b"A"
+
+
+#: A libp2p peer id as text: base58, 32-128 characters (``12D3KooW...``).
+PEER_ID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,128}", re.ASCII)
+
+
+def check_peer_id(peer_id: object) -> str:
+    """A peer id typed by a user (``--allow``); ValueError naming the expected form otherwise."""
+    if not isinstance(peer_id, str) or not PEER_ID.fullmatch(peer_id):
+        raise ValueError(
+            f"invalid peer id {repr(peer_id)[:80]}: expected base58, 32-128 characters (12D3KooW...)"
+        )
+    return peer_id
 
 
 class P2PUnavailable(RuntimeError):

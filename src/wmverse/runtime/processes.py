@@ -266,6 +266,30 @@ class ServeOptions:
     rejoin_window_s: float = 60.0
     """A dropped agent may come back with the same identity within this many seconds (else the run ends)."""
 
+    def __post_init__(self) -> None:
+        import ipaddress
+
+        from wmverse.runtime.p2p import check_peer_id
+
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            raise ValueError(
+                f"host must be an IP address to listen on (e.g. 0.0.0.0), got {self.host!r}"
+            ) from None
+        if not 0 <= self.port < 65536:
+            raise ValueError(f"port must be in [0, 65535], got {self.port}")
+        if self.public and (self.token is not None or self.allowed_peers):
+            raise ValueError("a public world admits anyone: --public takes no --token or --allow")
+        if self.token is not None and len(self.token) < 16:
+            raise ValueError("a join token needs at least 16 characters")
+        self.allowed_peers = tuple(check_peer_id(p) for p in self.allowed_peers)
+        if self.lockstep < 0:
+            raise ValueError(f"lockstep must be >= 0 agent processes, got {self.lockstep}")
+        for name in ("max_message_mb", "tick_timeout_s", "rejoin_window_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
 
 def _advertised_host(host: str) -> str:
     """The address joiners dial: ``host`` itself, or this machine's address on the default route."""
