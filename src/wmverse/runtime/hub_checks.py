@@ -177,7 +177,9 @@ def _tensor_bytes(blob: bytes, room: int) -> int:
     return total
 
 
-def _check_op(op: Any, blobs: list[bytes], owned: Collection[str], room: list[int], sent: set[int]) -> None:
+def _check_op(
+    op: Any, blobs: list[bytes], owned: Collection[str], room: list[int], sent: dict[int, Any]
+) -> None:
     _need(
         isinstance(op, list) and op and isinstance(op[0], str), "an op must be a list starting with its kind"
     )
@@ -185,7 +187,6 @@ def _check_op(op: Any, blobs: list[bytes], owned: Collection[str], room: list[in
     if kind == "msg":
         _need(len(op) == 3 and is_id(op[1]) and _int(op[2]) and 0 <= op[2] < len(blobs), "bad msg op")
         _need(op[2] not in sent, "a blob sent twice (each message has a blob of its own)")
-        sent.add(op[2])
         from unaiverse.networking.p2p.messages import Msg
 
         room[0] -= _tensor_bytes(blobs[op[2]], room[0])
@@ -197,6 +198,7 @@ def _check_op(op: Any, blobs: list[bytes], owned: Collection[str], room: list[in
             msg.sender in owned,
             f"a message claims to come from {str(msg.sender)[:80]!r}, not a node of this remote",
         )
+        sent[op[2]] = msg
     elif kind in ("connect", "drop"):
         _need(len(op) == (4 if kind == "connect" else 3) and is_id(op[1]) and is_id(op[2]), f"bad {kind} op")
         _need(op[2] in owned, f"a {kind} op must name one of this remote's nodes as the peer, not {op[2]!r}")
@@ -210,13 +212,15 @@ def _check_op(op: Any, blobs: list[bytes], owned: Collection[str], room: list[in
 
 def check_done(
     header: dict[str, Any], blobs: list[bytes], tick: int, owned: Collection[str], names: Collection[str]
-) -> None:
-    """A remote's answer to tick ``tick``: shape, and every op, message and move about its own nodes."""
+) -> dict[int, Any]:
+    """A remote's answer to tick ``tick``: shape, and every op, message and move about its own nodes.
+    Returns the unaiverse messages it decoded, by blob index (delivered as they are to this process's nodes)."""
     t = header.get("t")
     _need(_int(t) and t == tick, f"answer for tick {brief(t, 20)} while tick {tick} runs")
     ops = header.get("ops", [])
     _need(isinstance(ops, list), "ops must be a list")
-    room, sent = [MAX_INFLATED_BYTES], set()
+    room: list[int] = [MAX_INFLATED_BYTES]
+    sent: dict[int, Any] = {}
     for op in ops:
         _check_op(op, blobs, owned, room, sent)
     for key in ("printed", "transitions"):
@@ -240,3 +244,4 @@ def check_done(
     _need(_int(delivered) and 0 <= delivered < 2**53, "delivered must be a non-negative int")
     joins = header.get("joins", [])
     _need(isinstance(joins, list) and not joins, "joins after registration are not supported")
+    return sent

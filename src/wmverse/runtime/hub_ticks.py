@@ -121,7 +121,7 @@ class HubTicks:
             return
         if header["type"] != "done":
             raise Refused(f"sent {header['type'][:40]!r} instead of 'done'")
-        check_done(header, blobs, self.runtime.steps, link.owned, link.names)
+        decoded = check_done(header, blobs, self.runtime.steps, link.owned, link.names)
         for line in header.get("printed", []):
             if not self.runtime.config.quiet:
                 self.printer.write(clean_line(line))
@@ -129,9 +129,11 @@ class HubTicks:
         if self.runtime.transition_log is not None:  # the remote's state-machine transitions
             self.runtime.transition_log.extend(tuple(m) for m in header.get("hsm", []))
         link.delivered = header.get("delivered", link.delivered)
-        await self._route(link, header.get("ops", []), blobs)
+        await self._route(link, header.get("ops", []), blobs, decoded)
 
-    async def _route(self, source: RemoteLink, ops: list[list[Any]], blobs: list[bytes]) -> None:
+    async def _route(
+        self, source: RemoteLink, ops: list[list[Any]], blobs: list[bytes], decoded: dict[int, Any]
+    ) -> None:
         from wmverse.runtime.wire import apply_op
 
         router = self.runtime.router
@@ -152,7 +154,7 @@ class HubTicks:
                     raise Refused(f"floods {target.node_name!r} ({queue.nbytes + size} bytes in one tick)")
                 queue.add(op, blobs)
             else:
-                await apply_op(router, op, blobs)
+                await apply_op(router, op, blobs, decoded)
 
     def _route_limit(self) -> int:
         """Most bytes of messages one tick may carry to one remote (half the message limit: room for the rest)."""

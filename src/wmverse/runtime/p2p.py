@@ -50,6 +50,8 @@ ACK_EVERY = 8
 #: Most messages a peer may have received here and not yet read (a remote sends one answer per tick, and
 #: ``busy`` while the hub waits for it); past this, or past two messages of the largest size, it floods.
 MAX_BACKLOG = 256
+#: Seconds after the last message sent or received during which the endpoint polls without pausing.
+HOT_S = 0.005
 _DATA = b"D"
 _ACK = b"A"
 
@@ -156,7 +158,9 @@ class P2PEndpoint:
         self.dropped = 0  # messages ignored: banned peers, full admission queue, garbage
         self._node: Any = None
         self._task: asyncio.Task | None = None
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="p2p-send")
+        self._sender = ThreadPoolExecutor(max_workers=8, thread_name_prefix="p2p-send")
+        self._send_locks: dict[str, asyncio.Lock] = {}
+        self._hot_until = 0.0
 
     # --- life cycle ------------------------------------------------------------------------------
     def start(self) -> P2PEndpoint:
@@ -227,6 +231,7 @@ class P2PEndpoint:
     def forget(self, chan: P2PChannel) -> None:
         if self.channels.get(chan.peer) is chan:
             del self.channels[chan.peer]
+            self._send_locks.pop(chan.peer, None)
         self.pending.discard(chan.peer)
 
     def ban(self, peer: str) -> None:
@@ -259,15 +264,19 @@ class P2PEndpoint:
 
     # --- sending and receiving -------------------------------------------------------------------
     async def send_raw(self, peer: str, data: bytes) -> None:
+        """Sends on a worker thread (a slow peer never blocks the event loop), in order for each peer."""
         channel = f"{self.peer_id}::dm:{peer}-{CONTENT_TYPE}"
         loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._sender, self._node.send_message_to_peer, channel, data)
-        except Exception as exc:  # noqa: BLE001 - P2PError: the peer is not connected
-            raise ChannelClosed(f"cannot send to {peer}: {exc}") from exc
+        lock = self._send_locks.setdefault(peer, asyncio.Lock())
+        async with lock:
+            try:
+                await loop.run_in_executor(self._sender, self._node.send_message_to_peer, channel, data)
+            except Exception as exc:  # noqa: BLE001 - P2PError: the peer is not connected
+                raise ChannelClosed(f"cannot send to {peer}: {exc}") from exc
+        self._hot_until = time.monotonic() + HOT_S
 
     async def _poll(self) -> None:
-        idle = 0.0
+        """Pops messages: without pause while traffic is recent (an answer is expected), else every 1 ms."""
         while True:
             try:
                 messages = self._node.pop_messages()
@@ -275,12 +284,10 @@ class P2PEndpoint:
                 messages = []
             for message in messages:
                 await self._take(message)
+            now = time.monotonic()
             if messages:
-                idle = 0.0
-                await asyncio.sleep(0)
-            else:
-                idle = min(0.005, idle + 0.0005)
-                await asyncio.sleep(idle)
+                self._hot_until = now + HOT_S
+            await asyncio.sleep(0 if now < self._hot_until else 0.001)
 
     async def _take(self, message: Any) -> None:
         peer = message.get("from") if isinstance(message, dict) else None

@@ -141,8 +141,11 @@ def set_subscription(router: Any, channel: str, peer: str, subscribed: bool) -> 
         subs.remove(peer)
 
 
-async def apply_op(router: Any, op: list[Any], blobs: list[bytes]) -> bool:
-    """Applies an op whose target lives in this process; False when the target is unknown or closed."""
+async def apply_op(
+    router: Any, op: list[Any], blobs: list[bytes], decoded: dict[int, Any] | None = None
+) -> bool:
+    """Applies an op whose target lives in this process; False when the target is unknown or closed.
+    ``decoded``: messages already decoded from ``blobs`` (by blob index), delivered without decoding again."""
     from unaiverse.networking.p2p.messages import Msg
 
     kind = op[0]
@@ -153,6 +156,9 @@ async def apply_op(router: Any, op: list[Any], blobs: list[bytes]) -> bool:
     if node is None or getattr(node, "is_proxy", False) or node.closed:
         return False
     if kind == "msg":
+        if decoded and op[2] in decoded:
+            node.inbox.append(decoded[op[2]])
+            return True
         try:
             node.inbox.append(Msg.from_bytes(blobs[op[2]]))
         except Exception as exc:  # noqa: BLE001 - whatever protobuf raises on garbage
