@@ -179,3 +179,11 @@ def test_a_remote_that_misses_the_tick_deadline_is_dropped_and_the_world_goes_on
     assert result.ended_by == "world" and "Asker: completed 1.00 asked Bob" in result.summary
     assert any("(Carol)" in line and "did not answer tick" in line and "2 s" in line for line in lines)
     assert result.exit_code == 1 and "run_4.py" in result.error  # the dropped child ends with an error
+
+
+def test_a_script_that_starts_no_node_joins_as_an_empty_process(tiny):
+    """As the training world's learner scripts do with WMVERSE_LEARNERS=none: the run is unaffected."""
+    (tiny / "run_4.py").write_text("# this agent is switched off: it starts no node\n")
+    result = run_processes(tiny, RuntimeConfig(max_steps=300, quiet=True))
+    assert result.exit_code == 0, result.error
+    assert result.ended_by == "world" and "Asker: completed 1.00 asked Bob" in result.summary

@@ -88,7 +88,7 @@ def check_registration_shape(register: dict[str, Any]) -> tuple[list[dict[str, A
     """The nodes and join requests of a registration, checked for shape (not yet against the run)."""
     _need(register.get("type") == "register", "expected 'register'")
     nodes, joins = register.get("nodes"), register.get("joins", [])
-    _need(isinstance(nodes, list) and 0 < len(nodes) <= 64, "nodes must be a list of 1-64 entries")
+    _need(isinstance(nodes, list) and len(nodes) <= 64, "nodes must be a list of at most 64 entries")
     _need(isinstance(joins, list) and len(joins) <= len(nodes), "joins must be a list, one per node at most")
     entries = []
     seen: set[str] = set()
