@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["HEARTBEAT_S", "pending", "settle", "submit"]
+__all__ = ["HEARTBEAT_S", "pending", "set_journal", "settle", "submit"]
 
 #: Seconds between two "busy" heartbeats while a lockstep process waits for its jobs.
 HEARTBEAT_S = 5.0
@@ -33,21 +33,38 @@ HEARTBEAT_S = 5.0
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _jobs: list[Future] = []
+#: Records or replays every job (``wmverse.runtime.journal.JobJournal``) with the current tick; None: neither.
+_journal: Any = None
+_tick: Any = None
+
+
+def set_journal(journal: Any, tick: Callable[[], int] | None = None) -> None:
+    """Route every job through ``journal`` (None: stop); ``tick()`` gives the tick a job is submitted in."""
+    global _journal, _tick
+    _journal, _tick = journal, tick
 
 
 def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
     """Run ``fn(*args, **kwargs)`` on this process's background worker; returns its future.
 
     Jobs of one process run one at a time, in submission order. The future's ``result()`` re-raises the
-    job's exception.
+    job's exception. With a journal set (:func:`set_journal`) the job is recorded, or, while a resumed run
+    replays, answered from the journal without running.
     """
     global _executor
+    if _journal is not None:
+        tick = _tick() if _tick is not None else 0
+        replayed = _journal.replayed(fn, args, kwargs, tick)
+        if replayed is not None:
+            return replayed
     with _lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wmverse-background")
         job = _executor.submit(fn, *args, **kwargs)
         _jobs.append(job)
-        return job
+    if _journal is not None:
+        _journal.submitted(fn, args, kwargs, tick, job)
+    return job
 
 
 def pending() -> list[Future]:

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from wmverse.cli_args import non_negative_int, port_number, positive_float
+from wmverse.cli_args import non_negative_float, non_negative_int, port_number, positive_float, positive_int
 from wmverse.runtime.cli_join import add_join_arguments as _add_join_arguments
 from wmverse.runtime.cli_join import join_command
 
@@ -64,6 +64,24 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dashboard-port", type=int, default=8050, metavar="PORT", help="its port (default 8050)"
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=non_negative_float,
+        default=0.0,
+        metavar="SIM_SECONDS",
+        help="checkpoint the whole run every this many simulated seconds (default 0: only at a Ctrl-C stop)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume from the newest checkpoint that verifies (none: start fresh)",
+    )
+    parser.add_argument(
+        "--keep", type=positive_int, default=3, metavar="K", help="checkpoints kept, newest first (default 3)"
+    )
+    parser.add_argument(
+        "--checkpoint-dir", type=Path, default=None, metavar="DIR", help="default: OUT/checkpoints"
     )
 
 
@@ -152,6 +170,10 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
             wire=not args.no_wire,
             quiet=args.quiet,
             db=args.db,
+            checkpoint_every_s=getattr(args, "checkpoint_every", 0.0),
+            resume=getattr(args, "resume", False),
+            keep=getattr(args, "keep", 3),
+            checkpoint_dir=getattr(args, "checkpoint_dir", None),
         )
         configure_threads()  # one process using this machine's cores (run_asynch re-sizes per process)
     except ValueError as exc:

@@ -38,8 +38,20 @@ class RuntimeConfig:
     db: str | None = None
     """The run store this run is recorded in: a SQLAlchemy URL or a SQLite file; None: env ``WMVERSE_DB``,
     else ``<world folder>/runs.db``; ``"none"``: the run is not recorded."""
+    checkpoint_every_s: float = 0.0
+    """Simulated seconds between two checkpoints of the whole run (0: none, except at a graceful stop)."""
+    resume: bool = False
+    """Resume from the newest checkpoint that verifies (none: start fresh and say so)."""
+    keep: int = 3
+    """How many checkpoints are kept (the newest)."""
+    checkpoint_dir: Path | None = None
+    """Where checkpoints go; default ``<out>/checkpoints``."""
 
     def __post_init__(self) -> None:
+        if not self.checkpoint_every_s >= 0:
+            raise ValueError(f"checkpoint_every_s must be >= 0 simulated seconds, got {self.checkpoint_every_s}")
+        if type(self.keep) is not int or self.keep < 1:
+            raise ValueError(f"keep must be an integer >= 1 (checkpoints kept), got {self.keep!r}")
         if self.max_steps <= 0:
             raise ValueError(f"max_steps must be positive, got {self.max_steps}")
         if not self.tick_ms > 0:
@@ -57,7 +69,8 @@ class RunResult:
     sim_seconds: float
     """Synthetic seconds elapsed."""
     ended_by: str
-    """'world' (the world said it is done), 'max_steps', or 'error'."""
+    """'world' (the world said it is done), 'max_steps', 'cycles' or 'max_time' (the world node's
+    ``run(cycles=..., max_time=...)``), 'interrupted' (Ctrl-C), or 'error'."""
     transitions: list[str]
     """Every user-facing log line (HSM welcome/state/transition messages), as '[t] node: msg'."""
     error: str | None = None
@@ -80,3 +93,5 @@ class RunResult:
     """The run's id in the run store (None: not recorded)."""
     store: str | None = None
     """The run store's URL (password hidden), when the run was recorded."""
+    checkpoint: Path | None = None
+    """The last checkpoint written or resumed from (None: none)."""

@@ -118,6 +118,10 @@ class LocalNode(WorldJoining):
         self.inbox: list[Msg] = []
         self.lost_peers: list[str] = []  # peers that dropped their connection to this node
         self.closed = False
+        self.cycles = 0  # cycles run (step calls)
+        self.max_cycles: int | None = None
+        self.max_time: float | None = None
+        self.run_started_at = clock.get_time()
         self.registered = False
         self.started = False
         self.join_world: str | None = None
@@ -127,7 +131,6 @@ class LocalNode(WorldJoining):
         self.role_code = None  # (loader namespace) of the role's WAgent class, agents only
         self.last_stats_send_time = clock.get_time()
         self.last_stats_save_time = clock.get_time()
-        self.last_state_save_time = clock.get_time()
         Custom.SEND_STATS_EVERY = send_stats_every
         Custom.SAVE_CHECKPOINT_EVERY = save_checkpoint_every
 
@@ -211,7 +214,15 @@ class LocalNode(WorldJoining):
         get_in_touch: str | list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Registers the node with the scheduler (it does not block). ``join_world`` is joined at tick 0."""
+        """Registers the node with the scheduler (it does not block). ``join_world`` is joined at tick 0.
+
+        ``cycles``/``max_time`` stop this node after that many of its cycles / simulated seconds (the world
+        node's limit ends the run). ``resume_from_checkpoint`` resumes the whole run from its newest
+        checkpoint (:mod:`wmverse.runtime.checkpointing`; "Starting fresh" is logged when there is none), and
+        a node's ``save_checkpoint_every`` (seconds) makes the run checkpoint that often: in one process the
+        run's checkpoint holds every node, so no node writes one of its own (unaiverse's per-agent pickle is
+        never read: it could run code).
+        """
         if isinstance(join_world, list):
             join_world = (
                 self.router.peer_from_address(join_world)
@@ -219,11 +230,26 @@ class LocalNode(WorldJoining):
             )
         if get_in_touch is not None:
             log.error("get_in_touch (lone-wolf mode) is not supported by the local runtime: ignored")
+        if cycles is not None and (isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1):
+            raise ValueError(f"cycles must be a positive integer, got {cycles!r}")
+        if max_time is not None and not (isinstance(max_time, int | float) and max_time > 0):
+            raise ValueError(f"max_time must be a positive number of seconds, got {max_time!r}")
+        self.max_cycles, self.max_time = cycles, (None if max_time is None else float(max_time))
+        self.run_started_at = clock.get_time()
         if resume_from_checkpoint:
-            if not self.hosted.load():
-                log.user("No saved state found. Starting fresh.")
+            self.runtime.resume_requested = True
+        if self.save_checkpoint_every > 0:
+            self.runtime.checkpoint_every_requested = self.save_checkpoint_every
         self.join_world = join_world
         self.runtime.register_run(self)
+
+    def limit_reached(self) -> str | None:
+        """'cycles' or 'max_time' once this node ran its ``run()`` limit (None: go on)."""
+        if self.max_cycles is not None and self.cycles >= self.max_cycles:
+            return "cycles"
+        if self.max_time is not None and clock.get_time() - self.run_started_at >= self.max_time - 1e-9:
+            return "max_time"
+        return None
 
     async def run_async(self, *args: Any, **kwargs: Any) -> None:
         self.run(*args, **kwargs)
@@ -291,7 +317,11 @@ class LocalNode(WorldJoining):
 
     # --- one cycle -----------------------------------------------------------------------------
     async def step(self) -> None:
-        """One cycle of Node.run_async's loop, on the current synthetic time."""
+        """One cycle of Node.run_async's loop, on the current synthetic time (none once the node's ``run()``
+        limit is reached: it stays connected but idle)."""
+        if self.limit_reached() is not None:
+            return
+        self.cycles += 1
         if not self.started:
             self.started = True
             await self.hosted.subscribe_to_pubsub_owned_streams()
@@ -321,12 +351,6 @@ class LocalNode(WorldJoining):
                 self.last_stats_save_time = clock.get_time()
                 if self.world.stats is not None:
                     self.world.stats.save_to_disk()
-        if (
-            self.save_checkpoint_every > 0
-            and clock.get_time() - self.last_state_save_time >= self.save_checkpoint_every
-        ):
-            self.last_state_save_time = clock.get_time()
-            self.hosted.save()
         if self.run_hook is not None:
             self.run_hook(self)
 

@@ -68,6 +68,7 @@ def run_config(config: Any, driver: Any = None) -> dict[str, Any]:
     fields = dataclasses.asdict(config)
     fields["skip_scripts"] = sorted(fields["skip_scripts"])
     fields["out_dir"] = None if fields["out_dir"] is None else str(fields["out_dir"])
+    fields["checkpoint_dir"] = None if fields["checkpoint_dir"] is None else str(fields["checkpoint_dir"])
     fields["db"] = _shown(fields["db"])
     hub = getattr(driver, "config", None)
     fields["driver"] = None if driver is None else type(driver).__name__
@@ -268,6 +269,17 @@ class Recorder:
                 who = world if key is None else agent(key)
                 points.append(Point(who, stat, value, step, ts / 1000.0, now))
             self.dynamic.clear()
+        last = self._last_text
+        for series, (step, buffer, index, stats) in self.static.items():
+            entry = buffer[index]
+            text = _static_text(stats, entry)
+            if last.get(series) == text:  # a static stat is recorded when its value changes (tick by tick,
+                continue  # so that what is recorded does not depend on when the store is written)
+            last[series] = text
+            world, key, stat = series
+            who = world if key is None else self.agent(key)
+            self._points.append(Point(who, stat, _point_value(text), step, entry[3] / 1000.0, now))
+        self.static.clear()
         moves = runtime.transition_log
         if moves:
             self._transitions.extend(Transition(*move, now) for move in moves)
@@ -302,17 +314,6 @@ class Recorder:
         self._flushed = time.monotonic()
         if not self.active:
             return
-        now, last = time.time(), self._last_text
-        for series, (step, buffer, index, stats) in self.static.items():
-            entry = buffer[index]
-            text = _static_text(stats, entry)
-            if last.get(series) == text:  # a static stat is recorded when its value changes
-                continue
-            last[series] = text
-            world, key, stat = series
-            who = world if key is None else self.agent(key)
-            self._points.append(Point(who, stat, _point_value(text), step, entry[3] / 1000.0, now))
-        self.static.clear()
         rows = (self._points, self._transitions, self._badges, self._counts)
         if not self._dirty and not any(rows):
             return

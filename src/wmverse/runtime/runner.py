@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from wmverse.runtime.checkpointing import ResumeError, graceful_interrupts, open_checkpointer
 from wmverse.runtime.clock import SyntheticClock, patched_time
 from wmverse.runtime.config import RunResult, RuntimeConfig
 from wmverse.runtime.errors import ScriptFailure, describe_failure
@@ -320,6 +321,7 @@ def _open_recorder(folder: Path, config: RuntimeConfig, runtime: Runtime, write,
 def _run(runtime: Runtime, printer: _Printer, scripts: list[Path], driver, result: RunResult, write) -> None:
     """Loads the scripts and ticks (``run_world``'s body); fills ``result``."""
     config, folder, out_dir = runtime.config, runtime.world_folder, runtime.out_dir
+    checkpointer = None
     try:
         with run_context(runtime, printer):
             if driver is not None:
@@ -331,15 +333,26 @@ def _run(runtime: Runtime, printer: _Printer, scripts: list[Path], driver, resul
             world_node = runtime.world_node
             if world_node is not None:
                 world_node.hosted.runtime_out_dir = str(out_dir)
+            if driver is None:
+                checkpointer = open_checkpointer(runtime, printer, write)
             started = time.perf_counter()
             try:
-                result.ended_by = asyncio.run(driver.run() if driver is not None else runtime.run())
+                with graceful_interrupts(runtime, write):
+                    result.ended_by = asyncio.run(driver.run() if driver is not None else runtime.run())
             except KeyboardInterrupt:
                 result.ended_by = "interrupted"
                 if runtime.world_node is None:
                     raise
             finally:
                 result.loop_wall_s = time.perf_counter() - started
+            if checkpointer is not None and result.ended_by == "interrupted" and not runtime.aborted:
+                line = checkpointer.save()
+                if line:
+                    write(line)
+            if checkpointer is not None and checkpointer.last_saved_tick is not None:
+                result.checkpoint = checkpointer.store.path_for(checkpointer.last_saved_tick)
+            if runtime.aborted:
+                return  # a second Ctrl-C: quit at once, no end-of-run hooks
             try:
                 result.summary, result.stats_db, result.dashboard = _finish(runtime, out_dir)
             except Exception as exc:  # noqa: BLE001 - a failing world hook is reported with its location
@@ -350,7 +363,13 @@ def _run(runtime: Runtime, printer: _Printer, scripts: list[Path], driver, resul
         result.error = str(failure)
         if failure.cause is not None and not config.quiet:
             write("".join(traceback.format_exception(failure.cause)).rstrip())
+    except ResumeError as exc:
+        result.exit_code = 2 if runtime.steps == 0 else 1
+        result.ended_by = "error"
+        result.error = f"resume: {exc}"
     finally:
+        if checkpointer is not None:
+            checkpointer.close()
         if driver is not None:
             driver.close()
 
@@ -369,6 +388,8 @@ def format_report(result: RunResult) -> str:
         lines.append(f"dashboard: {result.dashboard}")
     if result.run_id is not None:
         lines.append(f"run store: run {result.run_id} in {result.store}")
+    if result.checkpoint is not None:
+        lines.append(f"checkpoint: {result.checkpoint}")
     if result.error:
         lines.append(f"ERROR: {result.error}")
     return "\n".join(lines)

@@ -59,6 +59,17 @@ class Runtime:
         #: Completed state-machine transitions since the last tick's end, ``(node, from, to, action, sim
         #: time)`` (see ``patches.recorded_transitions``); None: not collected.
         self.transition_log: list[Any] | None = None
+        #: Writes and resumes checkpoints (``checkpointing.Checkpointer``); None: no checkpoints.
+        self.checkpointer: Any = None
+        #: Where the runtime's own lines go (checkpoints written, resumed, stopping).
+        self.say: Any = print
+        #: Set by a first Ctrl-C: the run stops after the current tick (checkpoint, stats, dashboard written).
+        self.stop_requested = False
+        #: Set by a second Ctrl-C: the run quits at once (no checkpoint, no end-of-run hooks).
+        self.aborted = False
+        #: A node's ``run(resume_from_checkpoint=True)`` asked to resume the run; ``save_checkpoint_every``.
+        self.resume_requested = False
+        self.checkpoint_every_requested = 0.0
 
     # --- called by LocalNode -------------------------------------------------------------------
     def next_node_index(self) -> int:
@@ -116,6 +127,8 @@ class Runtime:
                 raise self.pending_failure
         if self.wait_for_background:
             await background.settle(self.on_busy)
+        if self.checkpointer is not None:
+            self.checkpointer.end_tick()
 
     def advance(self) -> None:
         """Ends the tick: the recorder gathers it, then it is counted and the clock moves by ``tick_ms``."""
@@ -142,13 +155,28 @@ class Runtime:
             )
         return node
 
+    def after_tick(self) -> None:
+        """Checkpoint bookkeeping after the clock moved (finish a replay, save when due)."""
+        if self.checkpointer is not None:
+            line = self.checkpointer.after_tick()
+            if line:
+                self.say(line)
+
     async def run(self) -> str:
-        """Ticks until the world is finished ('world') or max_steps ticks ran ('max_steps')."""
+        """Ticks until the world is finished ('world'), max_steps ticks ran ('max_steps'), the world node's
+        own ``run(cycles=..., max_time=...)`` limit is reached ('cycles'/'max_time'), or a first Ctrl-C asked
+        for a graceful stop ('interrupted', after a checkpoint of the last tick)."""
         self.require_world_node()
         while self.steps < self.config.max_steps:
             await self.tick()
+            self.after_tick()
             if world_is_finished(self.world_node.hosted):
                 return "world"
+            limit = self.world_node.limit_reached()
+            if limit is not None:
+                return limit
+            if self.stop_requested:
+                return "interrupted"
             # Nodes' awaits rarely suspend, so yield once per tick: Ctrl-C (asyncio cancels the main
             # task) then stops the run at the next tick instead of when the world ends.
             await asyncio.sleep(0)

@@ -1,0 +1,288 @@
+"""Checkpoints of a whole in-process run, and resuming from the newest one so that it ends as if never stopped.
+
+A checkpoint of tick ``T`` (a :class:`~wmverse.checkpoint.CheckpointStore` file in ``<out>/checkpoints`` by
+default, written atomically with a checksum; the newest ``keep`` are kept) holds:
+
+- the run's fingerprint: seed, clock, runtime options, the world folder's code hash and the ``WMVERSE_*``
+  settings the world reads; a resume under another fingerprint is refused, naming what differs;
+- the job journal (:mod:`wmverse.runtime.journal`): every background job's outcome up to ``T`` and the
+  random generators' state after each tick in which one ended;
+- every processor that offers ``checkpoint_state()`` (the learners' models, optimizers, replay buffers,
+  environments, curricula; the debaters' state), by node name, and the global random generators at ``T``;
+- a digest of what the run showed up to ``T`` (every log line, the number of messages).
+
+Resuming builds the world from its scripts with the same seed and replays ticks ``0..T`` with the printer
+silent: the state machines, session, queues, clock and stats are rebuilt by the code that built them, each
+job is answered from the journal instead of running. At ``T`` the processors and generators are loaded from
+the checkpoint and the digest is compared (a mismatch ends the run: the resumed run would not be the same
+run); then the run goes on live. A resume costs the world's own compute up to ``T`` (seconds for the training
+world), not the learners'.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wmverse.checkpoint import CheckpointStore
+from wmverse.checkpoint.rng import capture_rngs, restore_rngs
+from wmverse.runtime import background
+from wmverse.runtime.journal import JobJournal
+
+__all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "ResumeError", "graceful_interrupts", "open_checkpointer"]
+
+#: Layout version of a run checkpoint's state.
+CHECKPOINT_FORMAT = 1
+
+#: ``WMVERSE_*`` settings that name places or machine resources, not the run: a resume may change them.
+_PLACE_SETTINGS = frozenset(
+    {"WMVERSE_OUT", "WMVERSE_OUT_DIR", "WMVERSE_DB", "WMVERSE_CACHE_DIR", "WMVERSE_THREADS", "WMVERSE_SEED"}
+)
+
+
+class ResumeError(RuntimeError):
+    """The checkpoint cannot resume this run (another configuration, or a replay that diverged)."""
+
+
+def processor_of(node: Any) -> Any:
+    """The node's processor if it can be checkpointed (``checkpoint_state``/``restore_checkpoint_state``)."""
+    proc = getattr(node.hosted, "proc", None)
+    model = getattr(proc, "module", proc)
+    if hasattr(model, "checkpoint_state") and hasattr(model, "restore_checkpoint_state"):
+        return model
+    return None
+
+
+def fingerprint(runtime: Any) -> dict[str, Any]:
+    """What must be equal for a checkpoint to resume this run."""
+    from wmverse.runtime.hub_admission import world_code_hash
+
+    config = runtime.config
+    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("WMVERSE_") and k not in _PLACE_SETTINGS}
+    return {
+        "seed": config.seed,
+        "tick_ms": config.tick_ms,
+        "epoch_s": config.epoch_s,
+        "wire": config.wire,
+        "strict": config.strict,
+        "world_requests": config.world_requests,
+        "skip_scripts": sorted(config.skip_scripts),
+        "world_code": world_code_hash(runtime.world_folder),
+        "settings": env,
+    }
+
+
+def _differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        if key == "settings":
+            a, b = saved.get(key, {}), now.get(key, {})
+            out += [f"{k}={a.get(k)!r} then, {b.get(k)!r} now" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        elif saved.get(key) != now.get(key):
+            out.append(f"{key}={saved.get(key)!r} then, {now.get(key)!r} now")
+    return out
+
+
+@dataclass
+class Resumed:
+    """Where a resume stands: the checkpoint's tick, file and state until the replay reaches it."""
+
+    tick: int
+    path: Path
+    state: dict[str, Any]
+    started: float
+
+
+class Checkpointer:
+    """Writes a run's checkpoints and resumes it (see the module docstring).
+
+    ``every_s``: simulated seconds between two checkpoints (0: only when asked, e.g. at a graceful stop).
+    Call :meth:`begin` before the first tick, :meth:`end_tick` after every tick's jobs settled (before the
+    clock moves) and :meth:`after_tick` after the clock moved.
+    """
+
+    def __init__(self, runtime: Any, lines: list[str], folder: Path, every_s: float, keep: int) -> None:
+        self.runtime = runtime
+        self.lines = lines
+        self.store = CheckpointStore(folder, keep=keep)
+        self.every_s = float(every_s)
+        self.journal = JobJournal()
+        self.resumed: Resumed | None = None
+        self.last_saved_tick: int | None = None
+        self._next_due = self.every_s if self.every_s > 0 else None
+        self.save_s: list[float] = []
+        #: Called once the replay reached the checkpoint (the runner un-silences its printer).
+        self.on_resumed: Any = None
+
+    # --- resume ------------------------------------------------------------------------------------------
+    def load_for_resume(self) -> str:
+        """Loads the newest checkpoint that verifies and arms the replay; returns what to tell the user.
+        :class:`ResumeError` when it was written by another configuration."""
+        loaded = self.store.load_latest()
+        skipped = "".join(f"\ncheckpoint {p.name} is damaged ({why}): using the previous one" for p, why in
+                          (loaded.skipped if loaded else []))
+        if loaded is None:
+            return f"No checkpoint in {self.store.folder}: starting fresh."
+        state = loaded.state
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ResumeError(f"{loaded.path} has checkpoint format {state.get('format')!r}, this runtime reads "
+                              f"{CHECKPOINT_FORMAT}")
+        diffs = _differences(state["fingerprint"], fingerprint(self.runtime))
+        if diffs:
+            raise ResumeError(f"{loaded.path.name} was written by another run configuration: " + "; ".join(diffs)
+                              + " (run with the same settings, or start fresh without --resume)")
+        self.journal.start_replay(state["journal"])
+        self.resumed = Resumed(loaded.step, loaded.path, state, time.perf_counter())
+        self._next_due = None if self.every_s <= 0 else (int(state["sim_s"] / self.every_s) + 1) * self.every_s
+        return (f"{skipped.lstrip()}\n" if skipped else "") + (
+            f"resuming from {loaded.path.name}: tick {loaded.step}, {state['sim_s']:.3f} simulated s, "
+            f"{len(state['journal']['records'])} learner job(s) journalled"
+        )
+
+    @property
+    def replaying(self) -> bool:
+        return self.resumed is not None
+
+    def begin(self) -> None:
+        background.set_journal(self.journal, lambda: self.runtime.steps)
+
+    def close(self) -> None:
+        """Detach the journal; a replay that never reached its checkpoint gives the printer back."""
+        background.set_journal(None)
+        if self.resumed is not None and self.on_resumed is not None:
+            self.on_resumed()
+
+    # --- per tick ----------------------------------------------------------------------------------------
+    def end_tick(self) -> None:
+        self.journal.end_tick(self.runtime.steps)
+
+    def after_tick(self) -> str | None:
+        """After the clock moved: finish a replay that reached its checkpoint, or save one that is due.
+        Returns a line for the user (None: nothing happened)."""
+        steps = self.runtime.steps
+        if self.resumed is not None:
+            if steps < self.resumed.tick:
+                return None
+            return self._finish_replay()
+        if self._next_due is not None and self.runtime.clock.elapsed_s >= self._next_due - 1e-9:
+            while self._next_due <= self.runtime.clock.elapsed_s + 1e-9:
+                self._next_due += self.every_s
+            return self.save()
+        return None
+
+    def digest(self) -> str:
+        text = "\n".join(self.lines) + f"\n#messages={self.runtime.router.delivered}\n#ticks={self.runtime.steps}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def save(self) -> str | None:
+        """Writes the checkpoint of the current tick (None when a job is still running: not a safe point)."""
+        if not self.journal.complete or self.replaying:
+            return None
+        started = time.perf_counter()
+        runtime = self.runtime
+        processors = {}
+        for node in runtime.running:
+            proc = processor_of(node)
+            if proc is not None:
+                processors[node.node_name] = proc.checkpoint_state()
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "fingerprint": fingerprint(runtime),
+            "sim_s": runtime.clock.elapsed_s,
+            "journal": self.journal.to_state(),
+            "processors": processors,
+            "rngs": capture_rngs(),
+            "digest": self.digest(),
+        }
+        meta = {"tick": runtime.steps, "sim_s": runtime.clock.elapsed_s, "jobs": len(self.journal.records)}
+        path = self.store.save(state, step=runtime.steps, meta=meta)
+        self.last_saved_tick = runtime.steps
+        self.save_s.append(time.perf_counter() - started)
+        return f"checkpoint {path.name} written (tick {runtime.steps}, {self.save_s[-1]:.2f} s)"
+
+    def _finish_replay(self) -> str:
+        resumed, self.resumed = self.resumed, None
+        state = resumed.state
+        if self.journal.replaying:
+            raise ResumeError(f"the replay reached tick {resumed.tick} of {resumed.path.name} with journalled "
+                              "jobs left over: the world's code or configuration changed")
+        if self.digest() != state["digest"]:
+            raise ResumeError(f"the replay of {resumed.path.name} did not reproduce the run up to tick "
+                              f"{resumed.tick} (its log or messages differ): not resuming a different run")
+        by_name = {node.node_name: node for node in self.runtime.running}
+        for name, proc_state in state["processors"].items():
+            node = by_name.get(name)
+            proc = processor_of(node) if node is not None else None
+            if proc is None:
+                raise ResumeError(f"{resumed.path.name} holds the processor of {name!r}, which this run lacks")
+            proc.restore_checkpoint_state(proc_state)
+        restore_rngs(state["rngs"])
+        self.last_saved_tick = resumed.tick
+        if self.on_resumed is not None:
+            self.on_resumed()
+        took = time.perf_counter() - resumed.started
+        return (f"resumed at tick {resumed.tick} ({state['sim_s']:.3f} simulated s) after replaying the world in "
+                f"{took:.1f} s with {self.journal.replayed_jobs} job(s) from the journal")
+
+
+def open_checkpointer(runtime: Any, printer: Any, write: Callable[[str], None]) -> Checkpointer:
+    """The in-process run's checkpointer (``runtime.config``'s ``checkpoint_dir``, default
+    ``<out>/checkpoints``; ``checkpoint_every_s``, else a node's ``save_checkpoint_every``; ``keep``). With
+    ``resume`` (or a node's ``run(resume_from_checkpoint=True)``) it is armed to replay up to the newest
+    checkpoint, ``printer`` (``.quiet``, ``.lines``) silent until it is reached. :class:`ResumeError` when the
+    checkpoint belongs to another configuration."""
+    config = runtime.config
+    folder = Path(config.checkpoint_dir or runtime.out_dir / "checkpoints")
+    every = config.checkpoint_every_s or runtime.checkpoint_every_requested
+    checkpointer = Checkpointer(runtime, printer.lines, folder, every, config.keep)
+    if config.resume or runtime.resume_requested:
+        write(checkpointer.load_for_resume())
+        if checkpointer.replaying:
+            printer.quiet = True
+            shown = sys.stdout
+            sys.stdout = io.StringIO()  # the world's own prints of the replayed ticks were shown already
+
+            def resumed() -> None:
+                printer.quiet = config.quiet
+                sys.stdout = shown
+
+            checkpointer.on_resumed = resumed
+    runtime.checkpointer = checkpointer
+    runtime.say = write
+    checkpointer.begin()
+    return checkpointer
+
+
+@contextlib.contextmanager
+def graceful_interrupts(runtime: Any, write: Callable[[str], None]) -> Iterator[None]:
+    """A first Ctrl-C sets ``runtime.stop_requested`` (the run stops after the current tick: a checkpoint,
+    the stats and the dashboard are written); a second sets ``runtime.aborted`` and quits at once
+    (``KeyboardInterrupt``). Installed only in the main thread (where signals are handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        if runtime.stop_requested:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            runtime.aborted = True
+            raise KeyboardInterrupt
+        runtime.stop_requested = True
+        write("interrupt: stopping after this tick (checkpoint, stats and dashboard are written); "
+              "Ctrl-C again quits at once")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

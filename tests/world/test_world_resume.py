@@ -1,0 +1,136 @@
+"""The training world (every learner, tiny sizes) killed with SIGKILL and resumed with ``--resume`` ends exactly
+as an uninterrupted run: summary (allocations, validation, badges), every row of the world's stats database,
+and every stat point, transition and badge of the run store (wall-clock columns aside).
+
+Three kill points: early (after the first checkpoint), mid-debate (after epoch 1's resolution) and during a
+learner's request (as a learner enters its work state: its background job is running).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from wmverse.runtime.stats_db import rows as db_rows
+from worlds.training.src.config import DEFAULT_WORLD_FOLDER as WORLD
+
+REPO = WORLD.parents[1]
+ENV = {
+    "WMVERSE_SEED": "0",
+    "WMVERSE_JUDGE": "embedding",
+    "WMVERSE_EPOCHS": "3",
+    "WMVERSE_TRAIN_CONVERGENCE_THRESHOLD": "1.0",
+    "WMVERSE_TRAIN_PATIENCE": "1",
+    "WMVERSE_LEWORLD_EPOCHS": "1,1,1",
+    "WMVERSE_LEWORLD_SEQUENCES": "16,8",
+    "WMVERSE_CANVAS_STEPS": "3,2,3",
+    "WMVERSE_DYNAMICS_STEPS": "1,40",
+    "WMVERSE_DYNAMICS_WARMUP": "30,10",
+    "WMVERSE_DYNAMICS_EVAL_EPISODES": "1",
+}
+KILL_AT = {
+    "early": "checkpoint ckpt-000000003.wmc written",
+    "mid-debate": "[world] epoch 1/3",
+    "learner-request": "LearnerLeWorld: ⚙️",
+}
+
+
+def _cmd(out, *extra):
+    return [sys.executable, "run_synch.py", str(WORLD), "--out", str(out), "--db", f"sqlite:///{out}/runs.db",
+            *extra]
+
+
+def _env(cache):
+    return {**os.environ, **ENV, "WMVERSE_CACHE_DIR": str(cache)}
+
+
+def _summary(stdout: str) -> str:
+    start = stdout.index("TRAINING WORLD SUMMARY")
+    return stdout[start: stdout.index("stats database:", start)]
+
+
+def _store(out):
+    """Every stat point, transition and badge of the one run in ``out``'s store, without wall-clock columns."""
+    from wmverse import runs
+
+    db = f"sqlite:///{out}/runs.db"
+    listed = runs.list_runs(db)
+    run_id = int(listed["id"].max())
+    wall = {"id", "run_id", "wall_time", "created", "recorded_at", "started", "ended", "awarded_wall"}
+
+    def clean(frame):
+        keep = [c for c in frame.columns if c not in wall]
+        return sorted(map(repr, frame[keep].itertuples(index=False)))
+
+    return {
+        "points": clean(runs.points(run_id, db=db)),
+        "transitions": clean(runs.transitions(run_id, db=db)),
+        "badges": clean(runs.badges(run_id, db=db)),
+    }
+
+
+def _kill_when(cmd, env, pattern: str, timeout: float = 240.0) -> str:
+    """Runs ``cmd``; SIGKILLs it as soon as a line contains ``pattern``; returns its output up to then."""
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen: list[str] = []
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if pattern in line:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        proc.wait()
+    finally:
+        timer.cancel()
+        proc.stdout.close()
+    text = "".join(seen)
+    assert proc.returncode == -signal.SIGKILL, f"not killed at {pattern!r} (exit {proc.returncode}):\n{text[-3000:]}"
+    return text
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    base = tmp_path_factory.mktemp("resume")
+    out = base / "whole"
+    done = subprocess.run(_cmd(out, "--quiet"), cwd=REPO, env=_env(base / "cache"), capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return base, out, done.stdout
+
+
+@pytest.mark.parametrize("point", sorted(KILL_AT))
+def test_killed_and_resumed_run_equals_the_uninterrupted_one(uninterrupted, point):
+    base, whole, whole_stdout = uninterrupted
+    out = base / point
+    env = _env(base / "cache")
+    _kill_when(_cmd(out, "--checkpoint-every", "0.1"), env, KILL_AT[point])
+    assert list((out / "checkpoints").glob("ckpt-*.wmc")), "no checkpoint before the kill"
+    started = time.perf_counter()
+    resumed = subprocess.run(_cmd(out, "--checkpoint-every", "0.1", "--resume", "--quiet"), cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert "resuming from ckpt-" in resumed.stdout and "resumed at tick" in resumed.stdout
+    assert _summary(resumed.stdout) == _summary(whole_stdout)
+    assert db_rows(out / "world_stats.db") == db_rows(whole / "world_stats.db")
+    assert _store(out) == _store(whole)
+    assert time.perf_counter() - started < 240
+
+
+def test_resume_refuses_a_checkpoint_of_another_configuration(uninterrupted):
+    base, _, _ = uninterrupted
+    out = base / "mid-debate"
+    if not list((out / "checkpoints").glob("ckpt-*.wmc")):
+        pytest.skip("needs the mid-debate run's checkpoints (run the module)")
+    env = {**_env(base / "cache"), "WMVERSE_EPOCHS": "5"}
+    refused = subprocess.run(_cmd(out, "--resume", "--quiet"), cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode == 2, refused.stdout[-2000:] + refused.stderr[-2000:]
+    assert "WMVERSE_EPOCHS='3' then, '5' now" in refused.stderr
