@@ -132,7 +132,7 @@ class Checkpointer:
         skipped = "".join(f"\ncheckpoint {p.name} is damaged ({why}): using the previous one" for p, why in
                           (loaded.skipped if loaded else []))
         if loaded is None:
-            return f"No checkpoint in {self.store.folder}: starting fresh."
+            return f"No checkpoint in {self.store.folder}. Starting fresh."
         state = loaded.state
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ResumeError(f"{loaded.path} has checkpoint format {state.get('format')!r}, this runtime reads "
