@@ -176,3 +176,12 @@ def test_second_ctrl_c_quits_at_once(tiny, tmp_path):
     assert "checkpoint ckpt-" not in text and "dashboard:" not in text
     assert not (out / "checkpoints").exists() or not list((out / "checkpoints").glob("ckpt-*.wmc"))
     assert os.path.exists(out)
+
+
+def test_processes_and_served_worlds_refuse_checkpoint_flags_instead_of_ignoring_them(tiny, capsys):
+    from wmverse.runtime.cli import asynch_main, serve_main
+
+    assert asynch_main([str(tiny), "--resume"]) == 2
+    assert "run_synch.py" in capsys.readouterr().err
+    assert serve_main([str(tiny), "--checkpoint-every", "5"]) == 2
+    assert "do not checkpoint yet" in capsys.readouterr().err

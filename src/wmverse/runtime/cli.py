@@ -160,6 +160,14 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
     from wmverse.runtime.config import RuntimeConfig
     from wmverse.runtime.threads import configure_threads
 
+    if prog != "run_synch" and (args.resume or args.checkpoint_every):
+        print(
+            f"{prog}: --checkpoint-every/--resume work for a world in one process only (run_synch.py); "
+            "local processes and served worlds do not checkpoint yet",
+            file=sys.stderr,
+        )
+        return None
+
     try:
         config = RuntimeConfig(
             seed=args.seed,
