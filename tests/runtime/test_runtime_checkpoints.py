@@ -71,7 +71,9 @@ def test_a_checkpoint_of_other_code_is_refused(tiny, tmp_path):
     run_world(tiny, _config(out, checkpoint_every_s=1.0))
     _edit(tiny / "src" / "world.py", "GREET_DELAY_S = 1.0", "GREET_DELAY_S = 1.5")
     result = run_world(tiny, _config(out, resume=True))
-    assert result.exit_code == 2 and "another run configuration" in result.error and "world_code" in result.error
+    assert (
+        result.exit_code == 2 and "another run configuration" in result.error and "world_code" in result.error
+    )
 
 
 def test_a_replay_that_does_not_reproduce_the_checkpointed_run_is_refused(tiny, tmp_path):
@@ -101,7 +103,7 @@ def test_node_run_cycles_and_max_time_end_the_run(tiny, tmp_path):
 
 def test_the_node_api_checkpoints_and_resumes(tiny, tmp_path, db_rows):
     whole = run_world(tiny, _config(tmp_path / "whole"))
-    _edit(tiny / "run_w.py", 'clock_delta=1.0 / 10.0)', 'clock_delta=1.0 / 10.0, save_checkpoint_every=1.0)')
+    _edit(tiny / "run_w.py", "clock_delta=1.0 / 10.0)", "clock_delta=1.0 / 10.0, save_checkpoint_every=1.0)")
     _edit(tiny / "run_w.py", "node.run()", "node.run(resume_from_checkpoint=True)")
     out = tmp_path / "out"
     lines: list[str] = []
@@ -119,7 +121,16 @@ class _Run:
     """run_synch.py on an endless, slow copy of the tiny world, output read line by line."""
 
     def __init__(self, folder: Path, out: Path, *extra: str) -> None:
-        cmd = [sys.executable, str(ROOT / "run_synch.py"), str(folder), "--out", str(out), "--db", "none", *extra]
+        cmd = [
+            sys.executable,
+            str(ROOT / "run_synch.py"),
+            str(folder),
+            "--out",
+            str(out),
+            "--db",
+            "none",
+            *extra,
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
@@ -139,8 +150,12 @@ class _Run:
 def _slow_endless(tiny: Path) -> Path:
     world = tiny / "src" / "world.py"
     _edit(world, "return sum(len(v) for v in self.get_all_badges().values()) >= 1", "return False")
-    _edit(world, "    async def on_tick(self):\n", "    async def on_tick(self):\n        import threading\n"
-          "        threading.Event().wait(0.2)  # a slow world: every tick takes 0.2 real s\n")
+    _edit(
+        world,
+        "    async def on_tick(self):\n",
+        "    async def on_tick(self):\n        import threading\n"
+        "        threading.Event().wait(0.2)  # a slow world: every tick takes 0.2 real s\n",
+    )
     return tiny
 
 
@@ -183,5 +198,9 @@ def test_processes_and_served_worlds_refuse_checkpoint_flags_instead_of_ignoring
 
     assert asynch_main([str(tiny), "--resume"]) == 2
     assert "run_synch.py" in capsys.readouterr().err
+    assert asynch_main([str(tiny), "--checkpoint-every", "5"]) == 2
+    assert "only with --restart-agents" in capsys.readouterr().err
+    assert asynch_main([str(tiny), "--restart-agents", "1", "--realtime"]) == 2
+    assert "needs the lockstep clock" in capsys.readouterr().err
     assert serve_main([str(tiny), "--checkpoint-every", "5"]) == 2
-    assert "do not checkpoint yet" in capsys.readouterr().err
+    assert "served worlds do not checkpoint yet" in capsys.readouterr().err

@@ -3,7 +3,9 @@ as an uninterrupted run: summary (allocations, validation, badges), every row of
 and every stat point, transition and badge of the run store (wall-clock columns aside).
 
 Three kill points: early (after the first checkpoint), mid-debate (after epoch 1's resolution) and during a
-learner's request (as a learner enters its work state: its background job is running).
+learner's request (LeWorld's background job seen running on a thread of the process). The same for
+``run_asynch.py --restart-agents 1``: LeWorld's agent process killed while its job runs is started again by
+its parent, replays its journal and resumes; the run ends as the undisturbed one.
 """
 
 from __future__ import annotations
@@ -37,13 +39,52 @@ ENV = {
 KILL_AT = {
     "early": "checkpoint ckpt-000000003.wmc written",
     "mid-debate": "[world] epoch 1/3",
-    "learner-request": "LearnerLeWorld: ⚙️",
+    "learner-request": "LearnerLeWorld: 🔎",  # then killed once a job runs (see _job_running)
 }
 
 
+def _job_running(pid: int) -> bool:
+    """A thread of ``pid`` other than its main thread is running (a background learner job: torch runs on one
+    thread, the main thread waits for the job)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return False
+    for task in tasks:
+        if int(task) == pid:
+            continue
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "R":
+                    return True
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return False
+
+
+def _kill_during_job(pid: int, timeout: float = 120.0) -> None:
+    """SIGKILLs ``pid`` once a background job has been seen running in it twice in a row."""
+    end, seen = time.monotonic() + timeout, 0
+    while time.monotonic() < end:
+        seen = seen + 1 if _job_running(pid) else 0
+        if seen >= 2:
+            os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.003)
+    raise AssertionError(f"no background job seen running in process {pid} within {timeout} s")
+
+
 def _cmd(out, *extra):
-    return [sys.executable, "run_synch.py", str(WORLD), "--out", str(out), "--db", f"sqlite:///{out}/runs.db",
-            *extra]
+    return [
+        sys.executable,
+        "run_synch.py",
+        str(WORLD),
+        "--out",
+        str(out),
+        "--db",
+        f"sqlite:///{out}/runs.db",
+        *extra,
+    ]
 
 
 def _env(cache):
@@ -52,7 +93,7 @@ def _env(cache):
 
 def _summary(stdout: str) -> str:
     start = stdout.index("TRAINING WORLD SUMMARY")
-    return stdout[start: stdout.index("stats database:", start)]
+    return stdout[start : stdout.index("stats database:", start)]
 
 
 def _store(out):
@@ -77,7 +118,9 @@ def _store(out):
 
 def _kill_when(cmd, env, pattern: str, timeout: float = 240.0) -> str:
     """Runs ``cmd``; SIGKILLs it as soon as a line contains ``pattern``; returns its output up to then."""
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     seen: list[str] = []
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
@@ -85,14 +128,19 @@ def _kill_when(cmd, env, pattern: str, timeout: float = 240.0) -> str:
         for line in proc.stdout:
             seen.append(line)
             if pattern in line:
-                os.kill(proc.pid, signal.SIGKILL)
+                if pattern == KILL_AT["learner-request"]:
+                    _kill_during_job(proc.pid)
+                else:
+                    os.kill(proc.pid, signal.SIGKILL)
                 break
         proc.wait()
     finally:
         timer.cancel()
         proc.stdout.close()
     text = "".join(seen)
-    assert proc.returncode == -signal.SIGKILL, f"not killed at {pattern!r} (exit {proc.returncode}):\n{text[-3000:]}"
+    assert proc.returncode == -signal.SIGKILL, (
+        f"not killed at {pattern!r} (exit {proc.returncode}):\n{text[-3000:]}"
+    )
     return text
 
 
@@ -100,8 +148,9 @@ def _kill_when(cmd, env, pattern: str, timeout: float = 240.0) -> str:
 def uninterrupted(tmp_path_factory):
     base = tmp_path_factory.mktemp("resume")
     out = base / "whole"
-    done = subprocess.run(_cmd(out, "--quiet"), cwd=REPO, env=_env(base / "cache"), capture_output=True,
-                          text=True, timeout=240)
+    done = subprocess.run(
+        _cmd(out, "--quiet"), cwd=REPO, env=_env(base / "cache"), capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return base, out, done.stdout
 
@@ -114,8 +163,14 @@ def test_killed_and_resumed_run_equals_the_uninterrupted_one(uninterrupted, poin
     _kill_when(_cmd(out, "--checkpoint-every", "0.1"), env, KILL_AT[point])
     assert list((out / "checkpoints").glob("ckpt-*.wmc")), "no checkpoint before the kill"
     started = time.perf_counter()
-    resumed = subprocess.run(_cmd(out, "--checkpoint-every", "0.1", "--resume", "--quiet"), cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=240)
+    resumed = subprocess.run(
+        _cmd(out, "--checkpoint-every", "0.1", "--resume", "--quiet"),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert "resuming from ckpt-" in resumed.stdout and "resumed at tick" in resumed.stdout
     assert _summary(resumed.stdout) == _summary(whole_stdout)
@@ -130,7 +185,69 @@ def test_resume_refuses_a_checkpoint_of_another_configuration(uninterrupted):
     if not list((out / "checkpoints").glob("ckpt-*.wmc")):
         pytest.skip("needs the mid-debate run's checkpoints (run the module)")
     env = {**_env(base / "cache"), "WMVERSE_EPOCHS": "5"}
-    refused = subprocess.run(_cmd(out, "--resume", "--quiet"), cwd=REPO, env=env, capture_output=True, text=True,
-                             timeout=120)
+    refused = subprocess.run(
+        _cmd(out, "--resume", "--quiet"), cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert refused.returncode == 2, refused.stdout[-2000:] + refused.stderr[-2000:]
     assert "WMVERSE_EPOCHS='3' then, '5' now" in refused.stderr
+
+
+def _asynch(out, *extra):
+    return [
+        sys.executable,
+        "run_asynch.py",
+        str(WORLD),
+        "--out",
+        str(out),
+        "--db",
+        f"sqlite:///{out}/runs.db",
+        "--restart-agents",
+        "1",
+        "--checkpoint-every",
+        "0.1",
+        *extra,
+    ]
+
+
+def test_an_agent_process_killed_during_its_request_resumes_and_the_run_is_undisturbed(uninterrupted):
+    base = uninterrupted[0]
+    env = _env(base / "cache")
+    whole = subprocess.run(
+        _asynch(base / "asynch-whole", "--quiet"),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert whole.returncode == 0, whole.stdout[-3000:] + whole.stderr[-3000:]
+    out = base / "asynch-killed"
+    proc = subprocess.Popen(
+        _asynch(out), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        end = time.monotonic() + 60
+        while "(LearnerLeWorld)" not in "".join(lines) or "rank 7" not in "".join(lines):
+            assert time.monotonic() < end and proc.poll() is None, "".join(lines[-20:])
+            time.sleep(0.02)
+        children = sorted(int(p) for p in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split())
+        leworld = children[6]  # rank 7: run_leworld.py (children are forked in rank order)
+        with open(f"/proc/{leworld}/cmdline", "rb") as cmdline:
+            assert b"run_asynch.py" in cmdline.read()  # a forked child of this run
+        _kill_during_job(leworld)
+        assert proc.wait(240) == 0, "".join(lines[-40:])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(5)
+    text = "".join(lines)
+    assert "hub: agent process run_leworld.py went away at tick" in text, text[-4000:]
+    assert "run_leworld.py: replayed" in text and "hub: agent process run_leworld.py resumed" in text, text[
+        -4000:
+    ]
+    assert _summary(text) == _summary(whole.stdout)
+    assert db_rows(out / "world_stats.db") == db_rows(base / "asynch-whole" / "world_stats.db")
+    assert _store(out) == _store(base / "asynch-whole")

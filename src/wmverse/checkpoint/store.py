@@ -130,14 +130,17 @@ class CheckpointStore:
             raise CheckpointError(path, str(error)) from error
         return LoadedCheckpoint(path=Path(path), step=header["step"], meta=header["meta"], state=state)
 
-    def load_latest(self) -> LoadedCheckpoint | None:
-        """The newest checkpoint that verifies, or None when there is none (an empty or missing folder).
+    def load_latest(self, max_step: int | None = None) -> LoadedCheckpoint | None:
+        """The newest checkpoint that verifies, or None when there is none (an empty or missing folder);
+        with ``max_step``, the newest of those saved at a step ``<= max_step``.
 
         Each newer file that fails is logged at WARNING on ``wmverse.checkpoint`` with its reason, listed in
         ``skipped`` of the result, and left on disk for inspection (the next saves prune it by age).
         """
         skipped: list[tuple[Path, str]] = []
         for path in reversed(self.list()):
+            if max_step is not None and int(_NAME.match(path.name).group(1)) > max_step:
+                continue
             try:
                 loaded = self.load(path)
             except (CheckpointError, OSError) as error:

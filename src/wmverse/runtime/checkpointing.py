@@ -68,7 +68,9 @@ def fingerprint(runtime: Any) -> dict[str, Any]:
     from wmverse.runtime.hub_admission import world_code_hash
 
     config = runtime.config
-    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("WMVERSE_") and k not in _PLACE_SETTINGS}
+    env = {
+        k: v for k, v in sorted(os.environ.items()) if k.startswith("WMVERSE_") and k not in _PLACE_SETTINGS
+    }
     return {
         "seed": config.seed,
         "tick_ms": config.tick_ms,
@@ -87,7 +89,11 @@ def _differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     for key in sorted(set(saved) | set(now)):
         if key == "settings":
             a, b = saved.get(key, {}), now.get(key, {})
-            out += [f"{k}={a.get(k)!r} then, {b.get(k)!r} now" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+            out += [
+                f"{k}={a.get(k)!r} then, {b.get(k)!r} now"
+                for k in sorted(set(a) | set(b))
+                if a.get(k) != b.get(k)
+            ]
         elif saved.get(key) != now.get(key):
             out.append(f"{key}={saved.get(key)!r} then, {now.get(key)!r} now")
     return out
@@ -125,25 +131,35 @@ class Checkpointer:
         self.on_resumed: Any = None
 
     # --- resume ------------------------------------------------------------------------------------------
-    def load_for_resume(self) -> str:
-        """Loads the newest checkpoint that verifies and arms the replay; returns what to tell the user.
-        :class:`ResumeError` when it was written by another configuration."""
-        loaded = self.store.load_latest()
-        skipped = "".join(f"\ncheckpoint {p.name} is damaged ({why}): using the previous one" for p, why in
-                          (loaded.skipped if loaded else []))
+    def load_for_resume(self, max_tick: int | None = None) -> str:
+        """Loads the newest checkpoint that verifies (of a tick ``<= max_tick`` when given) and arms the
+        replay; returns what to tell the user. :class:`ResumeError` when it was written by another
+        configuration."""
+        loaded = self.store.load_latest(max_step=max_tick)
+        skipped = "".join(
+            f"\ncheckpoint {p.name} is damaged ({why}): using the previous one"
+            for p, why in (loaded.skipped if loaded else [])
+        )
         if loaded is None:
             return f"No checkpoint in {self.store.folder}. Starting fresh."
         state = loaded.state
         if state.get("format") != CHECKPOINT_FORMAT:
-            raise ResumeError(f"{loaded.path} has checkpoint format {state.get('format')!r}, this runtime reads "
-                              f"{CHECKPOINT_FORMAT}")
+            raise ResumeError(
+                f"{loaded.path} has checkpoint format {state.get('format')!r}, this runtime reads "
+                f"{CHECKPOINT_FORMAT}"
+            )
         diffs = _differences(state["fingerprint"], fingerprint(self.runtime))
         if diffs:
-            raise ResumeError(f"{loaded.path.name} was written by another run configuration: " + "; ".join(diffs)
-                              + " (run with the same settings, or start fresh without --resume)")
+            raise ResumeError(
+                f"{loaded.path.name} was written by another run configuration: "
+                + "; ".join(diffs)
+                + " (run with the same settings, or start fresh without --resume)"
+            )
         self.journal.start_replay(state["journal"])
         self.resumed = Resumed(loaded.step, loaded.path, state, time.perf_counter())
-        self._next_due = None if self.every_s <= 0 else (int(state["sim_s"] / self.every_s) + 1) * self.every_s
+        self._next_due = (
+            None if self.every_s <= 0 else (int(state["sim_s"] / self.every_s) + 1) * self.every_s
+        )
         return (f"{skipped.lstrip()}\n" if skipped else "") + (
             f"resuming from {loaded.path.name}: tick {loaded.step}, {state['sim_s']:.3f} simulated s, "
             f"{len(state['journal']['records'])} learner job(s) journalled"
@@ -181,7 +197,10 @@ class Checkpointer:
         return None
 
     def digest(self) -> str:
-        text = "\n".join(self.lines) + f"\n#messages={self.runtime.router.delivered}\n#ticks={self.runtime.steps}"
+        text = (
+            "\n".join(self.lines)
+            + f"\n#messages={self.runtime.router.delivered}\n#ticks={self.runtime.steps}"
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
     def save(self) -> str | None:
@@ -214,25 +233,33 @@ class Checkpointer:
         resumed, self.resumed = self.resumed, None
         state = resumed.state
         if self.journal.replaying:
-            raise ResumeError(f"the replay reached tick {resumed.tick} of {resumed.path.name} with journalled "
-                              "jobs left over: the world's code or configuration changed")
+            raise ResumeError(
+                f"the replay reached tick {resumed.tick} of {resumed.path.name} with journalled "
+                "jobs left over: the world's code or configuration changed"
+            )
         if self.digest() != state["digest"]:
-            raise ResumeError(f"the replay of {resumed.path.name} did not reproduce the run up to tick "
-                              f"{resumed.tick} (its log or messages differ): not resuming a different run")
+            raise ResumeError(
+                f"the replay of {resumed.path.name} did not reproduce the run up to tick "
+                f"{resumed.tick} (its log or messages differ): not resuming a different run"
+            )
         by_name = {node.node_name: node for node in self.runtime.running}
         for name, proc_state in state["processors"].items():
             node = by_name.get(name)
             proc = processor_of(node) if node is not None else None
             if proc is None:
-                raise ResumeError(f"{resumed.path.name} holds the processor of {name!r}, which this run lacks")
+                raise ResumeError(
+                    f"{resumed.path.name} holds the processor of {name!r}, which this run lacks"
+                )
             proc.restore_checkpoint_state(proc_state)
         restore_rngs(state["rngs"])
         self.last_saved_tick = resumed.tick
         if self.on_resumed is not None:
             self.on_resumed()
         took = time.perf_counter() - resumed.started
-        return (f"resumed at tick {resumed.tick} ({state['sim_s']:.3f} simulated s) after replaying the world in "
-                f"{took:.1f} s with {self.journal.replayed_jobs} job(s) from the journal")
+        return (
+            f"resumed at tick {resumed.tick} ({state['sim_s']:.3f} simulated s) after replaying the world in "
+            f"{took:.1f} s with {self.journal.replayed_jobs} job(s) from the journal"
+        )
 
 
 def open_checkpointer(runtime: Any, printer: Any, write: Callable[[str], None]) -> Checkpointer:
@@ -278,8 +305,10 @@ def graceful_interrupts(runtime: Any, write: Callable[[str], None]) -> Iterator[
             runtime.aborted = True
             raise KeyboardInterrupt
         runtime.stop_requested = True
-        write("interrupt: stopping after this tick (checkpoint, stats and dashboard are written); "
-              "Ctrl-C again quits at once")
+        write(
+            "interrupt: stopping after this tick (checkpoint, stats and dashboard are written); "
+            "Ctrl-C again quits at once"
+        )
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:

@@ -160,14 +160,17 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
     from wmverse.runtime.config import RuntimeConfig
     from wmverse.runtime.threads import configure_threads
 
-    if prog != "run_synch" and (args.resume or args.checkpoint_every):
+    restarts = getattr(args, "restart_agents", 0)
+    if prog != "run_synch" and (args.resume or (args.checkpoint_every and not restarts)):
         print(
-            f"{prog}: --checkpoint-every/--resume work for a world in one process only (run_synch.py); "
-            "local processes and served worlds do not checkpoint yet",
+            f"{prog}: --resume works for a world in one process only (run_synch.py), and --checkpoint-every "
+            "for local processes only with --restart-agents: served worlds do not checkpoint yet",
             file=sys.stderr,
         )
         return None
-
+    if restarts and getattr(args, "realtime", False):
+        print(f"{prog}: --restart-agents needs the lockstep clock (drop --realtime)", file=sys.stderr)
+        return None
     try:
         config = RuntimeConfig(
             seed=args.seed,
@@ -221,6 +224,7 @@ def asynch_command(args: argparse.Namespace) -> int:
             realtime=args.realtime,
             start_method=args.start_method,
             tick_timeout_s=args.tick_timeout,
+            restarts=args.restart_agents,
         ),
     )
 
@@ -276,6 +280,15 @@ def _add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tick-timeout", type=float, default=120.0, help="drop a child that does not answer a tick in S s"
+    )
+    parser.add_argument(
+        "--restart-agents",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="start an agent process killed by a signal again, up to N times in all: it replays its journal "
+        "(OUT/agents/) and resumes, the run ends as if undisturbed (lockstep only; --checkpoint-every sets "
+        "how often the processes checkpoint, so that a restart does not recompute everything)",
     )
 
 

@@ -49,7 +49,9 @@ class RuntimeConfig:
 
     def __post_init__(self) -> None:
         if not self.checkpoint_every_s >= 0:
-            raise ValueError(f"checkpoint_every_s must be >= 0 simulated seconds, got {self.checkpoint_every_s}")
+            raise ValueError(
+                f"checkpoint_every_s must be >= 0 simulated seconds, got {self.checkpoint_every_s}"
+            )
         if type(self.keep) is not int or self.keep < 1:
             raise ValueError(f"keep must be an integer >= 1 (checkpoints kept), got {self.keep!r}")
         if self.max_steps <= 0:

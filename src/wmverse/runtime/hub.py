@@ -32,6 +32,7 @@ from wmverse.runtime.channels import ProtocolError
 from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.hub_admission import HubAdmission
 from wmverse.runtime.hub_config import HubConfig
+from wmverse.runtime.hub_restart import HubRestart
 from wmverse.runtime.hub_ticks import HubTicks
 from wmverse.runtime.join import JoinError
 from wmverse.runtime.scheduler import world_is_finished
@@ -47,7 +48,7 @@ __all__ = ["Hub", "HubConfig", "derive_seed"]
 FIRST_FREE_RANK = 1000
 
 
-class Hub(HubTicks, HubAdmission):
+class Hub(HubTicks, HubAdmission, HubRestart):
     """Serves the world of this process to remote agent processes (see the module doc)."""
 
     def __init__(

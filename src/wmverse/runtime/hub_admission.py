@@ -76,6 +76,21 @@ class HubAdmission:
             )
         return None
 
+    def _welcome(self, rank: int) -> dict[str, Any]:
+        """What a remote of ``rank`` is told when admitted: its seed, the clock, the worlds."""
+        clock, config = self.runtime.clock, self.runtime.config
+        return {
+            "type": "welcome",
+            "protocol": PROTOCOL,
+            "rank": rank,
+            "seed": derive_seed(config.seed, rank),
+            "epoch_s": clock.epoch_s,
+            "elapsed_us": round(clock.elapsed_s * 1_000_000),
+            "tick_ms": config.tick_ms,
+            "realtime": self.config.realtime,
+            "worlds": sorted(n.node_name for n in self._worlds()),
+        }
+
     async def _refuse(self, chan: Any, error: str) -> None:
         try:
             await asyncio.wait_for(chan.write({"type": "refuse", "error": error}), 5.0)
@@ -108,20 +123,7 @@ class HubAdmission:
             if rank is None:
                 rank, self._next_rank = self._next_rank, self._next_rank + 1
             link = RemoteLink(rank, [str(s) for s in hello["scripts"]], chan)
-            clock, config = self.runtime.clock, self.runtime.config
-            await chan.write(
-                {
-                    "type": "welcome",
-                    "protocol": PROTOCOL,
-                    "rank": rank,
-                    "seed": derive_seed(config.seed, rank),
-                    "epoch_s": clock.epoch_s,
-                    "elapsed_us": round(clock.elapsed_s * 1_000_000),
-                    "tick_ms": config.tick_ms,
-                    "realtime": self.config.realtime,
-                    "worlds": sorted(n.node_name for n in self._worlds()),
-                },
-            )
+            await chan.write(self._welcome(rank))
             register, _ = await chan.read(self.config.startup_timeout_s)
             if register.get("type") == "fail":
                 self._fail_before_start(link, clean_line(register.get("error"))[:2000])

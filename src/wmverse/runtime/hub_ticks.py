@@ -66,18 +66,12 @@ class HubTicks:
                 header["members"], link.sent_members = runtime.router.members, members_json
             if link.answers:
                 header["joins"], link.answers = link.answers, {}
-            await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
-            give_up = time.monotonic() + self.config.max_busy_s
-            while True:  # a remote computing a long step says "busy" before its deadline, then "done"
-                answer = await link.channel.read(self.config.tick_timeout_s)
-                if answer[0].get("type") != "busy":
-                    return answer
-                if answer[0].get("t") != runtime.steps:
-                    raise Refused(
-                        f"said busy for tick {brief(answer[0].get('t'), 20)} during tick {runtime.steps}"
-                    )
-                if time.monotonic() > give_up:  # busy forever would hold a lockstep run
-                    raise TimeoutError
+            while True:
+                try:
+                    return await self._tick_with(link, header, blobs)
+                except (ChannelClosed, OSError):
+                    if not await self._restart_link(link):  # one of our own processes, killed: it resumes
+                        raise
 
         results = await asyncio.gather(*(exchange(lk) for lk in active), return_exceptions=True)
         for link, result in zip(active, results, strict=True):
@@ -97,6 +91,22 @@ class HubTicks:
                     await self._take_done(link, *result)
                 except Refused as exc:
                     await self._drop(link, f"broke the protocol ({str(exc)[:200]}): dropped", ban=True)
+
+    async def _tick_with(
+        self, link: RemoteLink, header: dict[str, Any], blobs: list[bytes]
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Sends ``link`` its tick and waits for its answer (after any number of 'busy')."""
+        steps = self.runtime.steps
+        await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
+        give_up = time.monotonic() + self.config.max_busy_s
+        while True:  # a remote computing a long step says "busy" before its deadline, then "done"
+            answer = await link.channel.read(self.config.tick_timeout_s)
+            if answer[0].get("type") != "busy":
+                return answer
+            if answer[0].get("t") != steps:
+                raise Refused(f"said busy for tick {brief(answer[0].get('t'), 20)} during tick {steps}")
+            if time.monotonic() > give_up:  # busy forever would hold a lockstep run
+                raise TimeoutError
 
     async def _take_done(self, link: RemoteLink, header: dict[str, Any], blobs: list[bytes]) -> None:
         """A remote's answer, checked (:func:`~wmverse.runtime.hub_checks.check_done`) before any use."""

@@ -37,6 +37,13 @@ class JoinConfig:
     ``OUT/.identity/<scripts>``."""
     discovery_timeout_s: float = 10.0
     """How long to look for the world by name on the local network."""
+    journal_dir: Path | None = None
+    """Where this process logs its hub's ticks and writes its checkpoints, so that it can be restarted and
+    resume (run_asynch.py ``--restart-agents``); None: no journal."""
+    checkpoint_every_s: float = 0.0
+    """With a journal: simulated seconds between two checkpoints (0: none; a restart then recomputes)."""
+    keep: int = 3
+    """With a journal: checkpoints kept."""
 
     def __post_init__(self) -> None:
         if self.pipe_fd is None:

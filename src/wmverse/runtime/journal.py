@@ -58,14 +58,24 @@ class JobRecord:
     error: tuple[str, str] | None = None  # (exception type name, message)
 
     def to_state(self) -> dict[str, Any]:
-        return {"name": self.name, "digest": self.digest, "tick": self.tick, "result": self.result,
-                "error": None if self.error is None else list(self.error)}
+        return {
+            "name": self.name,
+            "digest": self.digest,
+            "tick": self.tick,
+            "result": self.result,
+            "error": None if self.error is None else list(self.error),
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> JobRecord:
         error = state.get("error")
-        return cls(str(state["name"]), str(state["digest"]), int(state["tick"]), state.get("result"),
-                   None if error is None else (str(error[0]), str(error[1])))
+        return cls(
+            str(state["name"]),
+            str(state["digest"]),
+            int(state["tick"]),
+            state.get("result"),
+            None if error is None else (str(error[0]), str(error[1])),
+        )
 
 
 class JobJournal:
@@ -119,7 +129,9 @@ class JobJournal:
         return future
 
     # --- recording ---------------------------------------------------------------------------------------
-    def submitted(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], tick: int, future: Future) -> None:
+    def submitted(
+        self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], tick: int, future: Future
+    ) -> None:
         """Remember a job that runs live; its outcome is taken at :meth:`end_tick`."""
         record = JobRecord(job_name(fn), args_digest(args, kwargs), tick)
         self.records.append(record)
@@ -162,4 +174,7 @@ class JobJournal:
 
     def to_state(self) -> dict[str, Any]:
         """The journal as checkpointable plain values (see ``wmverse.checkpoint.codec``)."""
-        return {"records": [r.to_state() for r in self.records], "rngs": {str(k): v for k, v in self.rngs.items()}}
+        return {
+            "records": [r.to_state() for r in self.records],
+            "rngs": {str(k): v for k, v in self.rngs.items()},
+        }

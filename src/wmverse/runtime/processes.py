@@ -20,144 +20,19 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from wmverse.runtime.channels import PipeChannel
+from wmverse.runtime.children import START_METHODS, Child, Supervisor, start_child
 from wmverse.runtime.config import RunResult, RuntimeConfig
-from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.hub import Hub, HubConfig
 from wmverse.runtime.threads import THREADS_VAR, configure_threads, threads_for
 
-#: How children are started: forked from this process (fast) or fresh interpreters.
-START_METHODS = ("fork", "spawn")
-
 #: Seconds a child may take to exit after the hub ended the run before it is terminated.
 EXIT_GRACE_S = 10.0
-
-#: Seconds between a child's non-zero exit and the run failing on it (its 'fail' frame may still be in flight).
-DEATH_GRACE_S = 1.0
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Asks Linux to SIGTERM this process when its parent dies (no-op elsewhere)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        return
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-@dataclass
-class Child:
-    """One agent process of a run."""
-
-    script: Path
-    """The run_*.py it runs."""
-    rank: int
-    """Its canonical position (1, 2, ... in script order)."""
-    pid: int
-    """Its process id."""
-    popen: subprocess.Popen | None = None
-    """The Popen object when spawned (None when forked)."""
-    returncode: int | None = None
-    """Its exit status once reaped (negative: killed by that signal)."""
-    died_at: float | None = None
-    """When a non-zero exit was first seen (monotonic seconds)."""
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            if self.popen is not None:
-                self.returncode = self.popen.poll()
-            else:
-                try:
-                    pid, status = os.waitpid(self.pid, os.WNOHANG)
-                except ChildProcessError:
-                    return self.returncode
-                if pid == self.pid:
-                    self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def terminate(self) -> None:
-        if self.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
-
-    def wait(self, timeout: float) -> int | None:
-        end = time.monotonic() + timeout
-        while self.poll() is None and time.monotonic() < end:
-            time.sleep(0.02)
-        return self.returncode
-
-
-def start_child(
-    script: Path, rank: int, pipe: socket.socket, out_dir: Path, method: str, close_fds: list[int]
-) -> Child:
-    """Starts one agent process joined to this process's hub through its end of a socket pair, ``pipe``
-    (``close_fds``: the parent's ends, closed in a forked child)."""
-    parent = os.getpid()
-    if method == "fork":
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child (its result reaches the parent as the exit code)
-            code = 1
-            try:
-                for fd in close_fds:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-                _die_with_parent(parent)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                from wmverse.runtime.remote import JoinConfig, join_hub
-
-                code = join_hub(JoinConfig("", (script,), rank, out_dir, echo=False, pipe_fd=pipe.fileno()))
-            except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the parent's code
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        return Child(script, rank, pid)
-    if method != "spawn":
-        raise ValueError(f"start method must be one of {START_METHODS}, got {method!r}")
-    cmd = [sys.executable, "-m", "wmverse.runtime.remote", "--fd", str(pipe.fileno()), str(script)]
-    cmd += ["--rank", str(rank), "--out", str(out_dir), "--quiet"]
-    popen = subprocess.Popen(  # noqa: PLW1509
-        cmd, pass_fds=(pipe.fileno(),), preexec_fn=lambda: _die_with_parent(parent)
-    )
-    return Child(script, rank, popen.pid, popen)
-
-
-def _watcher(children: list[Child]) -> Callable[[], None]:
-    """Raises ScriptFailure (through the hub) when a child has exited non-zero for DEATH_GRACE_S."""
-
-    def watch() -> None:
-        now = time.monotonic()
-        for child in children:
-            code = child.poll()
-            if code not in (None, 0):
-                child.died_at = child.died_at or now
-                if now - child.died_at >= DEATH_GRACE_S:
-                    raise ScriptFailure(
-                        f"agent process {child.script.name} (pid {child.pid}) exited with code {code}",
-                        child.script,
-                        None,
-                        None,
-                        None,
-                    )
-
-    return watch
 
 
 def run_processes(
@@ -168,8 +43,13 @@ def run_processes(
     start_method: str = "fork",
     tick_timeout_s: float = 120.0,
     write: Callable[[str], None] | None = None,
+    restarts: int = 0,
 ) -> RunResult:
     """Runs ``run_w.py`` here with a hub and each other ``run_*.py`` in its own child process.
+
+    ``restarts`` (lockstep only): how many times an agent process killed by a signal is started again; each
+    keeps a journal (``OUT/agents/``) and checkpoints every ``config.checkpoint_every_s``, and a restarted one
+    replays it and resumes at the tick the hub holds, so that the run ends as if nothing happened.
 
     Contract: the same result as :func:`~wmverse.runtime.runner.run_world` (exit 0 when the world finished
     or max_steps ticks ran), and exit 1 when a child failed, naming its script (and the file and line of
@@ -193,12 +73,14 @@ def run_processes(
     pairs = [socket.socketpair() for _ in scripts[1:]]
     mine_fds = [mine.fileno() for mine, _ in pairs]  # open in this process until the run ends
     children: list[Child] = []
+    supervisor = Supervisor(children, out_dir, 0 if realtime else restarts, config)
     pipes = []
     try:
         for rank, (script, (mine, theirs)) in enumerate(zip(scripts[1:], pairs, strict=True), start=1):
             # a child keeps only its own end: not this process's ends, nor later children's
             others = mine_fds + [later.fileno() for _, later in pairs[rank:]]
-            children.append(start_child(script, rank, theirs, out_dir, start_method, others))
+            journal = supervisor.journal(script, rank)
+            children.append(start_child(script, rank, theirs, out_dir, start_method, others, journal))
             theirs.close()
             pipes.append(PipeChannel.from_fd(mine.detach(), f"{script.name} (pid {children[-1].pid})"))
         hub = Hub(
@@ -208,8 +90,10 @@ def run_processes(
             pipes=pipes,
             watch=None
             if realtime
-            else _watcher(children),  # realtime: a dead child is a lost peer, reported at the end
+            else supervisor.watch,  # realtime: a dead child is a lost peer, reported at the end
         )
+        if supervisor.restarts > 0:
+            hub.restarter = supervisor.restart
         result = run_world(folder, config, write, driver=hub)
         ended = result.exit_code == 0 and result.ended_by != "interrupted"
         for child in children:
@@ -232,7 +116,7 @@ def run_processes(
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signal.SIGKILL)
                 child.wait(EXIT_GRACE_S)
-        for chan in pipes:
+        for chan in pipes + supervisor.pipes:
             chan.close()
         for mine, theirs in pairs:
             mine.close()

@@ -26,7 +26,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from wmverse.runtime.channels import ProtocolError
+from wmverse.runtime.checkpointing import ResumeError
 from wmverse.runtime.join_config import JoinConfig
+from wmverse.runtime.remote_resume import RemoteResume
 from wmverse.runtime.wire import (
     PROTOCOL,
     OpQueue,
@@ -47,8 +49,9 @@ class HubRefused(RuntimeError):
     """The hub refused this process (unknown world, taken name, lockstep run already started...)."""
 
 
-class RemoteClient:
-    """One remote process's side of the protocol; also the runtime's ``join_service``."""
+class RemoteClient(RemoteResume):
+    """One remote process's side of the protocol; also the runtime's ``join_service``. A process with a
+    journal (:class:`~wmverse.runtime.remote_resume.RemoteResume`) can be restarted and resume."""
 
     def __init__(self, config: JoinConfig, write: Callable[[str], None] | None = None) -> None:
         self.config = config
@@ -165,6 +168,7 @@ class RemoteClient:
                 },
             )
             welcome, _ = await self._read(cfg.connect_timeout_s + 30.0)
+            welcome, resume_tick = self._open_journal(welcome)
             rank, seed, tick_ms = int(welcome["rank"]), int(welcome["seed"]), float(welcome["tick_ms"])
             epoch_s, elapsed_us = float(welcome["epoch_s"]), int(welcome["elapsed_us"])
             if welcome.get("type") != "welcome" or tick_ms <= 0 or elapsed_us < 0:
@@ -178,6 +182,8 @@ class RemoteClient:
         except HubRefused as exc:
             self.write(f"join: the hub at {cfg.address or 'the parent'} refused: {exc}")
             return 1
+        except ResumeError as exc:
+            return await self._fail(f"cannot resume: {exc}")
         self.rank = rank
         out_dir = self._out_dir()
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,6 +207,15 @@ class RemoteClient:
                     load_script(runtime, script)
             except ScriptFailure as failure:
                 return await self._fail(failure)
+            if resume_tick is not None:
+                try:
+                    self._start_checkpoints(resume_tick)
+                    await self._replay()
+                    await self._write({"type": "resumed", "t": resume_tick})
+                except (ScriptFailure, ResumeError) as failure:
+                    return await self._fail(failure)
+                return await self._loop()
+            self._start_checkpoints(None)
             entries = [node_entry(n, self.rank) for n in runtime.running]
             joins = [
                 {"node": n.node_name, "world": n.join_world, "request": n.join_request()}
@@ -247,13 +262,15 @@ class RemoteClient:
                 self.write(f"join: unexpected {header['type'][:40]!r} message from the hub: ignored")
                 continue
             try:
+                self._log_tick(header, blobs)
                 await self._apply_tick(header, blobs)
             except Exception as exc:  # noqa: BLE001 - a hostile or broken hub must not crash this process
                 self.write(f"join: the hub sent a malformed tick ({type(exc).__name__}: {str(exc)[:200]})")
                 return 1
             try:
                 await runtime.step_nodes()
-            except ScriptFailure as failure:
+                self._tick_done(header)
+            except (ScriptFailure, ResumeError) as failure:
                 return await self._fail(failure)
             ops, out_blobs = self.outbox.take()
             transitions = self.printer.lines[self._sent_transitions :]
@@ -310,7 +327,7 @@ class RemoteClient:
         """Reports a script failure to the hub (with script, file and line) and ends with exit 1."""
         if self.config.echo:  # else the hub prints it
             self.write(f"join: {failure}")
-            if failure.cause is not None:
+            if getattr(failure, "cause", None) is not None:
                 self.write("".join(traceback.format_exception(failure.cause)).rstrip())
         try:
             await asyncio.wait_for(self._write({"type": "fail", "error": str(failure)}), 5.0)
@@ -319,6 +336,7 @@ class RemoteClient:
         return 1
 
     async def close(self) -> None:
+        self._close_journal()
         if self.chan is not None:
             self.chan.close()
         if self.endpoint is not None:
@@ -359,10 +377,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rank", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--journal", type=Path, default=None, help="journal folder (a restartable process)")
+    parser.add_argument("--checkpoint-every", type=float, default=0.0)
+    parser.add_argument("--keep", type=int, default=3)
     args = parser.parse_args(argv)
+    journal = {"journal_dir": args.journal, "checkpoint_every_s": args.checkpoint_every, "keep": args.keep}
     try:
         config = JoinConfig(
-            "", tuple(args.scripts), args.rank, args.out, echo=not args.quiet, pipe_fd=args.fd
+            "", tuple(args.scripts), args.rank, args.out, not args.quiet, pipe_fd=args.fd, **journal
         )
     except ValueError as exc:
         print(f"join: {exc}", file=sys.stderr)

@@ -1,0 +1,117 @@
+"""A restartable agent process: its tick log, its checkpoints, and the replay that brings a restarted process
+back to the tick its hub is waiting on.
+
+run_asynch.py (``--restart-agents N``) gives each agent process a journal folder. The process logs the hub's
+welcome and every tick the hub sends (:class:`~wmverse.runtime.ticklog.TickLog`) before stepping it, and
+checkpoints itself every ``checkpoint_every_s`` simulated seconds (:mod:`wmverse.runtime.checkpointing`: the
+job journal, the processors, the generators). When the process is killed, the lockstep hub holds the tick
+and its parent starts it again with ``resume``; the hub's welcome then says which tick it will send next
+(``resume_tick``). The new process builds its nodes from the original welcome, replays the logged ticks
+before ``resume_tick`` with everything it would send discarded (the hub has it already): learner jobs up
+to its newest checkpoint at or before that tick come from the journal, the processors are loaded there and
+the digest checked, later ticks are computed again. It then tells the hub ``resumed`` and answers the tick
+the hub sends again, as the killed process would have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wmverse.runtime.checkpointing import Checkpointer, ResumeError
+from wmverse.runtime.ticklog import TickLog
+
+__all__ = ["RemoteResume"]
+
+
+class RemoteResume:
+    """Mixin of :class:`~wmverse.runtime.remote.RemoteClient` (which holds ``config``, ``runtime``,
+    ``printer``, ``outbox``, ``write`` and the tick methods used here)."""
+
+    ticklog: TickLog | None = None
+    _replay_ticks: list[tuple[dict[str, Any], list[bytes]]] = []
+
+    def _open_journal(self, welcome: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """The welcome to build this process from and the tick to resume at (None: a fresh process).
+
+        Fresh: starts the tick log with this welcome. Restarted (the hub's welcome has ``resume_tick``): the
+        original welcome and the logged ticks before ``resume_tick`` (:class:`ResumeError` when the log does
+        not reach it)."""
+        cfg = self.config
+        if cfg.journal_dir is None:
+            if welcome.get("resume_tick") is not None:
+                raise ResumeError("the hub asks this process to resume, but it keeps no journal")
+            return welcome, None
+        self.ticklog = TickLog(cfg.journal_dir / "ticks.log")
+        resume_tick = welcome.get("resume_tick")
+        if resume_tick is None:
+            self.ticklog.start()
+            self.ticklog.append(welcome)
+            return welcome, None
+        records = self.ticklog.read()
+        if not records or records[0][0].get("type") != "welcome":
+            raise ResumeError(f"{self.ticklog.path} holds no welcome: nothing to resume from")
+        ticks = [(h, b) for h, b in records[1:] if h.get("type") == "tick" and int(h["t"]) < int(resume_tick)]
+        first = int(ticks[0][0]["t"]) if ticks else int(resume_tick)
+        if [int(h["t"]) for h, _ in ticks] != list(range(first, int(resume_tick))):
+            raise ResumeError(f"{self.ticklog.path} does not hold every tick before tick {resume_tick}")
+        self._replay_ticks = ticks
+        self.ticklog.resume(keep=1 + len(ticks))
+        return records[0][0], int(resume_tick)
+
+    def _start_checkpoints(self, resume_tick: int | None) -> None:
+        """This process's checkpointer (only with a journal folder); armed to replay when resuming."""
+        cfg, runtime = self.config, self.runtime
+        if cfg.journal_dir is None:
+            return
+        checkpointer = Checkpointer(
+            runtime, self.printer.lines, cfg.journal_dir / "checkpoints", cfg.checkpoint_every_s, cfg.keep
+        )
+        if resume_tick is not None:
+            self.write(
+                f"{'+'.join(s.name for s in cfg.scripts)}: {checkpointer.load_for_resume(resume_tick)}"
+            )
+        runtime.checkpointer = checkpointer
+        checkpointer.begin()
+
+    def _log_tick(self, header: dict[str, Any], blobs: list[bytes]) -> None:
+        if self.ticklog is not None:
+            self.ticklog.append(header, blobs)
+
+    def _tick_done(self, header: dict[str, Any]) -> None:
+        """After a tick was stepped: the checkpointer's turn (finish a replay, or save when due)."""
+        checkpointer = self.runtime.checkpointer
+        if checkpointer is None:
+            return
+        self.runtime.steps = int(header["t"]) + 1  # ticks done (the next tick's header sets it again)
+        line = checkpointer.after_tick()
+        if line and line.startswith("resumed"):
+            self.write(f"{'+'.join(s.name for s in self.config.scripts)}: {line}")
+
+    async def _replay(self) -> None:
+        """Steps the logged ticks before the resume tick, discarding what they send (the hub has it)."""
+        runtime = self.runtime
+        for header, blobs in self._replay_ticks:
+            await self._apply_tick(header, blobs)
+            await runtime.step_nodes()
+            self._tick_done(header)
+            self.outbox.take()
+        checkpointer = runtime.checkpointer
+        if checkpointer is not None and checkpointer.replaying:
+            raise ResumeError(
+                f"the replay ended at tick {runtime.steps} before its checkpoint's tick {checkpointer.resumed.tick}"
+            )
+        self._sent_transitions = len(self.printer.lines)
+        self.printed = []
+        runtime.transition_log = []
+        scripts = "+".join(s.name for s in self.config.scripts)
+        self.write(
+            f"{scripts}: replayed {len(self._replay_ticks)} tick(s) of its journal, resuming at tick "
+            f"{runtime.steps}"
+        )
+        self._replay_ticks = []
+
+    def _close_journal(self) -> None:
+        if self.ticklog is not None:
+            self.ticklog.close()
+        if self.runtime is not None and self.runtime.checkpointer is not None:
+            self.runtime.checkpointer.close()
