@@ -111,18 +111,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run_world(folder: Path, out: Path, seed: int, *extra: str) -> tuple[float, str]:
-    cmd = [sys.executable, str(ROOT / "run_synch.py"), str(folder), "--seed", str(seed), "--out", str(out),
-           "--db", "none", "--quiet", *extra]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run_synch.py"),
+        str(folder),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--db",
+        "none",
+        "--quiet",
+        *extra,
+    ]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ})
     wall = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return wall, done.stdout
 
 
 def _summary(stdout: str) -> str:
-    return stdout[stdout.index("=== run ended"):].split("stats database:")[0].split("\n", 1)[1]
+    return stdout[stdout.index("=== run ended") :].split("stats database:")[0].split("\n", 1)[1]
 
 
 def world_benchmark(folder: Path, seed: int) -> None:
@@ -134,7 +147,9 @@ def world_benchmark(folder: Path, seed: int) -> None:
         every = max(float(sim_s) / epochs, 0.1)
         out = Path(root) / "ckpt"
         ckpt_s, text = _run_world(folder, out, seed, "--checkpoint-every", f"{every:.3f}", "--keep", "1000")
-        saves = [float(x) for x in re.findall(r"checkpoint ckpt-\d+\.wmc written \(tick \d+, ([0-9.]+) s\)", text)]
+        saves = [
+            float(x) for x in re.findall(r"checkpoint ckpt-\d+\.wmc written \(tick \d+, ([0-9.]+) s\)", text)
+        ]
         files = sorted((out / "checkpoints").glob("ckpt-*.wmc"))
         sizes = [f.stat().st_size / MB for f in files]
         middle = files[len(files) // 2] if files else None
@@ -143,25 +158,39 @@ def world_benchmark(folder: Path, seed: int) -> None:
                 f.unlink()  # resume from the middle of the run: the rest runs live
         resume_s, resumed = _run_world(folder, out, seed, "--resume")
         replay = re.search(r"resumed at tick (\d+) .* in ([0-9.]+) s with (\d+) job", resumed)
-    print(f"world {folder.name}, seed {seed}: {ticks} ticks, {sim_s} simulated s, {epochs} epochs; "
-          f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
+    print(
+        f"world {folder.name}, seed {seed}: {ticks} ticks, {sim_s} simulated s, {epochs} epochs; "
+        f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+    )
     print(f"  plain run                  {plain_s:8.1f} s wall")
     print(f"  checkpoint every {every:.2f} sim s {ckpt_s:8.1f} s wall  ({len(saves)} checkpoints)")
     if saves:
-        print(f"  one checkpoint             {sum(saves) / len(saves):8.3f} s mean save, {max(saves):.3f} s max; "
-              f"{sum(sizes) / len(sizes):.2f} MiB mean file, {max(sizes):.2f} MiB largest")
-        print(f"  overhead                   {100 * sum(saves) / plain_s:8.2f} % (saves / plain run); "
-              f"{100 * (ckpt_s - plain_s) / plain_s:+.1f} % wall difference")
+        print(
+            f"  one checkpoint             {sum(saves) / len(saves):8.3f} s mean save, {max(saves):.3f} s max; "
+            f"{sum(sizes) / len(sizes):.2f} MiB mean file, {max(sizes):.2f} MiB largest"
+        )
+        print(
+            f"  overhead                   {100 * sum(saves) / plain_s:8.2f} % (saves / plain run); "
+            f"{100 * (ckpt_s - plain_s) / plain_s:+.1f} % wall difference"
+        )
     if replay:
-        print(f"  resume from tick {replay.group(1)}       {resume_s:8.1f} s wall for the rest; replay of the world "
-              f"{replay.group(2)} s, {replay.group(3)} learner jobs from the journal")
+        print(
+            f"  resume from tick {replay.group(1)}       {resume_s:8.1f} s wall for the rest; replay of the world "
+            f"{replay.group(2)} s, {replay.group(3)} learner jobs from the journal"
+        )
     print(f"  resumed summary equals the plain run's: {_summary(resumed) == _summary(plain)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", nargs="?", const=str(ROOT / "worlds" / "training"), default=None,
-                        metavar="FOLDER", help="measure checkpoints of a whole world run (default worlds/training)")
+    parser.add_argument(
+        "--world",
+        nargs="?",
+        const=str(ROOT / "worlds" / "training"),
+        default=None,
+        metavar="FOLDER",
+        help="measure checkpoints of a whole world run (default worlds/training)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="the world run's seed (with --world)")
     parser.add_argument("--mb", type=float, default=50.0, help="size of the synthetic state in MiB")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the best is reported")

@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "runtime": "wmverse.runtime.cli",
     "runs": "wmverse.store.cli",
     "dashboard": "wmverse.dashboard.cli",
+    "eval": "wmverse.eval.cli",
 }
 
 
