@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from wmverse.cli_args import non_negative_int, positive_float
+from wmverse.cli_args import non_negative_float, non_negative_int, positive_float, positive_int
 
 __all__ = ["REJOIN_VAR", "add_join_arguments", "join_command"]
 
@@ -25,6 +25,9 @@ def _rejoin_argv(args: argparse.Namespace) -> list[str]:
     for flag, value in (("--token", args.token), ("--identity", args.identity), ("--out", args.out)):
         if value is not None:
             argv += [flag, str(value)]
+    if args.journal is not None:  # a lockstep world holds its tick: come back where this process was
+        argv += ["--journal", str(args.journal), "--checkpoint-every", str(args.checkpoint_every), "--resume"]
+        argv += ["--keep", str(args.keep)]
     argv += ["--quiet"] if args.quiet else []
     argv += ["--keep-going"] if args.keep_going else []
     return [sys.executable, "-m", "wmverse.cli", "runtime", "join", *argv, *map(str, args.scripts)]
@@ -35,6 +38,9 @@ def join_command(args: argparse.Namespace) -> int:
     process image with the same arguments and identity) up to ``--reconnects`` times."""
     from wmverse.runtime.remote import EXIT_LOST, JoinConfig, join_hub
 
+    if args.resume and args.journal is None:
+        print("join: --resume needs --journal DIR (where this process logged its ticks)", file=sys.stderr)
+        return 2
     try:
         config = JoinConfig(
             args.world,
@@ -47,6 +53,10 @@ def join_command(args: argparse.Namespace) -> int:
             identity_dir=args.identity,
             discovery_timeout_s=args.discovery_timeout,
             hub_timeout_s=args.hub_timeout,
+            journal_dir=args.journal,
+            checkpoint_every_s=args.checkpoint_every,
+            keep=args.keep,
+            resume=args.resume,
         )
     except ValueError as exc:
         print(f"join: {exc}", file=sys.stderr)
@@ -99,6 +109,23 @@ def add_join_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=120.0,
         help="the world is lost when it sends nothing for S s (default 120)",
+    )
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="log every tick and checkpoint here, so that this process can be started again with --resume "
+        "(a lockstep world, run_w.py --lockstep N, holds its tick meanwhile)",
+    )
+    parser.add_argument(
+        "--checkpoint-every", type=non_negative_float, default=0.0, metavar="SIM_S", help="with --journal"
+    )
+    parser.add_argument(
+        "--keep", type=positive_int, default=3, metavar="K", help="with --journal (default 3)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="resume from --journal where the killed one was"
     )
     parser.add_argument(
         "--reconnects",

@@ -6,6 +6,10 @@ no restart left, or the process ended on its own, which is a failure as before).
 again with ``resume_tick`` (the tick it was in), waits while the process replays its journal
 (:mod:`wmverse.runtime.remote_resume`) until it says ``resumed``, and sends it that tick again: the world
 and the other agents never see the restart, and the run is the one an undisturbed run would have been.
+
+A served lockstep world (``run_w.py --lockstep N``) does the same for a joined process that its user starts
+again with ``--journal DIR --resume`` (the same identity, so the same peer id): its hello arrives where the
+hub waits for its answer, and the held tick is sent to it once it has resumed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 
 from wmverse.runtime.channels import ChannelClosed, ProtocolError
 from wmverse.runtime.errors import ScriptFailure
-from wmverse.runtime.hub_checks import clean_line
+from wmverse.runtime.hub_checks import check_hello, clean_line
+from wmverse.runtime.wire import PROTOCOL
 
 __all__ = ["HubRestart"]
 
@@ -35,11 +40,44 @@ class HubRestart:
         if chan is None:
             return False
         link.channel.close()
-        tick, who = self.runtime.steps, "+".join(link.scripts)
-        self.say(f"agent process {who} went away at tick {tick}: restarted, replaying its journal")
+        self.say(f"agent process {'+'.join(link.scripts)} went away at tick {self.runtime.steps}: restarted")
         try:
             hello, _ = await chan.read(self.config.startup_timeout_s)
-            if hello.get("type") != "hello" or hello.get("rank") != link.rank:
+        except (TimeoutError, ChannelClosed, ProtocolError, OSError) as exc:
+            chan.close()
+            raise ScriptFailure(
+                f"agent process {'+'.join(link.scripts)} was restarted but did not say hello: {exc}",
+                None,
+                None,
+                None,
+                None,
+            ) from None
+        await self._resume(link, chan, hello)
+        return True
+
+    def _resumes(self, link: Any, header: dict[str, Any]) -> bool:
+        """Whether ``header`` (read where ``link``'s answer was expected) is its process, started again with
+        its journal, asking to resume: a lockstep hub holds the tick for it."""
+        return header.get("type") == "hello" and header.get("resume") is True and not self.config.realtime
+
+    async def _resume_peer(self, link: Any, hello: dict[str, Any]) -> None:
+        """A joined process of a served lockstep world came back (same peer id) to resume: a fresh channel
+        (the killed process's flow-control counts are gone with it), its admission checked as at first."""
+        link.channel.close()
+        fresh = self.endpoint.channel(link.peer)
+        problem = self._admission_problem(fresh, check_hello(hello, PROTOCOL))
+        if problem is not None:
+            await self._refuse(fresh, problem)
+            raise ChannelClosed(f"refused its resume: {problem}")
+        await self._resume(link, fresh, hello)
+
+    async def _resume(self, link: Any, chan: Any, hello: dict[str, Any]) -> None:
+        """The resume handshake on ``chan``: welcome with ``resume_tick``, wait for ``resumed``; ``chan``
+        becomes the link's. ScriptFailure when the process does not resume."""
+        tick, who = self.runtime.steps, "+".join(link.scripts)
+        self.say(f"agent process {who} replays its journal to resume at tick {tick}")
+        try:
+            if hello.get("type") != "hello" or (hello.get("rank") not in (None, link.rank)):
                 raise ProtocolError(
                     f"expected its hello (rank {link.rank}), got {clean_line(str(hello))[:120]}"
                 )
@@ -52,7 +90,7 @@ class HubRestart:
         except (TimeoutError, ChannelClosed, ProtocolError, OSError) as exc:
             chan.close()
             raise ScriptFailure(
-                f"agent process {who} was restarted at tick {tick} but did not resume: {exc}",
+                f"agent process {who} was started again at tick {tick} but did not resume: {exc}",
                 None,
                 None,
                 None,
@@ -60,4 +98,3 @@ class HubRestart:
             ) from None
         link.channel = chan
         self.say(f"agent process {who} resumed at tick {tick}")
-        return True

@@ -97,10 +97,19 @@ class HubTicks:
     ) -> tuple[dict[str, Any], list[bytes]]:
         """Sends ``link`` its tick and waits for its answer (after any number of 'busy')."""
         steps = self.runtime.steps
-        await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
+        held = not self.config.realtime and not getattr(link.channel, "trusted", False)
+        try:
+            await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
+        except ChannelClosed:
+            if not held:
+                raise  # else: its process may be started again within the tick timeout and resume
         give_up = time.monotonic() + self.config.max_busy_s
         while True:  # a remote computing a long step says "busy" before its deadline, then "done"
             answer = await link.channel.read(self.config.tick_timeout_s)
+            if held and self._resumes(link, answer[0]):
+                await self._resume_peer(link, answer[0])
+                await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
+                continue
             if answer[0].get("type") != "busy":
                 return answer
             if answer[0].get("t") != steps:

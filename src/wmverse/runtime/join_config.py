@@ -44,6 +44,8 @@ class JoinConfig:
     """With a journal: simulated seconds between two checkpoints (0: none; a restart then recomputes)."""
     keep: int = 3
     """With a journal: checkpoints kept."""
+    resume: bool = False
+    """Ask the hub to resume this process from its journal (a lockstep hub holds its tick for it)."""
 
     def __post_init__(self) -> None:
         if self.pipe_fd is None:

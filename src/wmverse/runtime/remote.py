@@ -165,9 +165,10 @@ class RemoteClient(RemoteResume):
                     "pid": os.getpid(),
                     "token": cfg.token,
                     "code": world_code_hash(folder),
+                    **({"resume": True} if cfg.resume else {}),
                 },
             )
-            welcome, _ = await self._read(cfg.connect_timeout_s + 30.0)
+            welcome = await self._read_welcome(cfg.connect_timeout_s + 30.0)
             welcome, resume_tick = self._open_journal(welcome)
             rank, seed, tick_ms = int(welcome["rank"]), int(welcome["seed"]), float(welcome["tick_ms"])
             epoch_s, elapsed_us = float(welcome["epoch_s"]), int(welcome["elapsed_us"])

@@ -30,6 +30,13 @@ class RemoteResume:
     ticklog: TickLog | None = None
     _replay_ticks: list[tuple[dict[str, Any], list[bytes]]] = []
 
+    async def _read_welcome(self, timeout: float) -> dict[str, Any]:
+        """The hub's welcome (resuming, a tick meant for the killed process is skipped: it comes again)."""
+        welcome, _ = await self._read(timeout)
+        while self.config.resume and welcome.get("type") == "tick":
+            welcome, _ = await self._read(timeout)
+        return welcome
+
     def _open_journal(self, welcome: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
         """The welcome to build this process from and the tick to resume at (None: a fresh process).
 

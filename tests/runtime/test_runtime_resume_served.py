@@ -1,0 +1,148 @@
+"""A served lockstep world (``run_w.py --lockstep 2``) holds its tick while a joined process that was killed is
+started again with ``--journal DIR --resume``: the process replays its journal, resumes, and the world's stats
+equal those of an undisturbed run. The tiny world, made endless, runs 300 ticks over libp2p on loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "resume-test-token-0123456789"
+
+
+def _endless(folder: Path) -> Path:
+    world = folder / "src" / "world.py"
+    text = world.read_text()
+    finished = "return sum(len(v) for v in self.get_all_badges().values()) >= 1"
+    assert finished in text
+    world.write_text(text.replace(finished, "return False"))
+    return folder
+
+
+class _Proc:
+    """A subprocess whose output is collected line by line."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+        end = time.monotonic() + timeout
+        while True:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            assert time.monotonic() < end and self.proc.poll() is None, "".join(self.lines[-30:])
+            time.sleep(0.01)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def _serve(folder: Path, out: Path) -> _Proc:
+    cmd = [
+        sys.executable,
+        str(ROOT / "run_w.py"),
+        str(folder),
+        "--port",
+        "0",
+        "--no-announce",
+        "--token",
+        TOKEN,
+    ]
+    cmd += [
+        "--lockstep",
+        "2",
+        "--max-steps",
+        "300",
+        "--out",
+        str(out),
+        "--db",
+        "none",
+        "--tick-timeout",
+        "60",
+    ]
+    return _Proc(cmd)
+
+
+def _join(folder: Path, where: str, scripts: list[str], key: Path, journal: Path, *extra: str) -> _Proc:
+    cmd = [sys.executable, "-m", "wmverse.cli", "runtime", "join", "--world", where, "--token", TOKEN]
+    cmd += ["--identity", str(key), "--journal", str(journal), "--checkpoint-every", "0.5", "--quiet"]
+    cmd += ["--hub-timeout", "60", "--connect-timeout", "60", *extra, *(str(folder / s) for s in scripts)]
+    return _Proc(cmd)
+
+
+def _run(folder: Path, out: Path, kill_alice: bool) -> _Proc:
+    world = _serve(folder, out)
+    where = world.wait_for("--world TinyWorld@").split("--world ")[1].split(")")[0].strip()
+    keys, journals = out / "keys", out / "journals"
+    first = _join(folder, where, ["run_1.py", "run_3.py"], keys / "a", journals / "a")
+    alice = _join(folder, where, ["run_2.py"], keys / "b", journals / "b")
+    procs = [world, first, alice]
+    try:
+        if kill_alice:
+            world.wait_for("world greeted Alice")
+            alice.proc.send_signal(signal.SIGKILL)
+            alice.proc.wait(10)
+            again = _join(folder, where, ["run_2.py"], keys / "b", journals / "b", "--resume")
+            procs.append(again)
+            world.wait_for("agent process run_2.py resumed at tick", timeout=90)
+        for p in procs:
+            if p is not alice or not kill_alice:
+                assert p.proc.wait(120) == 0, p.text[-3000:]
+    finally:
+        for p in procs:
+            if p.proc.poll() is None:
+                p.proc.kill()
+    return world
+
+
+def _canonical(value):
+    """A stat value with its lists of names sorted: processes join a served world in any order, so the world's
+    graph lists neighbours in that order (two undisturbed runs differ there too)."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(v) for v in value]
+        return sorted(items) if all(isinstance(v, str) for v in items) else items
+    return value
+
+
+def _stats(rows):
+    dynamic = rows["dynamic_stats"]
+    static = sorted(
+        (r[0], r[1], json.dumps(_canonical(json.loads(r[2])), sort_keys=True), r[3])
+        for r in rows["static_stats"]
+    )
+    return dynamic, static
+
+
+def test_a_killed_joiner_resumes_from_its_journal_and_the_world_runs_as_undisturbed(tiny, tmp_path, db_rows):
+    folder = _endless(tiny)
+    whole = _run(folder, tmp_path / "whole", kill_alice=False)
+    held = _run(folder, tmp_path / "killed", kill_alice=True)
+    assert (
+        "run ended by max_steps: 300 ticks" in whole.text and "run ended by max_steps: 300 ticks" in held.text
+    )
+    assert "replays its journal to resume at tick" in held.text
+    killed, undisturbed = (
+        db_rows(tmp_path / "killed" / "world_stats.db"),
+        db_rows(tmp_path / "whole" / "world_stats.db"),
+    )
+    assert len(killed["dynamic_stats"]) > 100
+    assert _stats(killed) == _stats(undisturbed)
+
+
+def test_resume_without_a_journal_is_refused_before_joining(tiny, tmp_path):
+    cmd = [sys.executable, "-m", "wmverse.cli", "runtime", "join", "--world", "TinyWorld"]
+    cmd += ["--resume", str(tiny / "run_2.py")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--resume needs --journal" in done.stderr
