@@ -4,6 +4,10 @@ The tiny world is made endless and served in realtime (``run_w.py --max-steps``)
 one process and Alice from another, whose faults the tests cause. Each run must end with a correct result
 (the world runs to its last tick, everyone exits 0) or with a non-zero exit that names the cause: never a
 silent stall. The partition test needs root (network namespaces), as CI has.
+
+The partition scenario mostly waits (a 40 s partition), so it runs in the background while the other
+scenarios run one after the other, each on its own copy of the world (:func:`scenarios`); each test checks
+its own scenario's outcome.
 """
 
 from __future__ import annotations
@@ -16,12 +20,21 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fault-test-token-0123456789"
+TINY = Path(__file__).parent / "worlds" / "tiny"
+#: Scenario name -> function(folder) that runs it and asserts its outcome (registered by @_scenario).
+SCENARIOS: dict = {}
+
+
+def _scenario(fn):
+    SCENARIOS[fn.__name__] = fn
+    return fn
 
 
 def _endless(tiny: Path) -> Path:
@@ -107,12 +120,39 @@ def _finish(*procs: subprocess.Popen, timeout: float = 120.0) -> None:
             raise AssertionError(f"a process did not end within {timeout} s (a stall)") from None
 
 
-@pytest.fixture
-def endless(tiny):
-    return _endless(tiny)
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory) -> dict[str, Future]:
+    """The partition scenario (40 s of it spent waiting) starts first, in the background, on its own copy
+    of the world; the other scenarios run one after the other meanwhile, each on its own copy."""
+    pool = ThreadPoolExecutor(1)
+
+    def start(name: str, in_background: bool) -> Future:
+        folder = tmp_path_factory.mktemp(name) / "tiny"
+        shutil.copytree(
+            TINY, folder, ignore=shutil.ignore_patterns("out", "pdf", "*.json", "__pycache__", "stats")
+        )
+        if in_background:
+            return pool.submit(SCENARIOS[name], _endless(folder))
+        done: Future = Future()
+        try:
+            SCENARIOS[name](_endless(folder))
+            done.set_result(None)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the scenario's own test
+            done.set_exception(exc)
+        return done
+
+    futures = {}
+    if _can_make_namespaces():
+        futures["partition"] = start("partition", True)
+        time.sleep(10.0)  # its world and agents are up before the next world starts
+    for name in ("killed", "gone", "stopped"):
+        futures[name] = start(name, False)
+    pool.shutdown(wait=False)
+    return futures
 
 
-def test_an_agent_killed_and_restarted_with_its_identity_rejoins_and_the_run_ends_well(endless):
+@_scenario
+def killed(endless: Path) -> None:
     world, where, first, alice = _start(endless)
     try:
         time.sleep(1.0)
@@ -129,7 +169,8 @@ def test_an_agent_killed_and_restarted_with_its_identity_rejoins_and_the_run_end
     assert first.returncode == 0 and again.returncode == 0
 
 
-def test_an_agent_that_does_not_come_back_ends_the_run_naming_it(endless):
+@_scenario
+def gone(endless: Path) -> None:
     world, _, first, alice = _start(endless, window=3)
     try:
         time.sleep(1.0)
@@ -145,7 +186,8 @@ def test_an_agent_that_does_not_come_back_ends_the_run_naming_it(endless):
     assert first.returncode == 1  # the joiner's exit code reflects the world's outcome
 
 
-def test_a_stopped_agent_is_dropped_and_rejoins_after_it_resumes(endless):
+@_scenario
+def stopped(endless: Path) -> None:
     world, _, first, alice = _start(endless)
     try:
         time.sleep(1.0)
@@ -169,8 +211,8 @@ def _can_make_namespaces() -> bool:
     return os.geteuid() == 0 and shutil.which("ip") is not None
 
 
-@pytest.mark.skipif(not _can_make_namespaces(), reason="network namespaces need root and iproute2")
-def test_a_40_s_partition_ends_with_the_agent_back_or_a_named_failure(endless):
+@_scenario
+def partition(endless: Path) -> None:
     tag = str(os.getpid() % 100000)
     world_ns, agents_ns, dev = f"wmvfw{tag}", f"wmvfa{tag}", f"wmvf{tag}"
 
@@ -210,3 +252,20 @@ def test_a_40_s_partition_ends_with_the_agent_back_or_a_named_failure(endless):
     else:
         assert world.proc.returncode == 1
         assert re.search(r"left the run at tick \d+ and did not rejoin", world.text), world.text[-3000:]
+
+
+def test_an_agent_killed_and_restarted_with_its_identity_rejoins_and_the_run_ends_well(scenarios):
+    scenarios["killed"].result()
+
+
+def test_an_agent_that_does_not_come_back_ends_the_run_naming_it(scenarios):
+    scenarios["gone"].result()
+
+
+def test_a_stopped_agent_is_dropped_and_rejoins_after_it_resumes(scenarios):
+    scenarios["stopped"].result()
+
+
+@pytest.mark.skipif(not _can_make_namespaces(), reason="network namespaces need root and iproute2")
+def test_a_40_s_partition_ends_with_the_agent_back_or_a_named_failure(scenarios):
+    scenarios["partition"].result()

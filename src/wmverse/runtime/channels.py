@@ -40,6 +40,10 @@ class ChannelClosed(ConnectionError):
     """The other end went away (or the channel was closed here)."""
 
 
+class PeerUnreachable(ChannelClosed):
+    """A message could not be handed to the transport at all: the peer is not connected (a killed process)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what one message may hold (checked before anything is allocated)."""

@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from wmverse.runtime.channels import ChannelClosed, ProtocolError
+from wmverse.runtime.channels import ChannelClosed, PeerUnreachable, ProtocolError
 from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.hub_checks import Refused, brief, check_done, clean_line
 from wmverse.runtime.wire import RemoteLink, RemoteNode, forget_remote_node, node_entry, set_subscription
@@ -100,9 +100,9 @@ class HubTicks:
         held = not self.config.realtime and not getattr(link.channel, "trusted", False)
         try:
             await asyncio.wait_for(link.channel.write(header, blobs), self.config.tick_timeout_s)
-        except ChannelClosed:
+        except PeerUnreachable:
             if not held:
-                raise  # else: its process may be started again within the tick timeout and resume
+                raise  # else: its process (killed) may be started again within the tick timeout and resume
         give_up = time.monotonic() + self.config.max_busy_s
         while True:  # a remote computing a long step says "busy" before its deadline, then "done"
             answer = await link.channel.read(self.config.tick_timeout_s)

@@ -37,6 +37,7 @@ from wmverse.runtime.channels import (
     Channel,
     ChannelClosed,
     Limits,
+    PeerUnreachable,
     ProtocolError,
     decode_message,
 )
@@ -272,7 +273,7 @@ class P2PEndpoint:
             try:
                 await loop.run_in_executor(self._sender, self._node.send_message_to_peer, channel, data)
             except Exception as exc:  # noqa: BLE001 - P2PError: the peer is not connected
-                raise ChannelClosed(f"cannot send to {peer}: {exc}") from exc
+                raise PeerUnreachable(f"cannot send to {peer}: {exc}") from exc
         self._hot_until = time.monotonic() + HOT_S
 
     async def _poll(self) -> None:
