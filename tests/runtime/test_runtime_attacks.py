@@ -663,6 +663,8 @@ INSIDERS: dict[str, Callable[[Puppet], Any]] = {
     "json-bomb": lambda p: bomb("done"),
     "two-to-the-31-blobs": lambda p: frame(json.dumps(done(p.t)).encode(), 2**31),
     "over-the-size-limit": lambda p: encode_message(done(p.t, printed=["x" * LIMIT])),
+    "a-resume-hello-of-another-protocol": lambda p: (p.hello_header(resume=True, protocol=PROTOCOL + 1), []),
+    "a-resume-hello-without-the-token": lambda p: (p.hello_header(resume=True, token="not-the-token"), []),
 }
 
 

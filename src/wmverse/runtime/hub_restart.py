@@ -19,7 +19,7 @@ from typing import Any
 
 from wmverse.runtime.channels import ChannelClosed, ProtocolError
 from wmverse.runtime.errors import ScriptFailure
-from wmverse.runtime.hub_checks import check_hello, clean_line
+from wmverse.runtime.hub_checks import Refused, check_hello, clean_line
 from wmverse.runtime.wire import PROTOCOL
 
 __all__ = ["HubRestart"]
@@ -68,12 +68,13 @@ class HubRestart:
         problem = self._admission_problem(fresh, check_hello(hello, PROTOCOL))
         if problem is not None:
             await self._refuse(fresh, problem)
-            raise ChannelClosed(f"refused its resume: {problem}")
+            raise Refused(f"asked to resume without the right to: {problem}"[:300])
         await self._resume(link, fresh, hello)
 
     async def _resume(self, link: Any, chan: Any, hello: dict[str, Any]) -> None:
         """The resume handshake on ``chan``: welcome with ``resume_tick``, wait for ``resumed``; ``chan``
-        becomes the link's. ScriptFailure when the process does not resume."""
+        becomes the link's. When the process does not resume: ScriptFailure for a child of this process (the
+        run ends naming it), :class:`Refused` for a joined peer (it is dropped; the run goes on without it)."""
         tick, who = self.runtime.steps, "+".join(link.scripts)
         self.say(f"agent process {who} replays its journal to resume at tick {tick}")
         try:
@@ -89,12 +90,9 @@ class HubRestart:
                 raise ProtocolError(f"expected 'resumed' at tick {tick}, got {clean_line(str(answer))[:120]}")
         except (TimeoutError, ChannelClosed, ProtocolError, OSError) as exc:
             chan.close()
-            raise ScriptFailure(
-                f"agent process {who} was started again at tick {tick} but did not resume: {exc}",
-                None,
-                None,
-                None,
-                None,
-            ) from None
+            why = f"agent process {who} was started again at tick {tick} but did not resume: {exc}"
+            if getattr(chan, "trusted", False):  # our own child: the run cannot go on without it
+                raise ScriptFailure(why, None, None, None, None) from None
+            raise Refused(why[:300]) from None  # a joined peer: dropped (and banned), the run goes on
         link.channel = chan
         self.say(f"agent process {who} resumed at tick {tick}")
