@@ -204,3 +204,13 @@ def test_processes_and_served_worlds_refuse_checkpoint_flags_instead_of_ignoring
     assert "needs the lockstep clock" in capsys.readouterr().err
     assert serve_main([str(tiny), "--checkpoint-every", "5"]) == 2
     assert "served worlds do not checkpoint yet" in capsys.readouterr().err
+
+
+def test_a_checkpoint_that_verifies_but_is_no_run_checkpoint_is_refused_by_name(tiny, tmp_path):
+    from wmverse.checkpoint import CheckpointStore
+
+    out = tmp_path / "out"
+    CheckpointStore(out / "checkpoints").save({"format": 1, "fingerprint": "not a dict"}, step=4)
+    result = run_world(tiny, _config(out, resume=True))
+    assert result.exit_code == 2
+    assert "ckpt-000000004.wmc is not a run checkpoint: 'fingerprint'" in result.error

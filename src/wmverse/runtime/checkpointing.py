@@ -84,6 +84,26 @@ def fingerprint(runtime: Any) -> dict[str, Any]:
     }
 
 
+def _check_state(state: dict[str, Any], path: Path) -> None:
+    """ResumeError naming ``path`` unless ``state`` has a run checkpoint's fields with their types (a file
+    that verifies may still come from elsewhere: nothing in it is trusted further than its checksum)."""
+    want = {
+        "fingerprint": dict,
+        "sim_s": float,
+        "journal": dict,
+        "processors": dict,
+        "rngs": dict,
+        "digest": str,
+    }
+    for key, kind in want.items():
+        if not isinstance(state.get(key), kind):
+            raise ResumeError(
+                f"{path.name} is not a run checkpoint: {key!r} is missing or not a {kind.__name__}"
+            )
+    if not isinstance(state["fingerprint"].get("settings", {}), dict):
+        raise ResumeError(f"{path.name} is not a run checkpoint: its fingerprint's settings are not a dict")
+
+
 def _differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     out = []
     for key in sorted(set(saved) | set(now)):
@@ -148,6 +168,7 @@ class Checkpointer:
                 f"{loaded.path} has checkpoint format {state.get('format')!r}, this runtime reads "
                 f"{CHECKPOINT_FORMAT}"
             )
+        _check_state(state, loaded.path)
         diffs = _differences(state["fingerprint"], fingerprint(self.runtime))
         if diffs:
             raise ResumeError(
@@ -155,7 +176,10 @@ class Checkpointer:
                 + "; ".join(diffs)
                 + " (run with the same settings, or start fresh without --resume)"
             )
-        self.journal.start_replay(state["journal"])
+        try:
+            self.journal.start_replay(state["journal"])
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ResumeError(f"{loaded.path.name} holds a malformed job journal ({exc!r})") from None
         self.resumed = Resumed(loaded.step, loaded.path, state, time.perf_counter())
         self._next_due = (
             None if self.every_s <= 0 else (int(state["sim_s"] / self.every_s) + 1) * self.every_s
@@ -250,7 +274,12 @@ class Checkpointer:
                 raise ResumeError(
                     f"{resumed.path.name} holds the processor of {name!r}, which this run lacks"
                 )
-            proc.restore_checkpoint_state(proc_state)
+            try:
+                proc.restore_checkpoint_state(proc_state)
+            except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+                raise ResumeError(
+                    f"{resumed.path.name}: the processor of {name!r} does not load ({exc!r})"
+                ) from None
         restore_rngs(state["rngs"])
         self.last_saved_tick = resumed.tick
         if self.on_resumed is not None:
