@@ -76,6 +76,17 @@ def test_a_checkpoint_of_other_code_is_refused(tiny, tmp_path):
     )
 
 
+def test_a_checkpoint_of_other_settings_is_refused_naming_them(tiny, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setenv("WMVERSE_EPOCHS", "3")
+    run_world(tiny, _config(out, checkpoint_every_s=1.0))
+    monkeypatch.setenv(
+        "WMVERSE_EPOCHS", "5"
+    )  # every WMVERSE_* setting is part of the run (the world may read it)
+    result = run_world(tiny, _config(out, resume=True))
+    assert result.exit_code == 2 and "WMVERSE_EPOCHS='3' then, '5' now" in result.error
+
+
 def test_a_replay_that_does_not_reproduce_the_checkpointed_run_is_refused(tiny, tmp_path):
     from wmverse.checkpoint import CheckpointStore
 
