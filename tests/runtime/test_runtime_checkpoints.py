@@ -225,3 +225,12 @@ def test_a_checkpoint_that_verifies_but_is_no_run_checkpoint_is_refused_by_name(
     result = run_world(tiny, _config(out, resume=True))
     assert result.exit_code == 2
     assert "ckpt-000000004.wmc is not a run checkpoint: 'fingerprint'" in result.error
+
+
+def test_node_run_cycles_ends_a_run_of_local_processes(tiny, tmp_path):
+    from wmverse.runtime import run_processes
+
+    _edit(tiny / "run_w.py", "node.run()", "node.run(cycles=6)")
+    result = run_processes(tiny, _config(tmp_path / "out"))
+    assert result.exit_code == 0, result.error
+    assert result.ended_by == "cycles" and result.steps == 6

@@ -124,7 +124,8 @@ class Hub(HubTicks, HubAdmission, HubRestart):
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self) -> str:
-        """Ticks until the world is finished ('world') or max_steps ticks ran ('max_steps')."""
+        """Ticks until the world is finished ('world'), max_steps ticks ran ('max_steps') or the world node's
+        ``run(cycles=..., max_time=...)`` limit is reached ('cycles'/'max_time')."""
         runtime = self.runtime
         world_node = runtime.require_world_node()
         self._changed = asyncio.Event()
@@ -155,6 +156,10 @@ class Hub(HubTicks, HubAdmission, HubRestart):
                 runtime.advance()
                 if world_is_finished(world_node.hosted):
                     reason = "world"
+                    return reason
+                limit = world_node.limit_reached()  # the world node's run(cycles=..., max_time=...)
+                if limit is not None:
+                    reason = limit
                     return reason
                 self._check_lost()
                 if self.config.realtime:

@@ -42,7 +42,7 @@ from wmverse.runtime.wire import (
 EXIT_LOST = 75
 
 #: Why a hub may end a run with the joiner's exit code 0.
-GOOD_ENDS = ("world", "max_steps")
+GOOD_ENDS = ("world", "max_steps", "cycles", "max_time")
 
 
 class HubRefused(RuntimeError):
