@@ -149,6 +149,14 @@ class Checkpointer:
         self.save_s: list[float] = []
         #: Called once the replay reached the checkpoint (the runner un-silences its printer).
         self.on_resumed: Any = None
+        self._fingerprint: dict[str, Any] | None = None
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        """The run's :func:`fingerprint`, computed once (it hashes the world folder's files)."""
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.runtime)
+        return self._fingerprint
 
     # --- resume ------------------------------------------------------------------------------------------
     def load_for_resume(self, max_tick: int | None = None) -> str:
@@ -169,7 +177,7 @@ class Checkpointer:
                 f"{CHECKPOINT_FORMAT}"
             )
         _check_state(state, loaded.path)
-        diffs = _differences(state["fingerprint"], fingerprint(self.runtime))
+        diffs = _differences(state["fingerprint"], self.fingerprint)
         if diffs:
             raise ResumeError(
                 f"{loaded.path.name} was written by another run configuration: "
@@ -240,7 +248,7 @@ class Checkpointer:
                 processors[node.node_name] = proc.checkpoint_state()
         state = {
             "format": CHECKPOINT_FORMAT,
-            "fingerprint": fingerprint(runtime),
+            "fingerprint": self.fingerprint,
             "sim_s": runtime.clock.elapsed_s,
             "journal": self.journal.to_state(),
             "processors": processors,
