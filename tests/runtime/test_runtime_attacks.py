@@ -896,6 +896,33 @@ def test_silent_strangers_do_not_block_the_run(world):
     world.waiting()
 
 
+def test_a_peer_silent_after_its_welcome_is_disconnected_and_frees_its_slot(world):
+    """An admitted peer that never registers holds one of the endpoint's connection slots only until the
+    registration timeout (``run_w.py --register-timeout``; 1 s here): it is then disconnected, named in the
+    hub's log, and the slot is free again."""
+    world.waiting()
+    world.wait_for_joiner()
+    config = world.hub.config
+    saved, config.register_timeout_s = config.register_timeout_s, 1.0
+
+    async def go() -> tuple[str, bool]:
+        talker = await Peer.connect(world)
+        assert (await talker.hello())["type"] == "welcome"
+        peer = talker.id
+        held = peer in world.endpoint.pending
+        await until(lambda: peer not in world.endpoint.pending, 10, "the silent peer's slot to be freed")
+        await talker.close()
+        return peer, held
+
+    try:
+        peer, held = world.run(go())
+    finally:
+        config.register_timeout_s = saved
+    assert held
+    assert any(f"{peer} ended before registering (TimeoutError)" in line for line in world.hub.events)
+    world.waiting()
+
+
 def test_connecting_strangers_are_capped(world):
     world.waiting()
     world.wait_for_joiner()

@@ -5,9 +5,8 @@ one process and Alice from another, whose faults the tests cause. Each run must 
 (the world runs to its last tick, everyone exits 0) or with a non-zero exit that names the cause: never a
 silent stall. The partition test needs root (network namespaces), as CI has.
 
-The partition scenario mostly waits (a 40 s partition), so it runs in the background while the other
-scenarios run one after the other, each on its own copy of the world (:func:`scenarios`); each test checks
-its own scenario's outcome.
+The scenarios mostly wait (realtime ticks, timeouts, a partition), so they run at the same time in three
+lanes, each on its own copy of the world (:func:`scenarios`). Each test checks its own scenario's outcome.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,8 @@ TOKEN = "fault-test-token-0123456789"
 TINY = Path(__file__).parent / "worlds" / "tiny"
 #: Scenario name -> function(folder) that runs it and asserts its outcome (registered by @_scenario).
 SCENARIOS: dict = {}
+#: Seconds the partition lasts: five times the tick timeout (5 s), three times the joiners' hub timeout (8 s).
+PARTITION_S = 25.0
 
 
 def _scenario(fn):
@@ -122,32 +123,34 @@ def _finish(*procs: subprocess.Popen, timeout: float = 120.0) -> None:
 
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory) -> dict[str, Future]:
-    """The partition scenario (40 s of it spent waiting) starts first, in the background, on its own copy
-    of the world; the other scenarios run one after the other meanwhile, each on its own copy."""
-    pool = ThreadPoolExecutor(1)
+    """Every scenario's outcome (a future), each run on its own copy of the world, in lanes of about the same
+    length: the partition (where namespaces can be made); the stopped agent then the one that does not come
+    back; the killed one. Each lane starts once the previous one's processes are up (their start-up is the
+    CPU-heavy part)."""
 
-    def start(name: str, in_background: bool) -> Future:
+    def run(name: str, outcome: Future) -> None:
         folder = tmp_path_factory.mktemp(name) / "tiny"
         shutil.copytree(
             TINY, folder, ignore=shutil.ignore_patterns("out", "pdf", "*.json", "__pycache__", "stats")
         )
-        if in_background:
-            return pool.submit(SCENARIOS[name], _endless(folder))
-        done: Future = Future()
         try:
             SCENARIOS[name](_endless(folder))
-            done.set_result(None)
+            outcome.set_result(None)
         except BaseException as exc:  # noqa: BLE001 - re-raised by the scenario's own test
-            done.set_exception(exc)
-        return done
+            outcome.set_exception(exc)
 
-    futures = {}
+    def run_lane(names: list[str]) -> None:
+        for name in names:
+            run(name, futures[name])
+
+    lanes = [["stopped", "gone"], ["killed"]]
     if _can_make_namespaces():
-        futures["partition"] = start("partition", True)
-        time.sleep(10.0)  # its world and agents are up before the next world starts
-    for name in ("killed", "gone", "stopped"):
-        futures[name] = start(name, False)
-    pool.shutdown(wait=False)
+        lanes.insert(0, ["partition"])
+    futures: dict[str, Future] = {name: Future() for lane in lanes for name in lane}
+    for k, lane in enumerate(lanes):
+        if k:
+            time.sleep(8.0)
+        threading.Thread(target=run_lane, args=(lane,), daemon=True).start()
     return futures
 
 
@@ -231,14 +234,14 @@ def partition(endless: Path) -> None:
         world, _, first, alice = _start(
             endless,
             host="10.79.0.1",
-            steps=1600,
+            steps=1100,
             window=60,
             prefix_world=["ip", "netns", "exec", world_ns],
             prefix_agents=["ip", "netns", "exec", agents_ns],
         )
         try:
             sh(f"ip netns exec {agents_ns} ip link set {dev}a down")
-            time.sleep(40.0)
+            time.sleep(PARTITION_S)
             sh(f"ip netns exec {agents_ns} ip link set {dev}a up")
             _finish(world.proc, first, alice, timeout=180)
         finally:
@@ -267,5 +270,5 @@ def test_a_stopped_agent_is_dropped_and_rejoins_after_it_resumes(scenarios):
 
 
 @pytest.mark.skipif(not _can_make_namespaces(), reason="network namespaces need root and iproute2")
-def test_a_40_s_partition_ends_with_the_agent_back_or_a_named_failure(scenarios):
+def test_a_partition_past_every_timeout_ends_with_the_agent_back_or_a_named_failure(scenarios):
     scenarios["partition"].result()

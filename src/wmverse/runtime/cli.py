@@ -250,6 +250,7 @@ def serve_command(args: argparse.Namespace) -> int:
             max_message_mb=args.max_message_mb,
             tick_timeout_s=args.tick_timeout,
             rejoin_window_s=args.rejoin_window,
+            register_timeout_s=args.register_timeout,
         )
         return _finish(args, config, "run_w", lambda: serve_world(args.world_folder, config, options))
     except (OSError, ValueError, P2PUnavailable) as exc:
@@ -298,18 +299,21 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=port_number, default=7070, help="TCP port (default 7070; 0: a free one)"
     )
-    parser.add_argument(
-        "--tick-timeout",
-        type=positive_float,
-        default=30.0,
-        help="drop an agent that does not answer a tick in S s",
-    )
-    parser.add_argument(
-        "--rejoin-window",
-        type=positive_float,
-        default=60.0,
-        help="a dropped agent may rejoin with the same identity within S s, else the run ends (default 60)",
-    )
+    for flag, default, text in (
+        ("--tick-timeout", 30.0, "drop an agent that does not answer a tick in S s"),
+        (
+            "--rejoin-window",
+            60.0,
+            "a dropped agent may rejoin with its identity within S s, else the run ends",
+        ),
+        (
+            "--register-timeout",
+            90.0,
+            "disconnect an admitted agent process not registered S s after its welcome",
+        ),
+    ):
+        help_ = f"{text} (default {default:g})"
+        parser.add_argument(flag, type=positive_float, default=default, metavar="S", help=help_)
     parser.add_argument(
         "--public", action="store_true", help="admit anyone (default: private, with a join token)"
     )

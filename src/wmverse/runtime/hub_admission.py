@@ -124,7 +124,9 @@ class HubAdmission:
                 rank, self._next_rank = self._next_rank, self._next_rank + 1
             link = RemoteLink(rank, [str(s) for s in hello["scripts"]], chan)
             await chan.write(self._welcome(rank))
-            register, _ = await chan.read(self.config.startup_timeout_s)
+            own_child = getattr(chan, "trusted", False)
+            wait = self.config.startup_timeout_s if own_child else self.config.register_timeout_s
+            register, _ = await chan.read(wait)
             if register.get("type") == "fail":
                 self._fail_before_start(link, clean_line(register.get("error"))[:2000])
                 chan.close()

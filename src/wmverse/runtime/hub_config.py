@@ -34,13 +34,22 @@ class HubConfig:
     many seconds; after that the run ends with exit 1 naming its agents. 0: it is simply forgotten."""
     handshake_timeout_s: float = 30.0
     """How long a new connection may take to say hello."""
+    register_timeout_s: float = 90.0
+    """How long a remote that is not this process's own child may take, after its welcome, to register its
+    nodes (it loads its scripts meanwhile). One that stays silent is disconnected then, so an admitted peer
+    holds its connection slot (one of the endpoint's ``max_pending``) for at most this long."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port < 65536:
             raise ValueError(f"port must be in [0, 65535], got {self.port}")
         if self.expected < 0:
             raise ValueError(f"expected must be >= 0, got {self.expected}")
-        if self.tick_timeout_s <= 0 or self.startup_timeout_s <= 0 or self.handshake_timeout_s <= 0:
+        if (
+            min(
+                self.tick_timeout_s, self.startup_timeout_s, self.handshake_timeout_s, self.register_timeout_s
+            )
+            <= 0
+        ):
             raise ValueError("timeouts must be positive")
         if self.max_busy_s <= 0:
             raise ValueError(f"max_busy_s must be > 0, got {self.max_busy_s}")

@@ -149,6 +149,9 @@ class ServeOptions:
     """An agent that does not answer a tick (nor say it is busy) within this many seconds is dropped."""
     rejoin_window_s: float = 60.0
     """A dropped agent may come back with the same identity within this many seconds (else the run ends)."""
+    register_timeout_s: float = 90.0
+    """An admitted agent process must register its nodes within this many seconds of its welcome (it loads its
+    scripts meanwhile), else it is disconnected and its connection slot freed."""
 
     def __post_init__(self) -> None:
         import ipaddress
@@ -170,7 +173,7 @@ class ServeOptions:
         self.allowed_peers = tuple(check_peer_id(p) for p in self.allowed_peers)
         if self.lockstep < 0:
             raise ValueError(f"lockstep must be >= 0 agent processes, got {self.lockstep}")
-        for name in ("max_message_mb", "tick_timeout_s", "rejoin_window_s"):
+        for name in ("max_message_mb", "tick_timeout_s", "rejoin_window_s", "register_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
@@ -219,6 +222,7 @@ def serve_world(
             expected=options.lockstep,
             tick_timeout_s=options.tick_timeout_s,
             rejoin_window_s=options.rejoin_window_s,
+            register_timeout_s=options.register_timeout_s,
             token=token,
             allowed_peers=frozenset(options.allowed_peers),
         ),
