@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +70,8 @@ def _serve(folder: Path, out: Path) -> _Proc:
         "none",
         "--tick-timeout",
         "60",
+        "--identity",
+        str(out / "world-key"),  # each run its own world peer (the two runs go at the same time)
     ]
     return _Proc(cmd)
 
@@ -127,8 +130,10 @@ def _stats(rows):
 
 def test_a_killed_joiner_resumes_from_its_journal_and_the_world_runs_as_undisturbed(tiny, tmp_path, db_rows):
     folder = _endless(tiny)
-    whole = _run(folder, tmp_path / "whole", kill_alice=False)
-    held = _run(folder, tmp_path / "killed", kill_alice=True)
+    with ThreadPoolExecutor(1) as pool:  # the undisturbed run goes on meanwhile (most of each is start-up)
+        undisturbed_run = pool.submit(_run, folder, tmp_path / "whole", kill_alice=False)
+        held = _run(folder, tmp_path / "killed", kill_alice=True)
+        whole = undisturbed_run.result()
     assert (
         "run ended by max_steps: 300 ticks" in whole.text and "run ended by max_steps: 300 ticks" in held.text
     )
