@@ -14,6 +14,13 @@ torch calls those recursively with their own contract (flat tensors, ``strict``,
 deep-copies ``state_dict()`` before each of its probe calls and loads it back after; a whole learner (a
 replay buffer, every baseline) there would be copied for nothing or reset a learner under way. The
 module's own ``state_dict()`` stays torch's: empty, the processor registers no parameter.
+
+Where several learners share one process (``run_synch.py``, a joiner with several scripts), the runtime turns
+on the background lanes (``wmverse.runtime.background.lanes``): a processor made then runs its runner in a
+child process (:class:`agents.learner_process.RunnerProcess`, started at once so that its imports overlap the
+world's start) and :attr:`LearnerProcessor.lane` names the lane its requests go to, so the learners compute
+at the same time and give the numbers they give alone. Its :meth:`~LearnerProcessor.checkpoint_state` then
+also holds the child's global generators.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any
 import torch
 
 from agents.learners import LEARNER_KINDS, LearnerRunner, config_from_payload, make_runner
+from wmverse.runtime import background
 
 __all__ = ["STATE_VERSION", "LearnerProcessor"]
 
@@ -43,13 +51,39 @@ class LearnerProcessor(torch.nn.Module):
         self.kind = kind
         self.runner: LearnerRunner | None = None
         self._config: dict[str, Any] | None = None
+        self._apart = background.lanes_enabled()
+        self._process = self._start_process() if self._apart else None
+
+    @property
+    def lane(self) -> str | None:
+        """The background lane of this learner's requests: its own when its runner computes in a child process,
+        else None (the default lane, one job at a time)."""
+        return f"learner-{self.kind}-{id(self)}" if self._apart else None
+
+    def _start_process(self) -> Any:
+        from agents.learner_process import RunnerProcess
+
+        process = RunnerProcess(self.kind, background.lane_start_method())
+        background.on_lanes_exit(process.close)
+        return process
+
+    def _build(self, config: dict[str, Any]) -> LearnerRunner:
+        typed = config_from_payload(self.kind, config)  # a bad config is refused before any process sees it
+        if not self._apart:
+            return make_runner(self.kind, typed)
+        if self._process is None or self._process.built:
+            if self._process is not None:
+                self._process.close()
+            self._process = self._start_process()
+        self._process.build(config, int(getattr(typed, "seed", 0)))
+        return self._process
 
     def run_request(self, action: str, args: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
         """Run one world request; the first request's ``config`` builds the runner (a different config later
         raises ValueError: one learner trains one configuration)."""
         config = dict(config)
         if self.runner is None:
-            self.runner = make_runner(self.kind, config_from_payload(self.kind, config))
+            self.runner = self._build(config)
             self._config = config
         elif config != self._config:
             raise ValueError(f"the {self.kind} learner was configured differently by an earlier request")
@@ -79,7 +113,7 @@ class LearnerProcessor(torch.nn.Module):
             self.runner, self._config = None, None
             return
         config = copy.deepcopy(dict(state["config"]))
-        runner = make_runner(self.kind, config_from_payload(self.kind, config))
+        runner = self._build(config)
         runner.load_state_dict(state["runner"])
         self.runner, self._config = runner, config
 

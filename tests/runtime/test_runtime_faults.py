@@ -31,6 +31,8 @@ TINY = Path(__file__).parent / "worlds" / "tiny"
 SCENARIOS: dict = {}
 #: Seconds the partition lasts: five times the tick timeout (5 s), three times the joiners' hub timeout (8 s).
 PARTITION_S = 25.0
+#: Seconds between the starts of two lanes: a world and its two joiners take about 10 s of CPU to start.
+LANE_STAGGER_S = 12.0
 
 
 def _scenario(fn):
@@ -100,7 +102,7 @@ def _join(
 
 
 def _start(folder: Path, host: str = "127.0.0.1", prefix_world=None, prefix_agents=None, **opts):
-    args = ["--host", host, "--max-steps", str(opts.get("steps", 600)), "--tick-timeout", "5"]
+    args = ["--host", host, "--max-steps", str(opts.get("steps", 800)), "--tick-timeout", "5"]
     args += ["--rejoin-window", str(opts.get("window", 20))]
     world = Served(folder, *args, prefix=prefix_world)
     where = world.wait_for(r"--world (\S+@[^\s)]+)").group(1)
@@ -149,7 +151,7 @@ def scenarios(tmp_path_factory) -> dict[str, Future]:
     futures: dict[str, Future] = {name: Future() for lane in lanes for name in lane}
     for k, lane in enumerate(lanes):
         if k:
-            time.sleep(8.0)
+            time.sleep(LANE_STAGGER_S)
         threading.Thread(target=run_lane, args=(lane,), daemon=True).start()
     return futures
 

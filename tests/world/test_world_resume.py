@@ -45,15 +45,14 @@ KILL_AT = {
 }
 
 
-def _job_running(pid: int) -> bool:
-    """A thread of ``pid`` other than its main thread is running (a background learner job: torch runs on one
-    thread, the main thread waits for the job)."""
+def _running(pid: int, skip_main: bool) -> bool:
+    """A thread of ``pid`` (other than its main thread with ``skip_main``) is running."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except FileNotFoundError:
         return False
     for task in tasks:
-        if int(task) == pid:
+        if skip_main and int(task) == pid:
             continue
         try:
             with open(f"/proc/{pid}/task/{task}/stat") as stat:
@@ -62,6 +61,23 @@ def _job_running(pid: int) -> bool:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else []:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(c) for c in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def _job_running(pid: int) -> bool:
+    """A background learner job runs in ``pid``: on a thread other than its main thread (lanes off, or the
+    main thread waiting for it), or in a learner's child process (``agents.learner_process``)."""
+    return _running(pid, skip_main=True) or any(_running(c, skip_main=False) for c in _children(pid))
 
 
 def _kill_during_job(pid: int, timeout: float = 120.0) -> None:

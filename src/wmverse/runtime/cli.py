@@ -157,6 +157,7 @@ def _start_dashboard(args: argparse.Namespace, config, prog: str):
 
 
 def _config_or_exit(args: argparse.Namespace, prog: str):
+    from wmverse.runtime import background
     from wmverse.runtime.config import RuntimeConfig
     from wmverse.runtime.threads import configure_threads
 
@@ -187,6 +188,7 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
             checkpoint_dir=getattr(args, "checkpoint_dir", None),
         )
         configure_threads()  # one process using this machine's cores (run_asynch re-sizes per process)
+        background.lanes_setting()  # WMVERSE_LEARNER_PROCESSES is 0 or 1
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return None
@@ -301,16 +303,8 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for flag, default, text in (
         ("--tick-timeout", 30.0, "drop an agent that does not answer a tick in S s"),
-        (
-            "--rejoin-window",
-            60.0,
-            "a dropped agent may rejoin with its identity within S s, else the run ends",
-        ),
-        (
-            "--register-timeout",
-            90.0,
-            "disconnect an admitted agent process not registered S s after its welcome",
-        ),
+        ("--rejoin-window", 60.0, "a dropped agent may rejoin as itself within S s, else the run ends"),
+        ("--register-timeout", 90.0, "disconnect an agent process not registered S s after its welcome"),
     ):
         help_ = f"{text} (default {default:g})"
         parser.add_argument(flag, type=positive_float, default=default, metavar="S", help=help_)

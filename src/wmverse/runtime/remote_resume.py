@@ -59,7 +59,9 @@ class RemoteResume:
             raise ResumeError(f"{self.ticklog.path} holds no welcome: nothing to resume from")
         same = ("rank", "seed", "epoch_s", "tick_ms", "worlds")
         if any(records[0][0].get(k) != welcome.get(k) for k in same):
-            raise ResumeError(f"{self.ticklog.path} was written in another run (its {', '.join(same)} differ)")
+            raise ResumeError(
+                f"{self.ticklog.path} was written in another run (its {', '.join(same)} differ)"
+            )
         ticks = [(h, b) for h, b in records[1:] if h.get("type") == "tick" and int(h["t"]) < int(resume_tick)]
         first = int(ticks[0][0]["t"]) if ticks else int(resume_tick)
         if [int(h["t"]) for h, _ in ticks] != list(range(first, int(resume_tick))):

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from wmverse.runtime import background
 from wmverse.runtime.checkpointing import ResumeError, graceful_interrupts, open_checkpointer
 from wmverse.runtime.clock import SyntheticClock, patched_time
 from wmverse.runtime.config import RunResult, RuntimeConfig
@@ -216,6 +217,7 @@ def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
         stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
         stack.enter_context(_environ("WMVERSE_SEED", str(config.seed)))
         stack.enter_context(world_sandbox(folder))
+        stack.enter_context(background.lanes(runtime.parallel_jobs, runtime.lane_start_method))
         stack.enter_context(_logger(runtime, printer, out_dir))
         stack.callback(runtime.role_code.cleanup)
         stack.callback(set_active_runtime, None)

@@ -52,6 +52,12 @@ class Runtime:
         #: Wait for this process's background jobs after every tick (synthetic and lockstep clocks), so that
         #: a job always ends between the same two ticks; False on a realtime clock.
         self.wait_for_background = True
+        #: Background lanes on (``background.lanes``): several learners of this process compute at once, each
+        #: in a child process; False where a process hosts one script (run_asynch's children).
+        self.parallel_jobs = True
+        #: How the learners' child processes start: "fork" (fast) unless this process has loaded unaiverse's
+        #: Go libp2p library (a joiner over the network), after which a forked child hangs: "spawn".
+        self.lane_start_method = "fork"
         #: Awaited every few seconds while waiting for background jobs (a joiner's "busy" to its hub).
         self.on_busy: Any = None
         #: Records the run in the run store (``recorder.Recorder``, which sets itself here); None: not recorded.

@@ -140,7 +140,9 @@ class LearnerAgent(Agent):
         step = p["step"]
         if step not in self._done:
             if self._job is None:
-                self._job = background.submit(self.learner.run_request, p["action"], p["args"], p["config"])
+                self._job = background.submit_in(
+                    self.learner.lane, self.learner.run_request, p["action"], p["args"], p["config"]
+                )
             if not self._job.done():
                 return False
             job, self._job = self._job, None
