@@ -170,3 +170,35 @@ def test_build_curriculum_rules_and_llm(monkeypatch):
     plan["phases"][0]["groups"] = [["made.up.layer"]]
     with pytest.raises(PlannerError, match="unknown fields"):
         build_curriculum("macro", profiles, planner="llm", endpoint="http://llm:8000/v1")
+
+
+def test_a_phase_run_in_parts_trains_exactly_as_in_one_go():
+    """Phase 0 (4 groups cycled) in parts of 3 steps, with a checkpoint of the curriculum between two parts
+    restored into a fresh trainer: the same weights, optimiser, metrics and history as one run of 7 steps."""
+    srcs = sources()
+    bound = bind_sources(srcs)
+    cfg = default_curriculum(bound, (7, 2, 2), model=SMALL, batch_size=8, window=4, seed=0)
+    whole = CurriculumTrainer(cfg, srcs)
+    m_whole = whole.run_phase(0)
+
+    parts = CurriculumTrainer(cfg, srcs)
+    first = parts.run_phase(0, steps=3)
+    assert (parts.next_phase, parts.phase_step, parts.history) == (0, 3, [])
+    with pytest.raises(ValueError, match="phase 0 is part-way"):
+        parts.run_phase(1)
+    resumed = CurriculumTrainer(cfg, srcs)
+    resumed.load_state_dict(parts.state_dict())
+    resumed.run_phase(0, steps=3)
+    m_parts = resumed.run_phase(0, steps=3)  # only 1 step is left
+    assert (resumed.next_phase, resumed.phase_step) == (1, 0)
+    assert first["loss"] != m_parts["loss"]  # a part reports the phase so far
+    assert m_parts == m_whole and resumed.history == whole.history
+    got, want = resumed.trainer.state_dict(), whole.trainer.state_dict()
+    for name, tensor in want["model"].items():
+        assert torch.equal(got["model"][name], tensor), name
+    assert torch.equal(got["generator"], want["generator"])
+    assert [m["loss"] for m in (resumed.run_phase(1), resumed.run_phase(2))] == [
+        m["loss"] for m in (whole.run_phase(1), whole.run_phase(2))
+    ]
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        resumed.run_phase(2, steps=0)

@@ -39,6 +39,12 @@ def test_plans_are_request_sequences_ending_with_evaluation():
         (EVALUATE, {}),
     ]
     assert [s.args.get("phase") for s in plans["canvas"][:-1]] == [0, 1, 2]
+    default = learner_spec("canvas", {}).plan()  # phases of 50, 50 and 600 steps, at most 150 per request
+    assert [(s.args, s.label) for s in default[:-1]] == [
+        ({"phase": 0}, "independent"),
+        ({"phase": 1}, "coupling"),
+        *[({"phase": 2, "steps": 150}, f"integration {j}/4") for j in (1, 2, 3, 4)],
+    ]
     assert [s.action for s in plans["dynamics"]] == ["run_env_steps", "run_episode", EVALUATE]
     assert plans["dynamics"][0].args == {"n": 40} and plans["dynamics"][-1].args == {"episodes": 1}
     for steps in plans.values():

@@ -143,8 +143,16 @@ def train_positions(
     progress: bool = False,
     desc: str = "canvas",
     source_weights: dict[str, float] | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    losses: dict[str, list[float]] | None = None,
 ) -> dict[str, float]:
-    """Train ``trainer`` for ``n_steps`` cycling over sub-canvases ``groups``; mean metrics per group."""
+    """Train ``trainer`` on steps ``start``..``stop`` (default: all ``n_steps``) of a phase cycling over
+    sub-canvases ``groups``; mean metrics per group over the phase's steps so far.
+
+    A phase trained in parts (0..k, then k..n) trains exactly as in one go: the loaders are rebuilt from
+    ``seed`` and the batches of the earlier steps drawn again and skipped. ``losses`` (per metric, the
+    losses of the phase's earlier steps) is extended in place, so the means cover the whole phase so far."""
     from tqdm.auto import tqdm
 
     bound = trainer.bound
@@ -165,9 +173,14 @@ def train_positions(
         )
     if not iters:
         return {"loss": float("nan"), "skipped": 1.0}
+    stop = n_steps if stop is None else stop
+    if not 0 <= start <= stop <= n_steps:
+        raise ValueError(f"steps {start}..{stop} are not within the phase's {n_steps}")
+    for step in range(start):  # the batches the phase's earlier parts trained on
+        next(iters[step % len(iters)])
     trainer.source_names = None
-    sums: dict[str, list[float]] = {}
-    for step in tqdm(range(n_steps), desc=desc, disable=not progress, leave=False):
+    sums: dict[str, list[float]] = {} if losses is None else losses
+    for step in tqdm(range(start, stop), desc=desc, disable=not progress, leave=False):
         k = step % len(iters)
         m = trainer.step(next(iters[k]), ids[k])
         sums.setdefault("loss", []).append(m["loss"])
@@ -195,14 +208,28 @@ class CurriculumTrainer:
         self.trainer = MaskedCanvasTrainer(self.bound, model=self.model, config=tcfg)
         self.next_phase = 0
         self.history: list[dict[str, float]] = []
+        #: Steps of ``next_phase`` already trained (a phase asked in parts) and their losses, per metric.
+        self.phase_step = 0
+        self.phase_losses: dict[str, list[float]] = {}
 
-    def run_phase(self, i: int | None = None) -> dict[str, float]:
-        """Train phase ``i`` (the next one when None); returns its metrics (``phase``, ``loss``, ``loss/<group>``)."""
+    def run_phase(self, i: int | None = None, steps: int | None = None) -> dict[str, float]:
+        """Train phase ``i`` (the next one when None), or only its next ``steps`` steps; returns the metrics of
+        the phase so far (``phase``, ``loss``, ``loss/<group>``). A phase run in parts trains exactly as in one
+        go; it is done (``next_phase`` moves on, ``history`` gets its metrics) when its last step ran, and
+        until then only it may run (ValueError)."""
         i = self.next_phase if i is None else i
         if not 0 <= i < len(self.config.phases):
             raise IndexError(f"phase {i} out of range (0..{len(self.config.phases) - 1})")
+        if self.phase_step and i != self.next_phase:
+            raise ValueError(f"phase {self.next_phase} is part-way ({self.phase_step} steps): run it first")
+        if steps is not None and steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
         ph = self.config.phases[i]
+        start = self.phase_step if i == self.next_phase else 0
+        stop = ph.n_steps if steps is None else min(ph.n_steps, start + steps)
         groups = phase_groups(ph, self.bound)
+        if not start:
+            self.phase_losses = {}
         metrics = train_positions(
             self.trainer,
             self.sources,
@@ -214,18 +241,27 @@ class CurriculumTrainer:
             progress=self.progress,
             desc=f"phase {i} {ph.name}",
             source_weights=self.config.source_weights,
+            start=start,
+            stop=stop,
+            losses=self.phase_losses,
         )
         metrics = {"phase": float(i), "n_groups": float(len(groups)), **metrics}
+        if stop < ph.n_steps:
+            self.next_phase, self.phase_step = i, stop
+            return metrics
         self.history.append(metrics)
-        self.next_phase = i + 1
+        self.next_phase, self.phase_step, self.phase_losses = i + 1, 0, {}
         return metrics
 
     def state_dict(self) -> dict[str, Any]:
-        """A copy of the curriculum's position (``next_phase``, ``history``) and of its trainer's state
-        (:meth:`MaskedCanvasTrainer.state_dict`: model, optimiser, generator). A phase's loaders are
-        rebuilt from ``seed + 1000 * phase`` when it starts, so no loader position outlives a phase."""
+        """A copy of the curriculum's position (``next_phase``, ``phase_step`` and ``phase_losses`` of a phase
+        part-way, ``history``) and of its trainer's state (:meth:`MaskedCanvasTrainer.state_dict`: model,
+        optimiser, generator). A phase's loaders are rebuilt from ``seed + 1000 * phase`` at each run, so no
+        loader position needs keeping."""
         return {
             "next_phase": self.next_phase,
+            "phase_step": self.phase_step,
+            "phase_losses": {k: list(v) for k, v in self.phase_losses.items()},
             "history": [dict(m) for m in self.history],
             "trainer": self.trainer.state_dict(),
         }
@@ -234,6 +270,8 @@ class CurriculumTrainer:
         """Put back what :meth:`state_dict` captured (same curriculum, sources and model config)."""
         self.trainer.load_state_dict(state["trainer"])
         self.next_phase = int(state["next_phase"])
+        self.phase_step = int(state.get("phase_step", 0))
+        self.phase_losses = {k: [float(x) for x in v] for k, v in state.get("phase_losses", {}).items()}
         self.history = [dict(m) for m in state["history"]]
 
     def run(self) -> list[dict[str, float]]:

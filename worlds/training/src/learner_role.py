@@ -82,9 +82,11 @@ class LearnerAgent(Agent):
         phase: int = 0,
         config: dict | None = None,
         interaction: Interaction | None = None,
+        steps: int = 0,
     ) -> bool:
-        """World request (canvas): run curriculum phase ``phase``."""
-        return self._accept("run_curriculum_phase", step, {"phase": phase}, config)
+        """World request (canvas): run curriculum phase ``phase`` (only its next ``steps`` steps when > 0)."""
+        args = {"phase": phase, "steps": steps} if steps else {"phase": phase}
+        return self._accept("run_curriculum_phase", step, args, config)
 
     @action
     async def run_dag_node(

@@ -1,6 +1,7 @@
 """The ``canvas`` learner's plan and badge rule (world side).
 
-Plan: ``run_curriculum_phase(0)``, ``(1)``, ``(2)`` then ``evaluate`` (a forecast); with ``curriculum="dag"``
+Plan: ``run_curriculum_phase(0)``, ``(1)``, ``(2)`` (a phase longer than ``phase_chunk`` steps in parts:
+``run_curriculum_phase(2, steps=150)`` four times) then ``evaluate`` (a forecast); with ``curriculum="dag"``
 one ``run_dag_node(name)`` per node of ``wmverse.canvas.STANDARD_DAG`` in tier order, then ``evaluate``.
 Badge: the canvas RMSE is below BOTH baselines' on every target -> 'pro', score = mean over targets of
 ``1 - rmse_canvas / min(rmse_random_walk, rmse_ar1)``.
@@ -34,10 +35,15 @@ class CanvasLearner(LearnerSpec):
             order = [n for tier in tiers(list(STANDARD_DAG)) for n in tier]
             steps = [LearnerStep(k, "run_dag_node", {"node": n}, n) for k, n in enumerate(order)]
             return steps + [LearnerStep(len(steps), EVALUATE, {}, "forecast")]
-        steps = [
-            LearnerStep(k, "run_curriculum_phase", {"phase": k}, name)
-            for k, name in enumerate(("independent", "coupling", "integration"))
-        ]
+        steps: list[LearnerStep] = []
+        chunk = self.config.phase_chunk
+        for k, name in enumerate(("independent", "coupling", "integration")):
+            n = self.config.phase_steps[k]
+            parts = -(-n // chunk) if chunk and n > chunk else 1
+            for j in range(parts):
+                args = {"phase": k} if parts == 1 else {"phase": k, "steps": chunk}
+                label = name if parts == 1 else f"{name} {j + 1}/{parts}"
+                steps.append(LearnerStep(len(steps), "run_curriculum_phase", args, label))
         return steps + [LearnerStep(len(steps), EVALUATE, {}, "forecast")]
 
     def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:
