@@ -123,7 +123,7 @@ def test_stale_and_foreign_reports_and_resends(world):
     _round(world)
     assert [(a, k["step"]) for _, a, k in world.sent] == [("run_curriculum_phase", 0)] * 2
     assert world.learners_done is False and world.learner_summary_lines()[0].startswith(
-        "Canvas    stopped at step 0/4"
+        "Canvas    stopped at step 0/7"  # phases 0, 1, phase 2 in 4 parts, evaluate
     )
 
 
