@@ -22,6 +22,7 @@ as long as the run, e.g. the main thread).
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import signal
 import sys
 import threading
@@ -88,9 +89,9 @@ def _serve(conn: Any, kind: str) -> None:
             elif op == "run":
                 out = runner.run(*args)
             elif op == "state":
-                out = {"runner": runner.state_dict(), "rngs": capture_rngs()}
+                out = pickle.dumps(_pack({"runner": runner.state_dict(), "rngs": capture_rngs()}), protocol=5)
             elif op == "load":
-                (state,) = args
+                state = _unpack(pickle.loads(args[0]))  # from the parent that started this process
                 runner.load_state_dict(state["runner"])
                 restore_rngs(state["rngs"])
                 out = None
@@ -101,6 +102,37 @@ def _serve(conn: Any, kind: str) -> None:
             conn.send(("ok", out))
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, named
             conn.send(("error", type(exc).__name__, str(exc)))
+
+
+#: Marks a tensor sent as a numpy array (see :func:`_pack`).
+_TENSOR = "__wmverse_tensor__"
+
+
+def _pack(obj: Any) -> Any:
+    """``obj`` with every CPU tensor as ``(_TENSOR, numpy array)``: numpy arrays pickle and unpickle in
+    microseconds, torch tensors one storage at a time (a state of many small tensors took 14 ms for 300 kB)."""
+    import torch
+
+    if isinstance(obj, torch.Tensor) and obj.device.type == "cpu" and obj.dtype != torch.bfloat16:
+        return (_TENSOR, obj.detach().numpy())
+    if isinstance(obj, dict):
+        return type(obj)((k, _pack(v)) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return type(obj)(_pack(v) for v in obj)
+    return obj
+
+
+def _unpack(obj: Any) -> Any:
+    """The inverse of :func:`_pack` (tensors own their memory again)."""
+    import torch
+
+    if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == _TENSOR:
+        return torch.from_numpy(obj[1])
+    if isinstance(obj, dict):
+        return type(obj)((k, _unpack(v)) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return type(obj)(_unpack(v) for v in obj)
+    return obj
 
 
 def _close(conn: Any, process: Any, lock: threading.Lock) -> None:
@@ -178,10 +210,11 @@ class RunnerProcess(LearnerRunner):
         return self._call("run", action, dict(args))
 
     def state_dict(self) -> dict[str, Any]:
-        return self._call("state")
+        # as bytes, tensors as numpy arrays: sent as objects they would go through shared memory one by one
+        return _unpack(pickle.loads(self._call("state")))  # from the child this object started
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._call("load", state)
+        self._call("load", pickle.dumps(_pack(state), protocol=5))
 
     def status(self) -> str:
         return self._call("status")
