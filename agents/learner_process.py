@@ -3,10 +3,11 @@
 ``run_synch.py`` runs every agent of a world in one process, and a learner's request runs on a background
 thread (:mod:`wmverse.runtime.background`). Threads of one process share the GIL (the learners' small torch
 ops are bound by Python's dispatch) and torch's global generator, so two learners on two threads would be
-neither faster nor reproducible. :class:`RunnerProcess` hosts the runner in a spawned child process instead:
-the calling thread only waits on a pipe, each learner computes on a core of its own, and each child owns its
-global generators, seeded with the learner's seed when it starts (the runners seed what they draw from, so a
-learner gives the same numbers here, in its own agent process under ``run_asynch.py``, or on a thread).
+neither faster nor reproducible. :class:`RunnerProcess` hosts the runner in a child process instead (forked
+where the parent may fork, else spawned): the calling thread only waits on a pipe, each learner computes on a
+core of its own, and each child owns its global generators, seeded with the learner's seed when it starts (the
+runners seed what they draw from, so a learner gives the same numbers here, in its own agent process under
+``run_asynch.py``, or on a thread).
 
 Contract: a :class:`~agents.learners.LearnerRunner` once :meth:`RunnerProcess.build` was called. Its
 :meth:`~RunnerProcess.state_dict` is ``{"runner": the child runner's state_dict(), "rngs": the child's
