@@ -1,8 +1,9 @@
 """Faults of a world served over libp2p: an agent killed (and restarted), stopped, or cut off by a partition.
 
-The tiny world is made endless and served in realtime (``run_w.py --max-steps``); Asker and Bob join from
+The tiny world is made to run until the test has seen what it checks (then it writes a stop file) and is
+served in realtime (``run_w.py``, ``--max-steps`` only as a safety net); Asker and Bob join from
 one process and Alice from another, whose faults the tests cause. Each run must end with a correct result
-(the world runs to its last tick, everyone exits 0) or with a non-zero exit that names the cause: never a
+(the world ends when told, everyone exits 0) or with a non-zero exit that names the cause: never a
 silent stall. The partition test needs root (network namespaces), as CI has.
 
 The scenarios mostly wait (realtime ticks, timeouts, a partition), so they run at the same time in three
@@ -53,7 +54,7 @@ def _stoppable(tiny: Path) -> Path:
     return tiny
 
 
-def _stop(world: Served, folder: Path) -> None:
+def _stop(folder: Path) -> None:
     """A few more ticks with everyone back, then the world ends."""
     time.sleep(1.0)
     (folder / "STOP").touch()
@@ -175,7 +176,7 @@ def killed(endless: Path) -> None:
         alice.wait(10)
         again = _join(endless, where, ["run_2.py"], endless / "keys" / "b")
         world.wait_for(r"Alice rejoined the run", timeout=90)
-        _stop(world, endless)
+        _stop(endless)
         _finish(world.proc, first, again)
     finally:
         for proc in (world.proc, first, alice):
@@ -212,7 +213,7 @@ def stopped(endless: Path) -> None:
         time.sleep(3.0)
         alice.send_signal(signal.SIGCONT)
         world.wait_for(r"Alice rejoined the run", timeout=60)
-        _stop(world, endless)
+        _stop(endless)
         _finish(world.proc, first, alice)
     finally:
         for proc in (world.proc, first, alice):
@@ -259,7 +260,7 @@ def partition(endless: Path) -> None:
             try:  # every agent back: end the run; else the world ends it, naming who did not come back
                 for name in ("Alice", "Asker", "Bob"):
                     world.wait_for(rf"{name} rejoined the run", timeout=90)
-                _stop(world, endless)
+                _stop(endless)
             except AssertionError:
                 pass
             _finish(world.proc, first, alice, timeout=180)
