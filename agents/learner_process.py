@@ -33,13 +33,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.learners.base import LearnerRunner
+from wmverse.runtime.journal import rebuild_exception
 
 __all__ = ["RunnerProcess"]
 
-#: Exceptions a request may raise in the child and re-raise here, by name.
-_EXCEPTIONS: dict[str, type[Exception]] = {
-    e.__name__: e for e in (ValueError, RuntimeError, KeyError, TypeError, IndexError, ArithmeticError)
-}
 #: Seconds :meth:`RunnerProcess.close` waits for the child before killing it.
 CLOSE_WAIT_S = 5.0
 
@@ -198,7 +195,7 @@ class RunnerProcess(LearnerRunner):
                     f"the {self.kind} learner's process ended (exit code {self._process.exitcode})"
                 ) from exc
         if reply[0] == "error":
-            raise _EXCEPTIONS.get(reply[1], RuntimeError)(reply[2])
+            raise rebuild_exception(reply[1], reply[2])
         return reply[1]
 
     def build(self, payload: Mapping[str, Any], seed: int) -> None:

@@ -181,3 +181,10 @@ def test_run_synch_refuses_a_bad_setting_before_running(monkeypatch, capsys, tmp
     assert main([str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "WMVERSE_LEARNER_PROCESSES must be 0 or 1, got '2'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+    from wmverse.cli import main as wmverse_main
+
+    script = tmp_path / "run_agent.py"
+    script.write_text("")
+    assert wmverse_main(["runtime", "join", "--world", "NoSuchWorld", str(script)]) == 2  # before any lookup
+    assert "join: WMVERSE_LEARNER_PROCESSES must be 0 or 1, got '2'" in capsys.readouterr().err

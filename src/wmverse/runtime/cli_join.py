@@ -36,12 +36,14 @@ def _rejoin_argv(args: argparse.Namespace) -> list[str]:
 def join_command(args: argparse.Namespace) -> int:
     """Runs agent scripts in this process, joined to a served world; after losing it mid-run, rejoins (a fresh
     process image with the same arguments and identity) up to ``--reconnects`` times."""
+    from wmverse.runtime import background
     from wmverse.runtime.remote import EXIT_LOST, JoinConfig, join_hub
 
     if args.resume and args.journal is None:
         print("join: --resume needs --journal DIR (where this process logged its ticks)", file=sys.stderr)
         return 2
     try:
+        background.lanes_setting()  # WMVERSE_LEARNER_PROCESSES is 0 or 1, before anything connects
         config = JoinConfig(
             args.world,
             tuple(args.scripts),

@@ -24,12 +24,19 @@ from typing import Any
 
 from wmverse.checkpoint.rng import capture_rngs, restore_rngs
 
-__all__ = ["JobJournal", "JobRecord", "JournalMismatch"]
+__all__ = ["JobJournal", "JobRecord", "JournalMismatch", "rebuild_exception"]
 
 #: Exceptions a replayed job may re-raise, by name (anything else comes back as RuntimeError).
 _EXCEPTIONS: dict[str, type[Exception]] = {
     e.__name__: e for e in (ValueError, RuntimeError, KeyError, TypeError, IndexError, ArithmeticError)
 }
+
+
+def rebuild_exception(kind: str, message: str) -> Exception:
+    """The exception a job raised elsewhere (a journal, another process), from its type's name and message:
+    ValueError, RuntimeError, KeyError, TypeError, IndexError and ArithmeticError as themselves, any other
+    type as RuntimeError."""
+    return _EXCEPTIONS.get(kind, RuntimeError)(message)
 
 
 class JournalMismatch(RuntimeError):
@@ -144,7 +151,7 @@ class JobJournal:
         for record, future in self._due:
             if record.error is not None:
                 kind, message = record.error
-                future.set_exception(_EXCEPTIONS.get(kind, RuntimeError)(message))
+                future.set_exception(rebuild_exception(kind, message))
             else:
                 future.set_result(record.result)
         self._due = []
