@@ -210,7 +210,8 @@ def serve_world(
     if config.epoch_s == RuntimeConfig.epoch_s and not options.lockstep:  # live: real timestamps
         config = dataclasses.replace(config, epoch_s=time.time())
     write = write or (lambda line: print(line, flush=True))
-    token = None if options.public else (options.token or secrets.token_urlsafe(24))
+    # a printed token never starts with '-' (argparse would take `--token -x...` for an option)
+    token = None if options.public else (options.token or "wm" + secrets.token_urlsafe(24))
     folder = Path(world_folder).resolve()
     identity = options.identity_dir or folder / ".identity" / "world"
     limits = Limits(max_message_bytes=int(options.max_message_mb * 1024 * 1024))
