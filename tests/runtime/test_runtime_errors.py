@@ -128,3 +128,19 @@ def test_live_rule_rejects_world_requests(tiny):
     assert result.exit_code == 0
     assert not any("greeted by" in line for line in lines)
     assert any("Alice: ERROR: Unexpected interaction from unknown node" in line for line in lines)
+
+
+def test_a_failed_run_closes_the_world_stats_so_nothing_prints_later(tiny, capsys):
+    """A run that fails after the world was built leaves no open stats database behind: before, unaiverse's
+    ``Stats.__del__`` saved and printed at some later garbage collection, inside another test's output."""
+    import gc
+    import sqlite3
+
+    _replace(tiny / "run_2.py", 'join_world="TinyWorld"', 'join_world="NoSuchWorld"')
+    result = run_world(tiny, RuntimeConfig(max_steps=10, quiet=True))
+    assert result.exit_code == 1
+    capsys.readouterr()
+    gc.collect()
+    assert capsys.readouterr().out == ""
+    with sqlite3.connect(tiny / "out" / "world_stats.db") as db:  # what it had was saved
+        assert db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()

@@ -106,6 +106,7 @@ class LocalNode(WorldJoining):
         self.world: World | None = hosted if self.node_type == self.WORLD else None
         self.node_name = node_name if node_name is not None else str(node_id)
         self.index = runtime.next_node_index()
+        runtime.nodes.append(self)
         self.node_id = node_id if node_id is not None else f"local-{self.index:04d}-{self.node_name}"
         self.public_peer_id = _peer_token("Pub", self.index, self.node_name)
         self.private_peer_id = _peer_token("Prv", self.index, self.node_name)

@@ -26,6 +26,7 @@ from wmverse.runtime import background
 from wmverse.runtime.checkpointing import ResumeError, graceful_interrupts, open_checkpointer
 from wmverse.runtime.clock import SyntheticClock, patched_time
 from wmverse.runtime.config import RunResult, RuntimeConfig
+from wmverse.runtime.ending import close_world_stats, finish_world
 from wmverse.runtime.errors import ScriptFailure, describe_failure
 from wmverse.runtime.node import LocalNode, set_active_runtime
 from wmverse.runtime.patches import (
@@ -164,43 +165,6 @@ def _load_script(runtime: Runtime, script: Path) -> None:
         runtime.current_script = None
 
 
-def _inline_plotly(page: str) -> str:
-    """Replaces the plotly.js CDN tag of unaiverse's dashboards by the bundled library (offline page)."""
-    import re
-
-    from plotly.offline import get_plotlyjs
-
-    pattern = r'<script src="https://cdn\.plot\.ly/plotly-[0-9.]+(?:\.min)?\.js"[^>]*></script>'
-    return re.sub(pattern, lambda _m: f"<script>{get_plotlyjs()}</script>", page)
-
-
-def _finish(runtime: Runtime, out_dir: Path) -> tuple[str | None, Path | None, Path | None]:
-    """World hooks at the end: save stats, render_dashboard(path) (or the stats plot), then summary()."""
-    world = runtime.world_node.hosted
-    stats = getattr(world, "stats", None)
-    db_path = None
-    if stats is not None and getattr(stats, "is_world", False):
-        stats.save_to_disk()
-        declared = getattr(world, "stats_db_path", None) or getattr(stats, "db_path", None)
-        if declared:
-            db_path = Path(declared).resolve()
-    dashboard = out_dir / "dashboard.html"
-    render = getattr(world, "render_dashboard", None)
-    if callable(render):
-        returned = render(str(dashboard))
-        if isinstance(returned, str | Path) and Path(returned).is_file():
-            dashboard = Path(returned)
-    elif stats is not None and hasattr(stats, "plot"):
-        page = stats.plot()
-        if isinstance(page, str) and page:
-            dashboard.write_text(_inline_plotly(page), encoding="utf-8")
-    summary_fn = getattr(world, "summary", None)
-    summary = str(summary_fn()) if callable(summary_fn) else None
-    if stats is not None and hasattr(stats, "shutdown"):
-        stats.shutdown()
-    return summary, db_path, (dashboard.resolve() if dashboard.is_file() else None)
-
-
 @contextlib.contextmanager
 def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
     """Every process-wide patch a run needs (clock, seeds, Node class, sandbox, logger), undone on exit."""
@@ -219,6 +183,7 @@ def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
         stack.enter_context(world_sandbox(folder))
         stack.enter_context(background.lanes(runtime.parallel_jobs, runtime.lane_start_method))
         stack.enter_context(_logger(runtime, printer, out_dir))
+        stack.callback(close_world_stats, runtime)
         stack.callback(runtime.role_code.cleanup)
         stack.callback(set_active_runtime, None)
         set_active_runtime(runtime)
@@ -356,7 +321,7 @@ def _run(runtime: Runtime, printer: _Printer, scripts: list[Path], driver, resul
             if runtime.aborted:
                 return  # a second Ctrl-C: quit at once, no end-of-run hooks
             try:
-                result.summary, result.stats_db, result.dashboard = _finish(runtime, out_dir)
+                result.summary, result.stats_db, result.dashboard = finish_world(runtime, out_dir)
             except Exception as exc:  # noqa: BLE001 - a failing world hook is reported with its location
                 raise describe_failure("the world's end-of-run hooks", exc, scripts[0], folder) from exc
     except ScriptFailure as failure:
