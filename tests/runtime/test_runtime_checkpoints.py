@@ -131,10 +131,10 @@ def test_the_node_api_checkpoints_and_resumes(tiny, tmp_path, db_rows):
 class _Run:
     """run_synch.py on an endless, slow copy of the tiny world, output read line by line."""
 
-    def __init__(self, folder: Path, out: Path, *extra: str) -> None:
+    def __init__(self, folder: Path, out: Path, *extra: str, script: str = "run_synch.py") -> None:
         cmd = [
             sys.executable,
-            str(ROOT / "run_synch.py"),
+            str(ROOT / script),
             str(folder),
             "--out",
             str(out),
@@ -185,6 +185,18 @@ def test_first_ctrl_c_stops_gracefully_with_a_checkpoint_and_the_run_resumes(tin
     code, text = resumed.finish()
     assert code == 0, text
     assert f"resumed at tick {stopped_at}" in text and f"{stopped_at + 3} ticks" in text
+
+
+def test_sigterm_stops_a_lockstep_run_of_local_processes_after_the_tick(tiny, tmp_path):
+    """run_asynch.py: SIGTERM (as Ctrl-C) ends the hub's loop after the tick; the stats and the dashboard are
+    written and the run exits 130."""
+    folder = _slow_endless(tiny)
+    run = _Run(folder, tmp_path / "out", "--max-steps", "10000", script="run_asynch.py")
+    run.wait_for("world greeted Alice", timeout=120)
+    run.proc.send_signal(signal.SIGTERM)
+    code, text = run.finish()
+    assert code == 130, text
+    assert "stopping after this tick" in text and "run ended by interrupted" in text and "dashboard:" in text
 
 
 def test_second_ctrl_c_quits_at_once(tiny, tmp_path):

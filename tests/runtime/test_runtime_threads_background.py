@@ -65,3 +65,34 @@ def test_a_failing_job_keeps_its_exception_for_the_caller():
     assert job.done()
     with pytest.raises(RuntimeError, match="step failed"):  # ...its owner gets it
         job.result()
+
+
+def test_a_deferred_lane_job_is_waited_for_only_from_its_due_time():
+    release = threading.Event()
+
+    def slow():
+        release.wait(5)
+        return "done"
+
+    with background.lanes(True, "fork"):
+        job = background.submit_in("lane-a", slow)
+        assert background.defer(job, until_s=10.0)
+        assert background.pending(now_s=9.5) == []  # not due: the clocks tick on without it
+        assert background.pending(now_s=10.0 - background.DUE_EPS_S / 2) == [job]  # due (float slack)
+        assert background.pending() == [job]  # e.g. before a checkpoint: every job
+        assert asyncio.run(background.settle(now_s=9.0)) == 0 and not job.done()
+        threading.Timer(0.2, release.set).start()
+        assert asyncio.run(background.settle(now_s=10.0)) == 1 and job.result() == "done"  # due: waited for
+        assert not background.is_due(10.0, 9.9) and background.is_due(10.0, 10.0)
+        other = background.submit(lambda: 1)  # outside a lane: never deferred (it may share generators)
+        assert not background.defer(other, until_s=99.0)
+        asyncio.run(background.settle(now_s=0.0))
+        assert other.done()
+
+
+def test_wait_all_blocks_until_deferred_jobs_end():
+    with background.lanes(True, "fork"):
+        job = background.submit_in("lane-b", lambda: time.sleep(0.2) or 7)
+        background.defer(job, until_s=1e9)
+        background.wait_all()
+        assert job.done() and job.result() == 7 and background.pending() == []

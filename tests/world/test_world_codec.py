@@ -62,3 +62,14 @@ def test_badge_suggestions_are_checked_before_any_is_sent():
         with pytest.raises(ValueError, match="badges must be"):
             asyncio.run(codec.suggest_badges(Agent(), bad))
     assert len(sent) == 1  # nothing sent for a malformed list
+
+
+def test_a_learner_requests_simulated_duration_is_checked():
+    assert "sim_s" not in codec.learner_request(
+        0, {"seed": 1}, {"phase": 1}
+    )  # 0: the report at the next tick
+    assert codec.learner_request(2, {}, {"n": 5}, sim_s=9) == {"step": 2, "config": {}, "n": 5, "sim_s": 9.0}
+    assert codec.request_sim_s(0) == 0.0 and codec.request_sim_s(9.5) == 9.5
+    assert codec.request_sim_s(codec.MAX_REQUEST_SIM_S) == codec.MAX_REQUEST_SIM_S
+    for bad in (-1, float("nan"), float("inf"), codec.MAX_REQUEST_SIM_S + 1, "9", None, True, [1]):
+        assert codec.request_sim_s(bad) is None, bad

@@ -47,7 +47,9 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("world_e2e")
     first = _run(base / "a", base / "cache")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    second = _run(base / "b", base / "cache")
+    # the second run computes the learners' steps on one thread of the world's process: no step is deferred
+    # across ticks (background.defer), every one is waited for in its tick; the run must be the same
+    second = _run(base / "b", base / "cache", {"WMVERSE_LEARNER_PROCESSES": "0"})
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     return base / "a", first.stdout, base / "b", second.stdout
 
@@ -137,7 +139,9 @@ def test_badges_were_suggested_by_agents_and_decided_by_the_world(runs):
     assert f"Badges ({len(badges)}):" in stdout and "rejected badge" not in stdout
 
 
-def test_same_seed_same_database_and_allocations(runs):
+def test_same_seed_same_database_and_allocations_with_learners_in_processes_or_on_a_thread(runs):
+    """Same seed, same run: with the learners in processes of their own (steps deferred across ticks) and
+    with them on one thread of the world's process (every step waited for in its tick)."""
     a, out_a, b, out_b = runs
     assert db_dump(a / "world_stats.db") == db_dump(b / "world_stats.db")
     table = [line for line in out_a.splitlines() if line.split(" ")[0] in {t.value for t in Tendency}]

@@ -67,7 +67,13 @@ def test_requests_follow_the_plan_and_reports_become_stats(world):
         target, act, kwargs = world.sent[-1]
         assert (target, act, kwargs["step"], kwargs["phase"]) == ("lw", "run_phase", k, k + 1)
         assert kwargs["config"] == world.learner_specs["leworld"].config_payload()
-        assert not _round(world)  # nothing new while the step is pending
+        assert kwargs["sim_s"] == pytest.approx(
+            learner_host.LEARNER_SPECS["leworld"].SIM_S_PER_EPOCH
+        )  # 1 epoch
+        sent = len(world.sent)
+        assert (
+            _round(world) and len(world.sent) == sent
+        )  # nothing new while the step is pending (still waiting)
         assert not asyncio.run(world.learner_reports_in())
         _report(world, "lw", k, {"loss": 1.0 / (k + 1)})
         assert asyncio.run(world.learner_reports_in())
@@ -129,3 +135,18 @@ def test_stale_and_foreign_reports_and_resends(world):
 
 def test_no_learner_means_nothing_to_wait_for(world):
     assert world.learners_done and not _round(world) and asyncio.run(world.learner_reports_in())
+
+
+def test_learners_go_at_their_own_pace(world):
+    """A learner that reported is judged and asked its next step while another is still at work on its first."""
+    world.register_learner("lw", "leworld")
+    world.register_learner("dy", "dynamics")
+    _round(world)
+    assert sorted((t, k["step"]) for t, _, k in world.sent) == [("dy", 0), ("lw", 0)]
+    assert world.sent[0][2]["sim_s"] > world.sent[1][2]["sim_s"] > 0  # dynamics' 500 steps vs one epoch
+    _report(world, "lw", 0, {"loss": 0.5})
+    assert asyncio.run(world.learner_reports_in())  # dynamics has not reported: no round barrier
+    asyncio.run(world.judge_learner_reports())
+    assert _round(world)
+    assert [(t, k["step"]) for t, _, k in world.sent[2:]] == [("lw", 1)]
+    assert not asyncio.run(world.learner_reports_in())  # both at work now

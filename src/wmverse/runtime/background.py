@@ -22,6 +22,14 @@ submission order, different lanes at the same time. Only jobs that share nothing
 one: a learner whose runner computes in a child process of its own (``agents.learner_process``), so its
 thread only waits. Everything else (the default lane) keeps the one-at-a-time rule above. The clocks wait
 for every lane alike, so a run stays a function of its seed.
+
+Deferred jobs: a job in a lane may be given a due time on the simulated clock (:func:`defer`): the clocks
+then wait for it only at the first tick at or after that time (:func:`settle` with ``now``), and its user
+must not look at it before then either (:func:`is_due`), so the run still does not depend on when the job
+really finished. Meanwhile the world ticks on and other lanes' jobs start and end: a learner's long request
+overlaps many ticks and the other learners' requests. A job outside a lane is never deferred (it may share
+random generators with the ticking thread); it is waited for at the end of its tick as above, which gives
+the same run, only slower.
 """
 
 from __future__ import annotations
@@ -35,8 +43,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 __all__ = [
+    "DUE_EPS_S",
     "HEARTBEAT_S",
     "LANES_VAR",
+    "defer",
+    "is_due",
     "lanes",
     "lanes_enabled",
     "lane_start_method",
@@ -47,6 +58,7 @@ __all__ = [
     "settle",
     "submit",
     "submit_in",
+    "wait_all",
 ]
 
 #: Seconds between two "busy" heartbeats while a lockstep process waits for its jobs.
@@ -64,6 +76,10 @@ _lanes_on = False
 _start_method = "spawn"
 _lane_executors: dict[str, ThreadPoolExecutor] = {}
 _on_exit: list[Callable[[], None]] = []
+_lane_jobs: set[Future] = set()  # jobs submitted to a lane (only those may be deferred)
+_due: dict[Future, float] = {}  # deferred job -> simulated time from which the clocks wait for it
+#: Simulated seconds of slack when a clock reading is compared with a due time (float sums of ticks).
+DUE_EPS_S = 1e-6
 
 
 def lanes_setting(environ: Mapping[str, str] | None = None) -> bool:
@@ -94,6 +110,8 @@ def lanes(enabled: bool = True, start_method: str = "spawn") -> Iterator[None]:
             executors, callbacks = list(_lane_executors.values()), list(_on_exit)
             _lane_executors.clear()
             _on_exit.clear()
+            _lane_jobs.clear()
+            _due.clear()
         for executor in executors:  # a job still running (a run cut short) is not waited for
             executor.shutdown(wait=False, cancel_futures=True)
         for callback in callbacks:
@@ -156,25 +174,61 @@ def submit_in(lane: str | None, fn: Callable[..., Any], *args: Any, **kwargs: An
             executor = _executor
         job = executor.submit(fn, *args, **kwargs)
         _jobs.append(job)
+        if executor is not _executor:
+            _lane_jobs.add(job)
     if _journal is not None:
         _journal.submitted(fn, args, kwargs, tick, job)
     return job
 
 
-def pending() -> list[Future]:
-    """The jobs not finished yet (finished ones are forgotten)."""
+def is_due(until_s: float, now_s: float) -> bool:
+    """True when a clock reading ``now_s`` has reached the due time ``until_s`` (both simulated seconds)."""
+    return now_s + DUE_EPS_S >= until_s
+
+
+def defer(job: Future, until_s: float) -> bool:
+    """Clocks wait for ``job`` only from simulated time ``until_s`` on (see the module docstring); True when
+    deferred, False for a job outside a lane (waited for at the end of its tick, as every job). Either way
+    its user must not look at it before :func:`is_due` says so."""
+    with _lock:
+        if job not in _lane_jobs:
+            return False
+        _due[job] = float(until_s)
+        return True
+
+
+def pending(now_s: float | None = None) -> list[Future]:
+    """The jobs not finished yet (finished ones are forgotten); with ``now_s``, only those the clocks wait for
+    at that simulated time (deferred jobs not yet due are left out)."""
     with _lock:
         _jobs[:] = [j for j in _jobs if not j.done()]
-        return list(_jobs)
+        for gone in [j for j in _lane_jobs if j.done()]:
+            _lane_jobs.discard(gone)
+            _due.pop(gone, None)
+        if now_s is None:
+            return list(_jobs)
+        return [j for j in _jobs if j not in _due or is_due(_due[j], now_s)]
 
 
-async def settle(heartbeat: Callable[[], Awaitable[None]] | None = None, every_s: float = HEARTBEAT_S) -> int:
-    """Wait, without blocking the event loop, until every pending job is done; returns how many there were.
+def wait_all() -> None:
+    """Block until every job, deferred or not, is done (e.g. before a checkpoint of the processors)."""
+    for job in pending():
+        with contextlib.suppress(Exception):  # its user sees the outcome
+            job.exception()
+
+
+async def settle(
+    heartbeat: Callable[[], Awaitable[None]] | None = None,
+    every_s: float = HEARTBEAT_S,
+    now_s: float | None = None,
+) -> int:
+    """Wait, without blocking the event loop, until every pending job is done (with ``now_s``: every job
+    :func:`pending` gives at that simulated time); returns how many there were.
 
     ``heartbeat`` (if given) is awaited every ``every_s`` seconds while waiting.
     """
     waited = 0
-    while jobs := pending():
+    while jobs := pending(now_s):
         waited += len(jobs)
         done = asyncio.gather(*(asyncio.wrap_future(j) for j in jobs), return_exceptions=True)
         while True:

@@ -214,6 +214,14 @@ class Checkpointer:
     def end_tick(self) -> None:
         self.journal.end_tick(self.runtime.steps)
 
+    def save_due(self, ahead_s: float) -> bool:
+        """True when a checkpoint will be written once the clock has moved ``ahead_s`` more seconds (the
+        scheduler then lets every job, deferred or not, end in this tick)."""
+        due = self._next_due
+        return (
+            self.resumed is None and due is not None and self.runtime.clock.elapsed_s + ahead_s >= due - 1e-9
+        )
+
     def after_tick(self) -> str | None:
         """After the clock moved: finish a replay that reached its checkpoint, or save one that is due.
         Returns a line for the user (None: nothing happened)."""
@@ -236,8 +244,13 @@ class Checkpointer:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def save(self) -> str | None:
-        """Writes the checkpoint of the current tick (None when a job is still running: not a safe point)."""
-        if not self.journal.complete or self.replaying:
+        """Writes the checkpoint of the current tick (None when a job is still running: not a safe point).
+        A deferred job still computing is waited for first: its processor's state is known only once it ends."""
+        if self.replaying:
+            return None
+        background.wait_all()
+        self.journal.collect()
+        if not self.journal.complete:
             return None
         started = time.perf_counter()
         runtime = self.runtime
@@ -329,8 +342,8 @@ def open_checkpointer(runtime: Any, printer: Any, write: Callable[[str], None]) 
 
 @contextlib.contextmanager
 def graceful_interrupts(runtime: Any, write: Callable[[str], None]) -> Iterator[None]:
-    """A first Ctrl-C sets ``runtime.stop_requested`` (the run stops after the current tick: a checkpoint,
-    the stats and the dashboard are written); a second sets ``runtime.aborted`` and quits at once
+    """A first Ctrl-C or SIGTERM sets ``runtime.stop_requested`` (the run stops after the current tick: a
+    checkpoint, the stats and the dashboard are written); a second sets ``runtime.aborted`` and quits at once
     (``KeyboardInterrupt``). Installed only in the main thread (where signals are handled)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -339,6 +352,7 @@ def graceful_interrupts(runtime: Any, write: Callable[[str], None]) -> Iterator[
     def on_interrupt(_signum: int, _frame: object) -> None:
         if runtime.stop_requested:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, previous_term)
             runtime.aborted = True
             raise KeyboardInterrupt
         runtime.stop_requested = True
@@ -347,8 +361,12 @@ def graceful_interrupts(runtime: Any, write: Callable[[str], None]) -> Iterator[
             "Ctrl-C again quits at once"
         )
 
+    # SIGTERM too: a flag read once per tick, where an exception raised at any point could be swallowed
+    # (a signal that lands in a destructor is only printed, and the run went on to its end)
     previous = signal.signal(signal.SIGINT, on_interrupt)
+    previous_term = signal.signal(signal.SIGTERM, on_interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)

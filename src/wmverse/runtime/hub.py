@@ -124,8 +124,9 @@ class Hub(HubTicks, HubAdmission, HubRestart):
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self) -> str:
-        """Ticks until the world is finished ('world'), max_steps ticks ran ('max_steps') or the world node's
-        ``run(cycles=..., max_time=...)`` limit is reached ('cycles'/'max_time')."""
+        """Ticks until the world is finished ('world'), max_steps ticks ran ('max_steps'), the world node's
+        ``run(cycles=..., max_time=...)`` limit is reached ('cycles'/'max_time') or a first Ctrl-C or SIGTERM
+        asked for a stop after the tick ('interrupted')."""
         runtime = self.runtime
         world_node = runtime.require_world_node()
         self._changed = asyncio.Event()
@@ -160,6 +161,9 @@ class Hub(HubTicks, HubAdmission, HubRestart):
                 limit = world_node.limit_reached()  # the world node's run(cycles=..., max_time=...)
                 if limit is not None:
                     reason = limit
+                    return reason
+                if runtime.stop_requested:  # a first Ctrl-C or SIGTERM: stop after this tick
+                    reason = "interrupted"
                     return reason
                 self._check_lost()
                 if self.config.realtime:

@@ -155,6 +155,17 @@ class JobJournal:
             else:
                 future.set_result(record.result)
         self._due = []
+        ended = self.collect()
+        if tick in self._replay_rngs:
+            restore_rngs(self._replay_rngs[tick])
+            self.rngs[tick] = self._replay_rngs[tick]
+        elif ended:
+            self.rngs[tick] = capture_rngs()
+
+    def collect(self) -> bool:
+        """Take the outcomes of the live jobs that have finished; True if there was any. A job deferred past
+        its tick (``background.defer``) computes in a process of its own, so its end is not a generator
+        event of this process."""
         ended = False
         still: list[tuple[JobRecord, Future]] = []
         for record, future in self._open:
@@ -168,11 +179,7 @@ class JobJournal:
             else:
                 record.error = (type(error).__name__, str(error))
         self._open = still
-        if tick in self._replay_rngs:
-            restore_rngs(self._replay_rngs[tick])
-            self.rngs[tick] = self._replay_rngs[tick]
-        elif ended:
-            self.rngs[tick] = capture_rngs()
+        return ended
 
     @property
     def complete(self) -> bool:

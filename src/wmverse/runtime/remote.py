@@ -197,7 +197,7 @@ class RemoteClient(RemoteResume):
         runtime = Runtime(folder, config, clock, out_dir)
         runtime.join_service = self
         runtime.wait_for_background = not bool(welcome.get("realtime", False))
-        runtime.parallel_jobs = len(cfg.scripts) > 1  # learners of several scripts compute side by side
+        runtime.parallel_jobs = True  # learners compute in processes of their own, across ticks (background)
         runtime.lane_start_method = "spawn" if cfg.address else "fork"  # libp2p loaded: no fork
         runtime.on_busy = self._busy
         runtime.transition_log = []  # sent to the hub with every tick's answer

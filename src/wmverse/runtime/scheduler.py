@@ -117,6 +117,8 @@ class Runtime:
 
     async def step_nodes(self) -> None:
         """Steps every node of this process once at the current time (agents, then the world)."""
+        if self.wait_for_background:  # jobs deferred to this tick are done before any node looks at them
+            await background.settle(self.on_busy, now_s=self.clock.get_time())
         for node in self.order():
             self.current_node = node
             try:
@@ -131,8 +133,11 @@ class Runtime:
                 self.current_node = None
             if self.pending_failure is not None:
                 raise self.pending_failure
-        if self.wait_for_background:
-            await background.settle(self.on_busy)
+        if self.wait_for_background:  # jobs of this tick; every job when a checkpoint follows
+            saving = self.checkpointer is not None and self.checkpointer.save_due(
+                self.config.tick_ms / 1000.0
+            )
+            await background.settle(self.on_busy, now_s=None if saving else self.clock.get_time())
         if self.checkpointer is not None:
             self.checkpointer.end_tick()
 

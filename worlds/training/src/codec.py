@@ -260,9 +260,27 @@ def resolution_request(epoch: int, allocation: float, winner: str, badges: Seque
     return {"epoch": epoch, "allocation": allocation, "winner": winner, "badges": badges_payload(badges)}
 
 
-def learner_request(step: int, config: Mapping[str, Any], args: Mapping[str, Any]) -> dict:
-    """Keyword arguments of a learner's training or evaluation request."""
-    return {"step": step, "config": dict(config), **args}
+#: The longest simulated duration a learner request may declare (seconds).
+MAX_REQUEST_SIM_S = 3600.0
+
+
+def learner_request(
+    step: int, config: Mapping[str, Any], args: Mapping[str, Any], sim_s: float = 0.0
+) -> dict:
+    """Keyword arguments of a learner's training or evaluation request; ``sim_s`` (> 0: sent) is the simulated
+    seconds the step takes, i.e. how long after accepting it the learner reports."""
+    kwargs = {"step": step, "config": dict(config), **args}
+    if sim_s > 0:
+        kwargs["sim_s"] = float(sim_s)
+    return kwargs
+
+
+def request_sim_s(value: Any) -> float | None:
+    """A request's ``sim_s`` checked: a finite number of seconds in [0, :data:`MAX_REQUEST_SIM_S`], else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    span = float(value)
+    return span if 0.0 <= span <= MAX_REQUEST_SIM_S else None  # (NaN fails both comparisons)
 
 
 def finish_request(badges: Sequence[Any]) -> dict:

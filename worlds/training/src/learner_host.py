@@ -6,7 +6,13 @@
     learners_open --request_learner_steps--> steps_requested --learner_reports_in--> reports_in
     reports_in --judge_learner_reports--> learners_open
 
-``request_learner_steps`` sends every joined learner its next request of the plan (``run_phase 2``,
+Each learner goes at its own pace: a report is judged as soon as it arrives and that learner is asked its
+next step, while the others work on theirs. A step declares how many simulated seconds it takes
+(``LearnerStep.sim_s``, from the kind's cost model); the learner reports no earlier, so the order of
+events does not depend on the machine, and the runtime lets the learners' processes compute side by side
+across ticks (``wmverse.runtime.background.defer``).
+
+``request_learner_steps`` sends every idle joined learner its next request of the plan (``run_phase 2``,
 ``run_env_steps 150``, ``evaluate``... with the learner's config) or, once evaluated, ``finish`` with the
 badge the world decided; ``judge_learner_reports`` stores each report as stats (``learner_step``,
 ``learner_eval``) and, for evaluations, applies the kind's badge rule. Reports arrive through the stats
@@ -85,7 +91,7 @@ class LearnerHost:
                 t.awaiting, t.next_index = None, t.awaiting  # ask again (the agent answers from its cache)
             step = t.next_step()
             if step is not None:
-                kwargs = codec.learner_request(step.index, t.spec.config_payload(), step.args)
+                kwargs = codec.learner_request(step.index, t.spec.config_payload(), step.args, step.sim_s)
                 if await self._send(action_name=step.action, target=pid, action_kwargs=kwargs, volatile=True):
                     t.mark_asked(step, now)
                     sent = True
@@ -99,18 +105,18 @@ class LearnerHost:
                     t.finish_sent = True
                     self._last_finish_at = now
                     sent = True
-        return sent
+        return sent or any(t.awaiting is not None for t in self.learners.values())
 
     @action
     async def learner_reports_in(self) -> bool:
-        """True once every requested step's report arrived (or one is overdue: the next round re-sends)."""
+        """True once any requested step's report arrived (or one is overdue: the next pass re-sends it).
+
+        Learners are driven one by one, not in rounds: a learner that reported gets its next request at once,
+        while the others are still at work on theirs."""
         waiting = {pid: t for pid, t in self.learners.items() if t.awaiting is not None}
-        arrived = {
-            pid
-            for pid, report in self._learner_inbox
-            if pid in waiting and report.step == waiting[pid].awaiting
-        }
-        if set(waiting) <= arrived:
+        if not waiting or any(
+            pid in waiting and report.step == waiting[pid].awaiting for pid, report in self._learner_inbox
+        ):
             return True
         now = clock.get_time()
         return any(now - t.asked_at > RESEND_LEARNER_AFTER_S for t in waiting.values())

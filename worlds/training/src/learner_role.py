@@ -39,6 +39,7 @@ class LearnerAgent(Agent):
         self._report_body: dict[str, Any] | None = None
         self._done: dict[int, dict[str, Any]] = {}  # step index -> metrics already computed
         self._job: Any = None  # the running step (a concurrent.futures.Future), if any
+        self._due = 0.0  # simulated time from which the running step's outcome may be used
         self._reported_state = None
 
     async def on_tick(self):
@@ -57,13 +58,16 @@ class LearnerAgent(Agent):
             raise RuntimeError(f"a {self.KIND} learner needs LearnerProcessor({self.KIND!r}) as processor")
         return model
 
-    def _accept(self, name: str, step: int, args: dict[str, Any], config: dict | None) -> bool:
-        if config is None or step < 0:
+    def _accept(
+        self, name: str, step: int, args: dict[str, Any], config: dict | None, sim_s: Any = 0.0
+    ) -> bool:
+        span = codec.request_sim_s(sim_s)
+        if config is None or step < 0 or span is None:
             return False
-        self._pending = {"step": int(step), "action": name, "args": args, "config": config}
+        self._pending = {"step": int(step), "action": name, "args": args, "config": config, "sim_s": span}
         return True
 
-    # -- world requests --------------------------------------------------------------------------------
+    # -- world requests (``sim_s``: the simulated seconds the step takes; its report is sent no earlier) ----
     @action
     async def run_phase(
         self,
@@ -71,9 +75,10 @@ class LearnerAgent(Agent):
         phase: int = 0,
         config: dict | None = None,
         interaction: Interaction | None = None,
+        sim_s: float = 0.0,
     ) -> bool:
         """World request (leworld): run LeWorld training phase ``phase``."""
-        return self._accept("run_phase", step, {"phase": phase}, config)
+        return self._accept("run_phase", step, {"phase": phase}, config, sim_s)
 
     @action
     async def run_curriculum_phase(
@@ -83,10 +88,11 @@ class LearnerAgent(Agent):
         config: dict | None = None,
         interaction: Interaction | None = None,
         steps: int = 0,
+        sim_s: float = 0.0,
     ) -> bool:
         """World request (canvas): run curriculum phase ``phase`` (only its next ``steps`` steps when > 0)."""
         args = {"phase": phase, "steps": steps} if steps else {"phase": phase}
-        return self._accept("run_curriculum_phase", step, args, config)
+        return self._accept("run_curriculum_phase", step, args, config, sim_s)
 
     @action
     async def run_dag_node(
@@ -95,23 +101,33 @@ class LearnerAgent(Agent):
         node: str = "",
         config: dict | None = None,
         interaction: Interaction | None = None,
+        sim_s: float = 0.0,
     ) -> bool:
         """World request (canvas, DAG curriculum): train DAG node ``node``."""
-        return self._accept("run_dag_node", step, {"node": node}, config)
+        return self._accept("run_dag_node", step, {"node": node}, config, sim_s)
 
     @action
     async def run_env_steps(
-        self, step: int = -1, n: int = 0, config: dict | None = None, interaction: Interaction | None = None
+        self,
+        step: int = -1,
+        n: int = 0,
+        config: dict | None = None,
+        interaction: Interaction | None = None,
+        sim_s: float = 0.0,
     ) -> bool:
         """World request (dynamics): act ``n`` real environment steps, learning online."""
-        return self._accept("run_env_steps", step, {"n": n}, config)
+        return self._accept("run_env_steps", step, {"n": n}, config, sim_s)
 
     @action
     async def run_episode(
-        self, step: int = -1, config: dict | None = None, interaction: Interaction | None = None
+        self,
+        step: int = -1,
+        config: dict | None = None,
+        interaction: Interaction | None = None,
+        sim_s: float = 0.0,
     ) -> bool:
         """World request (dynamics): play an episode with the planner and report it."""
-        return self._accept("run_episode", step, {}, config)
+        return self._accept("run_episode", step, {}, config, sim_s)
 
     @action
     async def evaluate(
@@ -120,9 +136,10 @@ class LearnerAgent(Agent):
         episodes: int = 0,
         config: dict | None = None,
         interaction: Interaction | None = None,
+        sim_s: float = 0.0,
     ) -> bool:
         """World request: evaluate on held-out data (the world decides the badge from it)."""
-        return self._accept("evaluate", step, {"episodes": episodes} if episodes else {}, config)
+        return self._accept("evaluate", step, {"episodes": episodes} if episodes else {}, config, sim_s)
 
     @action
     async def finish(self, badges: list | None = None, interaction: Interaction | None = None) -> bool:
@@ -134,8 +151,10 @@ class LearnerAgent(Agent):
     @action
     async def work(self) -> bool:
         """Run the accepted request with the processor, off the clock (``wmverse.runtime.background``): the
-        first call starts the job and every call returns False until it is done, so the agent keeps
-        answering ticks; errors are reported to the world, not raised."""
+        first call starts the job and every call returns False until it is done and the request's ``sim_s``
+        simulated seconds have passed (the job is deferred to then: the world ticks on meanwhile, and the
+        report leaves at the same tick however fast the machine), so the agent keeps answering ticks; errors
+        are reported to the world, not raised."""
         p = self._pending
         if p is None:
             return False
@@ -145,7 +164,9 @@ class LearnerAgent(Agent):
                 self._job = background.submit_in(
                     self.learner.lane, self.learner.run_request, p["action"], p["args"], p["config"]
                 )
-            if not self._job.done():
+                self._due = clock.get_time() + p["sim_s"]
+                background.defer(self._job, self._due)
+            if not background.is_due(self._due, clock.get_time()) or not self._job.done():
                 return False
             job, self._job = self._job, None
             try:

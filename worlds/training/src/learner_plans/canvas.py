@@ -9,13 +9,14 @@ Badge: the canvas RMSE is below BOTH baselines' on every target -> 'pro', score 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from agents.learners.base import EVALUATE
 from agents.learners.canvas import BASELINES, CanvasLearnerConfig
 
-from .protocol import LearnerBadge, LearnerSpec, LearnerStep, env_ints
+from .protocol import SIM_S_SCALE, LearnerBadge, LearnerSpec, LearnerStep, env_ints
 
 __all__ = ["CanvasLearner"]
 
@@ -28,13 +29,20 @@ class CanvasLearner(LearnerSpec):
     train_actions = ("run_curriculum_phase", "run_dag_node")
     config_type = CanvasLearnerConfig
 
+    #: Cost model (``LearnerStep.sim_s``, see ``SIM_S_SCALE``), from measured wall seconds (rounded up: the
+    #: canvas is not the critical path): per training step, per forecast evaluation.
+    SIM_S_PER_STEP: ClassVar[float] = SIM_S_SCALE * 0.06
+    SIM_S_PER_EVALUATION: ClassVar[float] = SIM_S_SCALE * 0.5
+
     def plan(self) -> list[LearnerStep]:
+        forecast = LearnerStep(0, EVALUATE, {}, "forecast", self.SIM_S_PER_EVALUATION)
         if self.config.curriculum == "dag":
             from wmverse.canvas.dag import STANDARD_DAG, tiers
 
             order = [n for tier in tiers(list(STANDARD_DAG)) for n in tier]
-            steps = [LearnerStep(k, "run_dag_node", {"node": n}, n) for k, n in enumerate(order)]
-            return steps + [LearnerStep(len(steps), EVALUATE, {}, "forecast")]
+            cost = self.config.dag_steps * self.SIM_S_PER_STEP
+            steps = [LearnerStep(k, "run_dag_node", {"node": n}, n, cost) for k, n in enumerate(order)]
+            return steps + [dataclasses.replace(forecast, index=len(steps))]
         steps: list[LearnerStep] = []
         chunk = self.config.phase_chunk
         for k, name in enumerate(("independent", "coupling", "integration")):
@@ -43,8 +51,11 @@ class CanvasLearner(LearnerSpec):
             for j in range(parts):
                 args = {"phase": k} if parts == 1 else {"phase": k, "steps": chunk}
                 label = name if parts == 1 else f"{name} {j + 1}/{parts}"
-                steps.append(LearnerStep(len(steps), "run_curriculum_phase", args, label))
-        return steps + [LearnerStep(len(steps), EVALUATE, {}, "forecast")]
+                part = min(chunk, n - j * chunk) if parts > 1 else n
+                steps.append(
+                    LearnerStep(len(steps), "run_curriculum_phase", args, label, part * self.SIM_S_PER_STEP)
+                )
+        return steps + [dataclasses.replace(forecast, index=len(steps))]
 
     def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:
         table = evaluation.get("rmse") or {}

@@ -8,12 +8,12 @@ the environment's solved threshold (CartPole-v1: 475) -> 'completed', score = mi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from agents.learners.base import EVALUATE
 from agents.learners.dynamics import SOLVED_FALLBACK, DynamicsLearnerConfig
 
-from .protocol import LearnerBadge, LearnerSpec, LearnerStep, env_ints
+from .protocol import SIM_S_SCALE, LearnerBadge, LearnerSpec, LearnerStep, env_ints
 
 __all__ = ["DynamicsLearner", "SOLVED_FALLBACK"]
 
@@ -26,14 +26,36 @@ class DynamicsLearner(LearnerSpec):
     train_actions = ("run_env_steps", "run_episode")
     config_type = DynamicsLearnerConfig
 
+    #: Cost model (``LearnerStep.sim_s``, see ``SIM_S_SCALE``), from measured wall seconds: per real step with
+    #: planning and learning, per typical ``run_episode``, per evaluation episode.
+    SIM_S_PER_ENV_STEP: ClassVar[float] = SIM_S_SCALE * 0.018
+    SIM_S_PER_EPISODE_REQUEST: ClassVar[float] = SIM_S_SCALE * 3.5
+    SIM_S_PER_EVAL_EPISODE: ClassVar[float] = SIM_S_SCALE * 1.1
+
     def plan(self) -> list[LearnerStep]:
         c = self.config
         steps = [
-            LearnerStep(k, "run_env_steps", {"n": c.chunk_steps}, f"{c.chunk_steps} env steps")
+            LearnerStep(
+                k,
+                "run_env_steps",
+                {"n": c.chunk_steps},
+                f"{c.chunk_steps} env steps",
+                c.chunk_steps * self.SIM_S_PER_ENV_STEP,
+            )
             for k in range(c.chunks)
         ]
-        steps.append(LearnerStep(len(steps), "run_episode", {}, "episode + plan"))
-        steps.append(LearnerStep(len(steps), EVALUATE, {"episodes": c.eval_episodes}, "evaluate"))
+        steps.append(
+            LearnerStep(len(steps), "run_episode", {}, "episode + plan", self.SIM_S_PER_EPISODE_REQUEST)
+        )
+        steps.append(
+            LearnerStep(
+                len(steps),
+                EVALUATE,
+                {"episodes": c.eval_episodes},
+                "evaluate",
+                c.eval_episodes * self.SIM_S_PER_EVAL_EPISODE,
+            )
+        )
         return steps
 
     def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:

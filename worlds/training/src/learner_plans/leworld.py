@@ -8,12 +8,12 @@ except phase 1). Badge: held-out next-state MSE of LeWorld < the memory-free bas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from agents.learners.base import EVALUATE
 from agents.learners.leworld import LeWorldLearnerConfig
 
-from .protocol import LearnerBadge, LearnerSpec, LearnerStep, env_ints
+from .protocol import SIM_S_SCALE, LearnerBadge, LearnerSpec, LearnerStep, env_ints
 
 __all__ = ["LeWorldLearner"]
 
@@ -26,14 +26,21 @@ class LeWorldLearner(LearnerSpec):
     train_actions = ("run_phase",)
     config_type = LeWorldLearnerConfig
 
+    #: Cost model (``LearnerStep.sim_s``, see ``SIM_S_SCALE``), from measured wall seconds (rounded up: LeWorld
+    #: is not the critical path): per training epoch (a phase of none still builds the model), per evaluation.
+    SIM_S_PER_EPOCH: ClassVar[float] = SIM_S_SCALE * 0.7
+    SIM_S_PER_EVALUATION: ClassVar[float] = SIM_S_SCALE * 0.5
+
     def plan(self) -> list[LearnerStep]:
+        epochs = self.config.phase_epochs
+        phases = [k for k in (1, 2, 3) if epochs[k - 1] > 0 or k == 1]
         steps = [
-            LearnerStep(k - 1, "run_phase", {"phase": k}, f"phase {k}")
-            for k in (1, 2, 3)
-            if self.config.phase_epochs[k - 1] > 0 or k == 1
+            LearnerStep(
+                i, "run_phase", {"phase": k}, f"phase {k}", max(1, epochs[k - 1]) * self.SIM_S_PER_EPOCH
+            )
+            for i, k in enumerate(phases)
         ]
-        steps = [LearnerStep(i, s.action, s.args, s.label) for i, s in enumerate(steps)]
-        return steps + [LearnerStep(len(steps), EVALUATE, {}, "evaluate")]
+        return steps + [LearnerStep(len(steps), EVALUATE, {}, "evaluate", self.SIM_S_PER_EVALUATION)]
 
     def badge(self, evaluation: Mapping[str, Any]) -> LearnerBadge | None:
         try:

@@ -19,7 +19,14 @@ from typing import Any, ClassVar
 from agents.learners import config_from_payload
 from agents.learners.base import EVALUATE, json_safe
 
-__all__ = ["LearnerBadge", "LearnerSpec", "LearnerStep", "LearnerTracker", "env_ints"]
+__all__ = ["LearnerBadge", "LearnerSpec", "LearnerStep", "LearnerTracker", "SIM_S_SCALE", "env_ints"]
+
+#: The kinds' cost models give each step about this fraction of the wall seconds it takes on a shared 2-core
+#: machine (measured per step in the main world). Only the proportions matter for speed: a learner whose
+#: steps are given too little time holds the clock at their due tick, one given too much idles until then.
+#: A quarter fits the three plans into the debate's ~20 simulated seconds, so the run's ticks and messages
+#: stay the debate's.
+SIM_S_SCALE = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,10 @@ class LearnerStep:
     """Keyword arguments of the request (JSON-safe)."""
     label: str = ""
     """Short human label (progress lines, dashboard)."""
+    sim_s: float = 0.0
+    """Simulated seconds the step takes (the kind's cost model, see :data:`SIM_S_SCALE`): the learner reports
+    that long after the request, however fast it really computed, and the runtime lets it compute across
+    those ticks while the world and the other learners go on."""
 
     @property
     def is_evaluation(self) -> bool:
