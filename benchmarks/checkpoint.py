@@ -148,7 +148,7 @@ def world_benchmark(folder: Path, seed: int) -> None:
         out = Path(root) / "ckpt"
         ckpt_s, text = _run_world(folder, out, seed, "--checkpoint-every", f"{every:.3f}", "--keep", "1000")
         saves = [
-            float(x) for x in re.findall(r"checkpoint ckpt-\d+\.wmc written \(tick \d+, ([0-9.]+) s\)", text)
+            float(x) for x in re.findall(r"checkpoint ckpt-\d+\.wmc written \(tick \d+(?:, written at tick \d+)?, ([0-9.]+) s\)", text)
         ]
         files = sorted((out / "checkpoints").glob("ckpt-*.wmc"))
         sizes = [f.stat().st_size / MB for f in files]
@@ -157,13 +157,17 @@ def world_benchmark(folder: Path, seed: int) -> None:
             if f != middle:
                 f.unlink()  # resume from the middle of the run: the rest runs live
         resume_s, resumed = _run_world(folder, out, seed, "--resume")
+        late = len(re.findall(r"written at tick", text))
         replay = re.search(r"resumed at tick (\d+) .* in ([0-9.]+) s with (\d+) job", resumed)
     print(
         f"world {folder.name}, seed {seed}: {ticks} ticks, {sim_s} simulated s, {epochs} epochs; "
         f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
     )
     print(f"  plain run                  {plain_s:8.1f} s wall")
-    print(f"  checkpoint every {every:.2f} sim s {ckpt_s:8.1f} s wall  ({len(saves)} checkpoints)")
+    print(
+        f"  checkpoint every {every:.2f} sim s {ckpt_s:8.1f} s wall  ({len(saves)} checkpoints, {late} of them "
+        "written at a later tick, once the learner steps running at their tick had ended)"
+    )
     if saves:
         print(
             f"  one checkpoint             {sum(saves) / len(saves):8.3f} s mean save, {max(saves):.3f} s max; "

@@ -96,3 +96,20 @@ def test_wait_all_blocks_until_deferred_jobs_end():
         background.defer(job, until_s=1e9)
         background.wait_all()
         assert job.done() and job.result() == 7 and background.pending() == []
+
+
+def test_after_lane_runs_behind_the_lanes_running_job_or_at_once_when_idle():
+    order, release = [], threading.Event()
+
+    def job():
+        release.wait(5)
+        order.append("job")
+
+    with background.lanes(True, "fork"):
+        running = background.submit_in("lane-c", job)
+        behind = background.after_lane("lane-c", lambda: order.append("after") or len(order))
+        assert not behind.done()  # queued behind the running job
+        release.set()
+        assert behind.result(5) == 2 and order == ["job", "after"] and running.done()
+        idle = background.after_lane("lane-c", lambda: threading.get_ident())
+        assert idle.done() and idle.result() == threading.get_ident()  # idle lane: at once, in this thread

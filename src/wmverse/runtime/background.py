@@ -46,6 +46,7 @@ __all__ = [
     "DUE_EPS_S",
     "HEARTBEAT_S",
     "LANES_VAR",
+    "after_lane",
     "defer",
     "is_due",
     "lanes",
@@ -76,7 +77,7 @@ _lanes_on = False
 _start_method = "spawn"
 _lane_executors: dict[str, ThreadPoolExecutor] = {}
 _on_exit: list[Callable[[], None]] = []
-_lane_jobs: set[Future] = set()  # jobs submitted to a lane (only those may be deferred)
+_lane_jobs: dict[Future, str] = {}  # job submitted to a lane -> its lane (only those may be deferred)
 _due: dict[Future, float] = {}  # deferred job -> simulated time from which the clocks wait for it
 #: Simulated seconds of slack when a clock reading is compared with a due time (float sums of ticks).
 DUE_EPS_S = 1e-6
@@ -175,7 +176,7 @@ def submit_in(lane: str | None, fn: Callable[..., Any], *args: Any, **kwargs: An
         job = executor.submit(fn, *args, **kwargs)
         _jobs.append(job)
         if executor is not _executor:
-            _lane_jobs.add(job)
+            _lane_jobs[job] = str(lane)
     if _journal is not None:
         _journal.submitted(fn, args, kwargs, tick, job)
     return job
@@ -203,11 +204,27 @@ def pending(now_s: float | None = None) -> list[Future]:
     with _lock:
         _jobs[:] = [j for j in _jobs if not j.done()]
         for gone in [j for j in _lane_jobs if j.done()]:
-            _lane_jobs.discard(gone)
+            del _lane_jobs[gone]
             _due.pop(gone, None)
         if now_s is None:
             return list(_jobs)
         return [j for j in _jobs if j not in _due or is_due(_due[j], now_s)]
+
+
+def after_lane(lane: str | None, fn: Callable[[], Any]) -> Future:
+    """``fn()`` in ``lane`` once the jobs queued there have run (e.g. a processor's state between two of its
+    jobs), neither journaled nor waited for by the clocks; at once, in this thread, when no job of the lane
+    is running (or the lane is None, or lanes are off)."""
+    with _lock:
+        executor = _lane_executors.get(lane) if lane is not None and _lanes_on else None
+        if executor is not None and any(name == lane and not j.done() for j, name in _lane_jobs.items()):
+            return executor.submit(fn)
+    future: Future = Future()
+    try:
+        future.set_result(fn())
+    except Exception as exc:  # noqa: BLE001 - the caller gets it from the future
+        future.set_exception(exc)
+    return future
 
 
 def wait_all() -> None:

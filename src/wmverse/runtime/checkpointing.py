@@ -11,6 +11,11 @@ default, written atomically with a checksum; the newest ``keep`` are kept) holds
   environments, curricula; the debaters' state), by node name, and the global random generators at ``T``;
 - a digest of what the run showed up to ``T`` (every log line, the number of messages).
 
+A learner step deferred across ticks (``background.defer``) may be running at ``T``: its processor's state is
+then taken right after that step (queued behind it in the learner's lane) and the file is written at the
+first later tick at which it and the step's outcome are known, while the run goes on; the resumed run
+replays that step from the journal, so the state fits.
+
 Resuming builds the world from its scripts with the same seed and replays ticks ``0..T`` with the printer
 silent: the state machines, session, queues, clock and stats are rebuilt by the code that built them, each
 job is answered from the journal instead of running. At ``T`` the processors and generators are loaded from
@@ -21,15 +26,12 @@ world), not the learners'.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from wmverse.checkpoint.rng import capture_rngs, restore_rngs
 from wmverse.runtime import background
 from wmverse.runtime.journal import JobJournal
 
-__all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "ResumeError", "graceful_interrupts", "open_checkpointer"]
+__all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "ResumeError", "open_checkpointer"]
 
 #: Layout version of a run checkpoint's state.
 CHECKPOINT_FORMAT = 1
@@ -129,6 +131,18 @@ class Resumed:
     started: float
 
 
+@dataclass
+class _Pending:
+    """A checkpoint taken at ``tick`` whose processors' states (futures) or jobs may not be known yet."""
+
+    tick: int
+    sim_s: float
+    jobs: int  # journal records up to the tick
+    rngs: dict[str, Any]
+    digest: str
+    snapshots: dict[str, Any]  # node name -> Future of the processor's checkpoint_state()
+
+
 class Checkpointer:
     """Writes a run's checkpoints and resumes it (see the module docstring).
 
@@ -150,6 +164,7 @@ class Checkpointer:
         #: Called once the replay reached the checkpoint (the runner un-silences its printer).
         self.on_resumed: Any = None
         self._fingerprint: dict[str, Any] | None = None
+        self._pending: list[_Pending] = []  # taken, not written yet (oldest first)
 
     @property
     def fingerprint(self) -> dict[str, Any]:
@@ -214,27 +229,20 @@ class Checkpointer:
     def end_tick(self) -> None:
         self.journal.end_tick(self.runtime.steps)
 
-    def save_due(self, ahead_s: float) -> bool:
-        """True when a checkpoint will be written once the clock has moved ``ahead_s`` more seconds (the
-        scheduler then lets every job, deferred or not, end in this tick)."""
-        due = self._next_due
-        return (
-            self.resumed is None and due is not None and self.runtime.clock.elapsed_s + ahead_s >= due - 1e-9
-        )
-
     def after_tick(self) -> str | None:
-        """After the clock moved: finish a replay that reached its checkpoint, or save one that is due.
-        Returns a line for the user (None: nothing happened)."""
+        """After the clock moved: finish a replay that reached its checkpoint, write a pending checkpoint whose
+        jobs have ended, or take one that is due. Returns a line for the user (None: nothing happened)."""
         steps = self.runtime.steps
         if self.resumed is not None:
             if steps < self.resumed.tick:
                 return None
             return self._finish_replay()
+        line = self._write_pending(wait=False)
         if self._next_due is not None and self.runtime.clock.elapsed_s >= self._next_due - 1e-9:
             while self._next_due <= self.runtime.clock.elapsed_s + 1e-9:
                 self._next_due += self.every_s
-            return self.save()
-        return None
+            line = "\n".join(x for x in (line, self.save(wait=False)) if x) or None
+        return line
 
     def digest(self) -> str:
         text = (
@@ -243,36 +251,71 @@ class Checkpointer:
         )
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def save(self) -> str | None:
-        """Writes the checkpoint of the current tick (None when a job is still running: not a safe point).
-        A deferred job still computing is waited for first: its processor's state is known only once it ends."""
+    def save(self, wait: bool = True) -> str | None:
+        """Takes the checkpoint of the current tick: the journal up to now, the digest and the generators at
+        once; each processor's state once the job it may be running has ended (a learner's step deferred
+        across ticks: its state is known only then, and the journal then holds that job's outcome). With
+        ``wait`` the file is written before returning; else at a later tick's :meth:`after_tick`, while the
+        run goes on. Returns the line for the user once written."""
         if self.replaying:
             return None
-        background.wait_all()
-        self.journal.collect()
-        if not self.journal.complete:
-            return None
-        started = time.perf_counter()
         runtime = self.runtime
-        processors = {}
+        snapshots = {}
         for node in runtime.running:
             proc = processor_of(node)
             if proc is not None:
-                processors[node.node_name] = proc.checkpoint_state()
+                snapshots[node.node_name] = background.after_lane(
+                    getattr(proc, "lane", None), proc.checkpoint_state
+                )
+        self._pending.append(
+            _Pending(
+                tick=runtime.steps,
+                sim_s=runtime.clock.elapsed_s,
+                jobs=len(self.journal.records),
+                rngs=capture_rngs(),
+                digest=self.digest(),
+                snapshots=snapshots,
+            )
+        )
+        return self._write_pending(wait)
+
+    def _write_pending(self, wait: bool) -> str | None:
+        """Writes the pending checkpoints, oldest first, whose processors' states and jobs' outcomes are known
+        (with ``wait``: all of them, waiting for their jobs); returns their lines (None: none written)."""
+        if wait and self._pending:
+            background.wait_all()
+            for pending in self._pending:
+                for snapshot in pending.snapshots.values():
+                    snapshot.exception()
+        self.journal.collect()
+        lines = []
+        while self._pending:
+            pending = self._pending[0]
+            if not all(f.done() for f in pending.snapshots.values()):
+                break
+            if not self.journal.complete_upto(pending.jobs):
+                break
+            self._pending.pop(0)
+            lines.append(self._write(pending))
+        return "\n".join(lines) or None
+
+    def _write(self, pending: _Pending) -> str:
         state = {
             "format": CHECKPOINT_FORMAT,
             "fingerprint": self.fingerprint,
-            "sim_s": runtime.clock.elapsed_s,
-            "journal": self.journal.to_state(),
-            "processors": processors,
-            "rngs": capture_rngs(),
-            "digest": self.digest(),
+            "sim_s": pending.sim_s,
+            "journal": self.journal.to_state(pending.jobs, pending.tick),
+            "processors": {name: f.result() for name, f in pending.snapshots.items()},
+            "rngs": pending.rngs,
+            "digest": pending.digest,
         }
-        meta = {"tick": runtime.steps, "sim_s": runtime.clock.elapsed_s, "jobs": len(self.journal.records)}
-        path = self.store.save(state, step=runtime.steps, meta=meta)
-        self.last_saved_tick = runtime.steps
-        self.save_s.append(time.perf_counter() - started)
-        return f"checkpoint {path.name} written (tick {runtime.steps}, {self.save_s[-1]:.2f} s)"
+        meta = {"tick": pending.tick, "sim_s": pending.sim_s, "jobs": pending.jobs}
+        saving = time.perf_counter()
+        path = self.store.save(state, step=pending.tick, meta=meta)
+        self.last_saved_tick = pending.tick
+        self.save_s.append(time.perf_counter() - saving)
+        late = "" if pending.tick == self.runtime.steps else f", written at tick {self.runtime.steps}"
+        return f"checkpoint {path.name} written (tick {pending.tick}{late}, {self.save_s[-1]:.2f} s)"
 
     def _finish_replay(self) -> str:
         resumed, self.resumed = self.resumed, None
@@ -338,35 +381,3 @@ def open_checkpointer(runtime: Any, printer: Any, write: Callable[[str], None]) 
     runtime.say = write
     checkpointer.begin()
     return checkpointer
-
-
-@contextlib.contextmanager
-def graceful_interrupts(runtime: Any, write: Callable[[str], None]) -> Iterator[None]:
-    """A first Ctrl-C or SIGTERM sets ``runtime.stop_requested`` (the run stops after the current tick: a
-    checkpoint, the stats and the dashboard are written); a second sets ``runtime.aborted`` and quits at once
-    (``KeyboardInterrupt``). Installed only in the main thread (where signals are handled)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_interrupt(_signum: int, _frame: object) -> None:
-        if runtime.stop_requested:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, previous_term)
-            runtime.aborted = True
-            raise KeyboardInterrupt
-        runtime.stop_requested = True
-        write(
-            "interrupt: stopping after this tick (checkpoint, stats and dashboard are written); "
-            "Ctrl-C again quits at once"
-        )
-
-    # SIGTERM too: a flag read once per tick, where an exception raised at any point could be swallowed
-    # (a signal that lands in a destructor is only printed, and the run went on to its end)
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    previous_term = signal.signal(signal.SIGTERM, on_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, previous_term)

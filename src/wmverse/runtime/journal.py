@@ -186,9 +186,16 @@ class JobJournal:
         """Every recorded job's outcome is known (a checkpoint may be written)."""
         return not self._open
 
-    def to_state(self) -> dict[str, Any]:
-        """The journal as checkpointable plain values (see ``wmverse.checkpoint.codec``)."""
+    def complete_upto(self, count: int) -> bool:
+        """The outcomes of the first ``count`` recorded jobs are known (later ones may still run)."""
+        running = {id(record) for record, _ in self._open}
+        return not any(id(record) in running for record in self.records[:count])
+
+    def to_state(self, count: int | None = None, last_tick: int | None = None) -> dict[str, Any]:
+        """The journal as checkpointable plain values (see ``wmverse.checkpoint.codec``); with ``count`` and
+        ``last_tick``, as it stood at that tick: its first ``count`` jobs, the generators up to then."""
+        records = self.records if count is None else self.records[:count]
         return {
-            "records": [r.to_state() for r in self.records],
-            "rngs": {str(k): v for k, v in self.rngs.items()},
+            "records": [r.to_state() for r in records],
+            "rngs": {str(k): v for k, v in self.rngs.items() if last_tick is None or k <= last_tick},
         }

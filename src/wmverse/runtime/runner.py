@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from wmverse.runtime import background
-from wmverse.runtime.checkpointing import ResumeError, graceful_interrupts, open_checkpointer
+from wmverse.runtime.checkpointing import ResumeError, open_checkpointer
 from wmverse.runtime.clock import SyntheticClock, patched_time
 from wmverse.runtime.config import RunResult, RuntimeConfig
 from wmverse.runtime.ending import close_world_stats, finish_world
 from wmverse.runtime.errors import ScriptFailure, describe_failure
+from wmverse.runtime.interrupts import graceful_interrupts
 from wmverse.runtime.node import LocalNode, set_active_runtime
 from wmverse.runtime.patches import (
     framework_globals,

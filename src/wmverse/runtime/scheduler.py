@@ -133,11 +133,8 @@ class Runtime:
                 self.current_node = None
             if self.pending_failure is not None:
                 raise self.pending_failure
-        if self.wait_for_background:  # jobs of this tick; every job when a checkpoint follows
-            saving = self.checkpointer is not None and self.checkpointer.save_due(
-                self.config.tick_ms / 1000.0
-            )
-            await background.settle(self.on_busy, now_s=None if saving else self.clock.get_time())
+        if self.wait_for_background:  # the jobs of this tick (deferred ones: from their due tick on)
+            await background.settle(self.on_busy, now_s=self.clock.get_time())
         if self.checkpointer is not None:
             self.checkpointer.end_tick()
 
