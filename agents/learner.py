@@ -15,11 +15,12 @@ deep-copies ``state_dict()`` before each of its probe calls and loads it back af
 replay buffer, every baseline) there would be copied for nothing or reset a learner under way. The
 module's own ``state_dict()`` stays torch's: empty, the processor registers no parameter.
 
-Where several learners share one process (``run_synch.py``, a joiner with several scripts), the runtime turns
-on the background lanes (``wmverse.runtime.background.lanes``): a processor made then runs its runner in a
-child process (:class:`agents.learner_process.RunnerProcess`, started at once so that its imports overlap the
-world's start) and :attr:`LearnerProcessor.lane` names the lane its requests go to, so the learners compute
-at the same time and give the numbers they give alone. Its :meth:`~LearnerProcessor.checkpoint_state` then
+The runtime turns on the background lanes (``wmverse.runtime.background.lanes``) in ``run_synch.py``, in
+each ``run_asynch.py`` agent process and in a joiner (``WMVERSE_LEARNER_PROCESSES=0`` turns them off): a
+processor made then runs its runner in a child process (:class:`agents.learner_process.RunnerProcess`, started
+at once so that its imports overlap the world's start) and :attr:`LearnerProcessor.lane` names the lane its
+requests go to, so the learners compute at the same time, each step deferred across the ticks it declares
+(``background.defer``), and give the numbers they give alone. Its :meth:`~LearnerProcessor.checkpoint_state` then
 also holds the child's global generators.
 """
 
