@@ -35,7 +35,7 @@ for side in "$world_ns wmvw$$ 10.77.0.1" "$agents_ns wmva$$ 10.77.0.2"; do
   ip netns exec "$ns" ip route add 224.0.0.0/4 dev "$dev"
 done
 
-token="$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+token="wm$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"  # never starts with '-' (argparse)
 agents=$(ls worlds/training/run_*.py | grep -v '/run_w.py$')
 start=$(date +%s)
 ip netns exec "$world_ns" python run_w.py worlds/training --host 10.77.0.1 --port 4001 --lockstep 1 \
