@@ -270,3 +270,38 @@ def test_an_agent_process_killed_during_its_request_resumes_and_the_run_is_undis
     assert _summary(text) == _summary(whole.stdout)
     assert db_rows(out / "world_stats.db") == db_rows(base / "asynch-whole" / "world_stats.db")
     assert _store(out) == _store(base / "asynch-whole")
+
+
+def test_a_checkpoint_written_after_its_tick_resumes_the_same_run(uninterrupted, tmp_path):
+    """A checkpoint taken while a learner's step ran across ticks (deferred, in its own process) is written a
+    few ticks later, with that learner's state after the step; resumed from it, the run ends as the
+    uninterrupted one. (The learners' first steps build their models, far longer than a tick's wall time, so
+    such checkpoints occur in every run.)"""
+    import re
+    import shutil
+
+    base, _, whole_stdout = uninterrupted
+    env = _env(base / "cache")
+    first = tmp_path / "first"
+    done = subprocess.run(
+        _cmd(first, "--checkpoint-every", "0.1", "--keep", "100000"),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    late = re.findall(r"checkpoint (ckpt-\d+\.wmc) written \(tick (\d+), written at tick (\d+)", done.stdout)
+    assert late, "no checkpoint was written after its tick"
+    name, tick, written = late[len(late) // 2]
+    assert int(written) > int(tick)
+    again = tmp_path / "again"
+    (again / "checkpoints").mkdir(parents=True)
+    shutil.copy(first / "checkpoints" / name, again / "checkpoints" / name)
+    resumed = subprocess.run(
+        _cmd(again, "--resume", "--quiet"), cwd=REPO, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert f"resuming from {name}" in resumed.stdout and f"resumed at tick {int(tick)}" in resumed.stdout
+    assert _summary(resumed.stdout) == _summary(whole_stdout)
