@@ -181,11 +181,6 @@ class JobJournal:
         self._open = still
         return ended
 
-    @property
-    def complete(self) -> bool:
-        """Every recorded job's outcome is known (a checkpoint may be written)."""
-        return not self._open
-
     def complete_upto(self, count: int) -> bool:
         """The outcomes of the first ``count`` recorded jobs are known (later ones may still run)."""
         running = {id(record) for record, _ in self._open}
