@@ -122,9 +122,10 @@ def test_wmverse_subcommand_runs_the_tiny_world(tiny):
     assert args.func(args) == 0
 
 
-def test_live_rule_rejects_world_requests(tiny):
+def test_live_rule_rejects_world_requests_by_default(tiny):
+    """As live unaiverse 0.1.31 (node.py:2375): an agent refuses an interaction from its world's node."""
     lines = []
-    result = run_world(tiny, RuntimeConfig(max_steps=40, world_requests=False), write=lines.append)
+    result = run_world(tiny, RuntimeConfig(max_steps=40), write=lines.append)
     assert result.exit_code == 0
     assert not any("greeted by" in line for line in lines)
     assert any("Alice: ERROR: Unexpected interaction from unknown node" in line for line in lines)

@@ -173,9 +173,8 @@ def test_processes_record_the_remote_agents(tiny, tmp_path):
         moves = store.transitions(run.id)
         badges = store.badges(run.id)
     assert nodes == {"TinyWorld": "world", "Asker": "asker", "Alice": "answerer", "Bob": "answerer"}
-    assert {"Asker", "Alice", "Bob", "TinyWorld"} <= set(
-        moves["agent"]
-    )  # agents' moves come from their processes
+    # agents' moves come from their processes (Alice makes none: she refuses the world's request, as live)
+    assert set(moves["agent"]) == {"Asker", "Bob", "TinyWorld"}
     assert badges["agent"].tolist() == ["Asker"]
 
 

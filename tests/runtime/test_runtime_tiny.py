@@ -45,8 +45,13 @@ def test_state_wait_holds_for_the_right_simulated_time(tiny_run):
     assert 0.5 <= left - entered <= 0.5 + 2 * 0.1  # WORLD_WAIT_S = 0.5 on the world's 'greeted' state
 
 
-def test_world_request_reaches_the_agent_after_the_world_delay(tiny_run):
-    _, result = tiny_run
+def test_world_request_reaches_the_agent_after_the_world_delay(tiny):
+    """With the relaxation opted into (``world_requests=True``: agents know their world's node as a peer);
+    by default the live rule refuses the request (test_runtime_errors.py)."""
+    from wmverse.runtime import RuntimeConfig, run_world
+
+    result = run_world(tiny, RuntimeConfig(seed=0, max_steps=300, quiet=True, world_requests=True))
+    assert result.exit_code == 0, result.error
     greeted = _time_of(result.transitions, "Alice: greeted by TinyWorld")
     assert 1.0 < greeted <= 1.0 + 3 * 0.1  # GREET_DELAY_S = 1.0 on the world's own machine
     assert not any("Bob: greeted" in line for line in result.transitions)

@@ -26,8 +26,21 @@ def test_tendency_role_goes_idle_proposing_staking_awaiting_resolution():
         "canvas.json",
         "dynamics.json",
         "leworld.json",
+        "master.json",
         "tendency.json",
     ]
+
+
+def test_master_role_relays_on_its_own_every_tick():
+    hsm = json.loads((WORLD / "src" / "master.json").read_text("utf-8"))
+    assert hsm["machine"]["role"] == "master" and hsm["machine"]["initial_state"] == "relaying"
+    edges = [
+        (src, t["on"]["action"], t["goto"], t["on"]["ready"])
+        for src, ts in hsm["transitions"].items()
+        for t in ts
+    ]
+    # not a request the master serves: it fires by itself, every tick
+    assert edges == [("relaying", "relay_requests", "relaying", True)]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,8 @@ class FakeClock:
 
 
 class FakeWorld(LearnerHost):
-    """Just what LearnerHost uses of a unaiverse World: _send, _store, stats.get_last_value."""
+    """Just what LearnerHost uses of the training world: _request (the relay's queue), _store,
+    stats.get_last_value."""
 
     def __init__(self):
         self.sent, self.stored, self.states = [], [], {}
@@ -33,7 +34,7 @@ class FakeWorld(LearnerHost):
     def _store(self, name, value, group_key=None):
         self.stored.append((name, value, group_key))
 
-    async def _send(self, action_name, target, action_kwargs, volatile):
+    async def _request(self, action_name, target, action_kwargs):
         self.sent.append((target, action_name, action_kwargs))
         return True
 

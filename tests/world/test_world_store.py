@@ -76,12 +76,13 @@ def test_the_training_run_is_in_the_store(recorded):
     roles = dict(zip(nodes["name"], nodes["role"], strict=True))
     world = next(name for name, role in roles.items() if role == "world")
     tendencies = sorted(name for name, role in roles.items() if role == "tendency")
-    assert len(tendencies) == 7 and len(roles) == 8
+    assert len(tendencies) == 7 and len(roles) == 9
+    assert roles["TrainingMaster"] == "master"  # relays the world's requests (as live unaiverse requires)
     assert epochs["value"].tolist() == [float(e) for e in range(1, len(epochs) + 1)] and len(epochs) >= 2
     assert set(epochs["agent"]) == {world} and epochs["step"].is_monotonic_increasing
     assert sorted(allocation["agent"].unique()) == tendencies
     assert len(allocation) == 7 * len(epochs)
-    assert {world, *tendencies} <= set(moves["agent"])
+    assert {world, "TrainingMaster", *tendencies} <= set(moves["agent"])
     assert "resolve_epoch" in set(moves[moves["agent"] == world]["action"])
     assert len(badges) == 7 and sorted(badges["agent"]) == tendencies
 
@@ -153,7 +154,7 @@ def test_a_sigkilled_run_keeps_its_points_and_is_marked_killed(tmp_path):
         epochs = store.points(run_id, ["epoch"])["value"].tolist()
         counts = store.counts(run_id)
     assert run.status == "killed" and run.ended_at is not None
-    assert counts["points"] >= seen and counts["nodes"] == 8 and counts["transitions"] > 0
+    assert counts["points"] >= seen and counts["nodes"] == 9 and counts["transitions"] > 0
     assert len(epochs) < 30 and epochs == [float(e) for e in range(1, len(epochs) + 1)]
 
 

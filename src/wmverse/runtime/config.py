@@ -27,10 +27,12 @@ class RuntimeConfig:
     """An exception inside an @action stops the run (exit 1); False: log it and go on, as unaiverse does."""
     wire: bool = True
     """Encode/decode every message with Msg.to_bytes/from_bytes, as on the network."""
-    world_requests: bool = True
-    """Agents know their world's node as a peer (a world master), so they serve and answer its interaction
-    requests. unaiverse 0.1.31's Node never adds the world to an agent's known agents, so live agents reject
-    them (node.py:2375); False: the same here."""
+    world_requests: bool = False
+    """False (as live): an agent accepts interactions only from agents it knows, never from its world's node,
+    as unaiverse 0.1.31's Node does (node.py:2375); a world drives its agents through an agent (the training
+    world's master). True relaxes that rule for worlds written against it: agents then know their world's
+    node as a peer and serve its requests, which a live run would refuse. In-process runs only: a process that
+    joins a hub (run_asynch's children, joiners over the network) always applies the live rule."""
     quiet: bool = False
     """Do not print the transition lines (they are still collected in the result)."""
     skip_scripts: frozenset[str] = field(default_factory=lambda: SKIPPED_SCRIPTS)

@@ -132,15 +132,17 @@ async def dispatch(node: Receiver, msg: Msg) -> None:
                 log.error("Unexpected interaction from unknown node: " + sender)
             elif hosted.im.room_for_registration():
                 hosted.inject_received_interaction(sender, msg.content)
-        else:
+        else:  # as live (node.py:2386): a world takes no interaction, and drops whoever sends one
             log.error("Unexpected interaction received by this world node, sent by: " + sender)
+            await node.purge(sender)
     elif ct == Msg.INTERACTION_STATUS:
         await hosted.im.update_sent_status(msg.content)
     elif ct == Msg.STREAM_SAMPLE:
         if node.node_type == node.AGENT:
             hosted.get_stream_sample(net_hash=msg.channel, sample_dict=msg.content)
-        else:
+        else:  # as live (node.py:2367)
             log.error("Unexpected stream samples received by this world node, sent by: " + sender)
+            await node.purge(sender)
     elif ct == Msg.ROLE_SUGGESTION:
         if node.node_type == node.AGENT:
             if (

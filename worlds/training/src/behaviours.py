@@ -19,7 +19,16 @@ from unaiverse.hsm import HybridStateMachine
 
 from agents.learners.base import EVALUATE, FINISH
 
-__all__ = ["Behaviour", "State", "Transit", "TENDENCY", "WORLD_DEBATE", "WORLD_LEARNERS", "learner_behaviour"]
+__all__ = [
+    "Behaviour",
+    "MASTER",
+    "State",
+    "Transit",
+    "TENDENCY",
+    "WORLD_DEBATE",
+    "WORLD_LEARNERS",
+    "learner_behaviour",
+]
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,15 @@ TENDENCY = Behaviour(
         Transit("awaiting_resolution", "proposing", "propose", "📝 Proposing claims"),
     ),
     initial="idle",
+)
+
+#: The master agent: relays the world's requests to the agents every tick (see ``relay``).
+MASTER = Behaviour(
+    role="master",
+    welcome="📡 Joined the training world as its master: relaying the world's requests to the agents",
+    states=(State("relaying", "📡 Relaying the world's requests"),),
+    transitions=(Transit("relaying", "relaying", "relay_requests"),),
+    initial="relaying",
 )
 
 #: The world's debate: the Trainer (collect claims and stakes, resolve) and the Validator as world actions.

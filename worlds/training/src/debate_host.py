@@ -32,7 +32,7 @@ BADGE_WAIT_S = 20.0  # simulated seconds the world waits for the agents' badge s
 class DebateHost:
     """Mixin for the training world (see the module docstring). Call :meth:`init_debate` in ``__init__``.
 
-    The host class provides ``_store(name, value, group_key=None)``, ``_send`` (unaiverse's), ``stats``,
+    The host class provides ``_store(name, value, group_key=None)``, ``_request`` (:mod:`.relay`), ``stats``,
     ``all_agents`` and ``_award(peer_id, score, badge_type, agent_token, description)``.
     """
 
@@ -63,17 +63,13 @@ class DebateHost:
             raise RuntimeError("tendency agents broke the protocol: " + "; ".join(self.protocol_errors))
 
     async def _ask(self, action_name: str, peers: list[str], per_peer_kwargs) -> bool:
-        """Send ``action_name`` to every peer not asked yet in this phase; True once all were reached.
-
-        Requests are volatile (fire and forget): the answers come back through the stats channel, and an
-        agent does not report completion to a world it never handshook as a peer.
+        """Queue ``action_name`` for every peer not asked yet in this phase (the master relays it); True once
+        all were queued. The answers come back through the stats channel.
         """
         for pid in peers:
             if (action_name, pid) in self._asked:
                 continue
-            inter = await self._send(
-                action_name=action_name, target=pid, action_kwargs=per_peer_kwargs(pid), volatile=True
-            )
+            inter = await self._request(action_name, pid, per_peer_kwargs(pid))
             if inter is not None:
                 self._asked.add((action_name, pid))
         self._asked_at = clock.get_time()
@@ -85,8 +81,8 @@ class DebateHost:
     # -- world actions: Trainer ----------------------------------------------------------------------------
     @action
     async def tendencies_joined(self) -> bool:
-        """True once seven tendency agents are in the world."""
-        return len(self._tendency_peers()) >= len(self.session.tendencies)
+        """True once seven tendency agents and the master (who relays the world's requests) are in the world."""
+        return len(self._tendency_peers()) >= len(self.session.tendencies) and bool(self.master_peers())
 
     @action
     async def ask_to_propose(self) -> bool:

@@ -92,16 +92,14 @@ class LearnerHost:
             step = t.next_step()
             if step is not None:
                 kwargs = codec.learner_request(step.index, t.spec.config_payload(), step.args, step.sim_s)
-                if await self._send(action_name=step.action, target=pid, action_kwargs=kwargs, volatile=True):
+                if await self._request(step.action, pid, kwargs):
                     t.mark_asked(step, now)
                     sent = True
             elif t.trained and not t.finish_sent:
                 badges = [t.badge] if t.badge is not None else []
                 if t.badge is not None:
                     self.learner_badges[pid] = {"kind": t.kind, "badge": t.badge}
-                if await self._send(
-                    action_name=FINISH, target=pid, action_kwargs=codec.finish_request(badges), volatile=True
-                ):
+                if await self._request(FINISH, pid, codec.finish_request(badges)):
                     t.finish_sent = True
                     self._last_finish_at = now
                     sent = True

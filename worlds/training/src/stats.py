@@ -41,6 +41,7 @@ class WStats(Stats):
         "proposal": (str, None),  # JSON claims, agent -> world (consumed, not stored)
         "stakes_payload": (str, None),  # JSON stakes, agent -> world (consumed, not stored)
         "learner_report": (str, None),  # JSON step report, learner -> world (consumed, not stored)
+        "relayed": (str, None),  # JSON list of the requests the master relayed, master -> world (consumed)
         "learner_step": (dict, {}),  # a learner's reported step: step, action, label, metrics
     }
     CUSTOM_AGENT_STATS_STATIC_SCHEMA = {

@@ -20,15 +20,16 @@ from unaiverse.networking.node.profile import NodeProfile
 from unaiverse.world import World
 
 from . import codec
-from .behaviours import TENDENCY, WORLD_DEBATE, learner_behaviour
+from .behaviours import MASTER, TENDENCY, WORLD_DEBATE, learner_behaviour
 from .config import TrainingWorldConfig
 from .debate_host import ROLE, DebateHost
 from .learner_host import LearnerHost
+from .relay import MASTER_NODE, MASTER_ROLE, RELAYED, RequestRelay
 from .stats import WStats
 from .summary import format_summary
 
 
-class WWorld(DebateHost, LearnerHost, World):
+class WWorld(DebateHost, LearnerHost, RequestRelay, World):
     """The world hosting the debate and the learners; see the module docstring."""
 
     def __init__(self, config: TrainingWorldConfig | None = None, **kwargs):
@@ -44,6 +45,7 @@ class WWorld(DebateHost, LearnerHost, World):
         super().__init__(world_folder=world_folder, stats=stats, **kwargs)
 
         self.finished = False  # debate done AND every joined learner done
+        self.init_relay()
         self.init_debate(self.config)
         self.init_learners()
         self.dashboard_path: str | None = None
@@ -57,6 +59,8 @@ class WWorld(DebateHost, LearnerHost, World):
         if learner is not None:
             return learner
         name = str(profile.get_static_profile().get("node_name") or "").lower()
+        if name == MASTER_NODE.lower():
+            return MASTER_ROLE
         roster = {f"tendency{t.value}" for t in self.session.tendencies}
         return ROLE if name in roster else None
 
@@ -77,6 +81,7 @@ class WWorld(DebateHost, LearnerHost, World):
             machine.save(os.path.join(self.world_folder, f"{behaviour.role}.json"), only_if_changed=dummy)
 
         save(TENDENCY, "tendency")
+        save(MASTER, "master")
         for kind, spec in self.learner_specs.items():
             save(learner_behaviour(kind, spec.title, spec.train_actions), kind)
 
@@ -107,6 +112,7 @@ class WWorld(DebateHost, LearnerHost, World):
             self._store("learners_finished", 1)
             self.stats.save_to_disk()
             self.finished = True
+        self.republish_requests()
 
     # -- agents -> world -------------------------------------------------------------------------------
     def _process_custom_stat(self, stat_name, value, peer_id, timestamp):
@@ -114,6 +120,12 @@ class WWorld(DebateHost, LearnerHost, World):
         if stat_name == codec.LEARNER_REPORT:
             try:
                 self.consume_learner_report(value, peer_id)
+            except Exception as e:
+                self.protocol_errors.append(f"{stat_name} from {peer_id}: {e}")
+            return True
+        if stat_name == RELAYED:
+            try:
+                self.consume_relayed(value, peer_id)
             except Exception as e:
                 self.protocol_errors.append(f"{stat_name} from {peer_id}: {e}")
             return True
