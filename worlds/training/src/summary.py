@@ -7,7 +7,13 @@ from typing import Any
 
 from wmverse.debate import DEFAULT_ALLOCATIONS
 
-__all__ = ["format_summary"]
+__all__ = ["badge_order", "format_summary"]
+
+
+def badge_order(badge: dict[str, Any]) -> tuple:
+    """Learners' badges first, then the tendencies', each by name and type: the order of the summary, the
+    same however the agents' suggestions interleaved on their way to the world."""
+    return ("tendency" in badge, str(badge.get("tendency") or badge.get("learner")), str(badge["badge_type"]))
 
 
 def format_summary(session: Any, badges: Sequence[dict[str, Any]]) -> str:
@@ -46,7 +52,7 @@ def format_summary(session: Any, badges: Sequence[dict[str, Any]]) -> str:
     lines.append("")
     if badges:
         lines.append(f"Badges ({len(badges)}):")
-        for b in badges:
+        for b in sorted(badges, key=badge_order):
             lines.append(
                 f"  [{b['badge_type']}] {b.get('tendency') or b.get('learner')} score={b['score']:.2f}: {b['description']}"
             )
