@@ -216,17 +216,33 @@ def test_second_ctrl_c_quits_at_once(tiny, tmp_path):
     assert os.path.exists(out)
 
 
-def test_processes_and_served_worlds_refuse_checkpoint_flags_instead_of_ignoring_them(tiny, capsys):
+def test_served_worlds_and_realtime_processes_refuse_checkpoint_flags_instead_of_ignoring_them(tiny, capsys):
     from wmverse.runtime.cli import asynch_main, serve_main
 
-    assert asynch_main([str(tiny), "--resume"]) == 2
-    assert "run_synch.py" in capsys.readouterr().err
-    assert asynch_main([str(tiny), "--checkpoint-every", "5"]) == 2
-    assert "only with --restart-agents" in capsys.readouterr().err
-    assert asynch_main([str(tiny), "--restart-agents", "1", "--realtime"]) == 2
-    assert "needs the lockstep clock" in capsys.readouterr().err
+    for flags in (["--resume"], ["--checkpoint-every", "5"], ["--restart-agents", "1"]):
+        assert asynch_main([str(tiny), *flags, "--realtime"]) == 2
+        assert "need the lockstep clock" in capsys.readouterr().err
     assert serve_main([str(tiny), "--checkpoint-every", "5"]) == 2
     assert "served worlds do not checkpoint yet" in capsys.readouterr().err
+    assert serve_main([str(tiny), "--resume"]) == 2
+    assert "served worlds do not checkpoint yet" in capsys.readouterr().err
+
+
+def test_local_processes_checkpoint_and_resume_a_run_with_nothing_to_resume_starting_fresh(tiny, capfd):
+    """run_asynch.py --checkpoint-every keeps every agent process's journal; --resume with none resumes
+    nothing: each process says it starts fresh and the run is the usual one."""
+    from wmverse.runtime.cli import asynch_main
+
+    out = tiny / "out"
+    assert (
+        asynch_main([str(tiny), "--quiet", "--out", str(out), "--checkpoint-every", "0.5", "--resume"]) == 0
+    )
+    text = capfd.readouterr().out  # the agent processes write to the same descriptor
+    assert "resuming the run: the world runs again from tick 0" in text
+    assert text.count("Starting fresh.") == 3  # Asker, Alice, Bob: no checkpoint yet
+    assert "Asker: completed 1.00 asked Bob" in text
+    assert sorted(p.name for p in (out / "agents").iterdir()) == ["01-run_1", "02-run_2", "03-run_3"]
+    assert all(list((d / "checkpoints").glob("ckpt-*.wmc")) for d in (out / "agents").iterdir())
 
 
 def test_a_checkpoint_that_verifies_but_is_no_run_checkpoint_is_refused_by_name(tiny, tmp_path):
@@ -246,3 +262,22 @@ def test_node_run_cycles_ends_a_run_of_local_processes(tiny, tmp_path):
     result = run_processes(tiny, _config(tmp_path / "out"))
     assert result.exit_code == 0, result.error
     assert result.ended_by == "cycles" and result.steps == 6
+
+
+def test_one_journal_is_written_by_one_process_at_a_time(tmp_path):
+    """An agent process locks its journal folder for its life: a second one (a resumed run started while the
+    killed run's process is still exiting) waits for it, and gives up naming the folder."""
+    import time
+
+    import pytest
+
+    from wmverse.runtime.checkpointing import ResumeError
+    from wmverse.runtime.remote_resume import lock_journal
+
+    first = lock_journal(tmp_path / "j")
+    started = time.monotonic()
+    with pytest.raises(ResumeError, match="in use by another process"):
+        lock_journal(tmp_path / "j", wait_s=0.3)
+    assert time.monotonic() - started >= 0.3
+    first.close()  # the first process ended
+    lock_journal(tmp_path / "j", wait_s=0.3).close()

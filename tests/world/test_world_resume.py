@@ -228,18 +228,28 @@ def _asynch(out, *extra):
     ]
 
 
-def test_an_agent_process_killed_during_its_request_resumes_and_the_run_is_undisturbed(uninterrupted):
+@pytest.fixture(scope="module")
+def asynch_whole(uninterrupted):
+    """The same world as local processes (run_asynch.py, checkpointing), undisturbed: its output folder and run."""
     base = uninterrupted[0]
-    env = _env(base / "cache")
     whole = subprocess.run(
         _asynch(base / "asynch-whole", "--quiet"),
         cwd=REPO,
-        env=env,
+        env=_env(base / "cache"),
         capture_output=True,
         text=True,
         timeout=240,
     )
     assert whole.returncode == 0, whole.stdout[-3000:] + whole.stderr[-3000:]
+    return base / "asynch-whole", whole
+
+
+def test_an_agent_process_killed_during_its_request_resumes_and_the_run_is_undisturbed(
+    uninterrupted, asynch_whole
+):
+    base = uninterrupted[0]
+    env = _env(base / "cache")
+    _, whole = asynch_whole
     out = base / "asynch-killed"
     proc = subprocess.Popen(
         _asynch(out), cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -270,6 +280,42 @@ def test_an_agent_process_killed_during_its_request_resumes_and_the_run_is_undis
     assert _summary(text) == _summary(whole.stdout)
     assert db_rows(out / "world_stats.db") == db_rows(base / "asynch-whole" / "world_stats.db")
     assert _store(out) == _store(base / "asynch-whole")
+
+
+def test_a_killed_run_of_local_processes_resumes_and_ends_as_the_undisturbed_one(uninterrupted, asynch_whole):
+    """The whole of run_asynch.py killed (its parent: the children die with it) after the first epoch and the
+    learners' first steps, then started again with ``--resume``: the world runs again from tick 0, each agent
+    process replays its journal up to its newest checkpoint, and the run ends as the undisturbed one."""
+    base = uninterrupted[0]
+    env = _env(base / "cache")
+    whole_out, whole = asynch_whole
+    out = base / "asynch-whole-killed"
+    text = _kill_when(_asynch(out), env, "[world] epoch 1/3")
+    assert "TRAINING WORLD SUMMARY" not in text
+    end = time.monotonic() + 60  # the children get SIGTERM when their parent dies, and stop
+    while leftovers := subprocess.run(
+        ["pgrep", "-f", "--", f"--out {out}"], capture_output=True
+    ).stdout.split():
+        assert time.monotonic() < end, f"agent processes outlived their killed parent: {leftovers}"
+        time.sleep(0.1)
+    journalled = sorted((out / "agents").glob("*/checkpoints/ckpt-*.wmc"))
+    assert len({p.parent.parent.name for p in journalled}) == 11, (
+        journalled
+    )  # every agent process checkpointed
+    resumed = subprocess.run(
+        _asynch(out, "--resume", "--quiet"), cwd=REPO, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert "resuming the run: the world runs again from tick 0" in resumed.stdout
+    for script in ("run_leworld.py", "run_master.py", "run_curiosity.py"):
+        assert (
+            f"{script}: resuming from ckpt-" in resumed.stdout
+            and f"{script}: resumed at tick" in resumed.stdout
+        )
+    assert "1 job(s) from the journal" in resumed.stdout  # a learner's step came from its journal
+    assert _summary(resumed.stdout) == _summary(whole.stdout)
+    assert db_rows(out / "world_stats.db") == db_rows(whole_out / "world_stats.db")
+    assert _store(out) == _store(whole_out)
 
 
 def test_a_checkpoint_written_after_its_tick_resumes_the_same_run(uninterrupted, tmp_path):

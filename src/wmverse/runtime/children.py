@@ -137,7 +137,7 @@ def start_child(
             "--checkpoint-every",
             str(journal["checkpoint_every_s"]),
         ]
-        cmd += ["--keep", str(journal["keep"])]
+        cmd += ["--keep", str(journal["keep"])] + (["--resume-run"] if journal.get("resume_run") else [])
     popen = subprocess.Popen(  # noqa: PLW1509
         cmd, pass_fds=(pipe.fileno(),), preexec_fn=lambda: _die_with_parent(parent)
     )
@@ -155,13 +155,18 @@ class Supervisor:
         self.config = config
         self.pipes: list[PipeChannel] = []  # channels to restarted children (closed at the end)
 
-    def journal(self, script: Path, rank: int) -> dict | None:
-        if self.restarts <= 0:
+    def journal(self, script: Path, rank: int, restart: bool = False) -> dict | None:
+        """The journal of the agent process of ``rank`` (``OUT/agents/<rank>-<script>``): kept when the
+        processes may be restarted, checkpoint, or the run resumes (None: no journal). ``resume_run``: the
+        whole run resumes (``--resume``), not this process alone (``restart``)."""
+        config = self.config
+        if self.restarts <= 0 and config.checkpoint_every_s <= 0 and not config.resume:
             return None
         return {
             "journal_dir": self.out_dir / "agents" / f"{rank:02d}-{script.stem}",
-            "checkpoint_every_s": self.config.checkpoint_every_s,
-            "keep": self.config.keep,
+            "checkpoint_every_s": config.checkpoint_every_s,
+            "keep": config.keep,
+            "resume_run": config.resume and not restart,
         }
 
     def _restartable(self, child: Child) -> bool:
@@ -194,7 +199,7 @@ class Supervisor:
             child.wait(5.0)
         if not self._restartable(child):
             return None
-        journal = self.journal(child.script, rank)
+        journal = self.journal(child.script, rank, restart=True)
         self.restarts -= 1
         mine, theirs = socket.socketpair()
         # a fresh interpreter (this process has threads now: forking it would be unsafe)

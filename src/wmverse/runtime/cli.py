@@ -162,15 +162,18 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
     from wmverse.runtime.threads import configure_threads
 
     restarts = getattr(args, "restart_agents", 0)
-    if prog != "run_synch" and (args.resume or (args.checkpoint_every and not restarts)):
+    if prog not in ("run_synch", "run_asynch") and (args.resume or args.checkpoint_every):
         print(
-            f"{prog}: --resume works for a world in one process only (run_synch.py), and --checkpoint-every "
-            "for local processes only with --restart-agents: served worlds do not checkpoint yet",
+            f"{prog}: --resume and --checkpoint-every work for a world in one process (run_synch.py) or as "
+            "local processes (run_asynch.py): served worlds do not checkpoint yet",
             file=sys.stderr,
         )
         return None
-    if restarts and getattr(args, "realtime", False):
-        print(f"{prog}: --restart-agents needs the lockstep clock (drop --realtime)", file=sys.stderr)
+    if (restarts or args.resume or args.checkpoint_every) and getattr(args, "realtime", False):
+        print(
+            f"{prog}: --restart-agents, --checkpoint-every and --resume need the lockstep clock (drop --realtime)",
+            file=sys.stderr,
+        )
         return None
     try:
         config = RuntimeConfig(
@@ -291,7 +294,8 @@ def _add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="start an agent process killed by a signal again, up to N times in all: it replays its journal "
         "(OUT/agents/) and resumes, the run ends as if undisturbed (lockstep only; --checkpoint-every sets "
-        "how often the processes checkpoint, so that a restart does not recompute everything)",
+        "how often the processes checkpoint, so that a restart does not recompute everything; --resume "
+        "resumes a whole run that was killed)",
     )
 
 

@@ -50,6 +50,10 @@ def run_processes(
     ``restarts`` (lockstep only): how many times an agent process killed by a signal is started again; each
     keeps a journal (``OUT/agents/``) and checkpoints every ``config.checkpoint_every_s``, and a restarted one
     replays it and resumes at the tick the hub holds, so that the run ends as if nothing happened.
+    ``config.checkpoint_every_s`` alone also keeps the journals, and ``config.resume`` resumes a whole run
+    that was killed (lockstep only): the world runs again here from tick 0, every agent process with it,
+    each answering its learner jobs from its journal up to its newest checkpoint (then computing again), so
+    that the run ends as the uninterrupted one, having recomputed only what came after the checkpoints.
 
     Contract: the same result as :func:`~wmverse.runtime.runner.run_world` (exit 0 when the world finished
     or max_steps ticks ran), and exit 1 when a child failed, naming its script (and the file and line of
@@ -74,6 +78,11 @@ def run_processes(
     mine_fds = [mine.fileno() for mine, _ in pairs]  # open in this process until the run ends
     children: list[Child] = []
     supervisor = Supervisor(children, out_dir, 0 if realtime else restarts, config)
+    if config.resume and not realtime:
+        (write or print)(
+            "resuming the run: the world runs again from tick 0, each agent process replays its journal "
+            f"({out_dir / 'agents'}) up to its newest checkpoint"
+        )
     pipes = []
     try:
         for rank, (script, (mine, theirs)) in enumerate(zip(scripts[1:], pairs, strict=True), start=1):

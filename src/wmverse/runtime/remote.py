@@ -29,14 +29,7 @@ from wmverse.runtime.channels import ProtocolError
 from wmverse.runtime.checkpointing import ResumeError
 from wmverse.runtime.join_config import JoinConfig
 from wmverse.runtime.remote_resume import RemoteResume
-from wmverse.runtime.wire import (
-    PROTOCOL,
-    OpQueue,
-    RemoteNode,
-    apply_op,
-    forget_remote_node,
-    node_entry,
-)
+from wmverse.runtime.wire import PROTOCOL, OpQueue, RemoteNode, apply_op, forget_remote_node, node_entry
 
 #: Exit code of a joiner that lost a served world's hub mid-run (``wmverse runtime join`` then rejoins).
 EXIT_LOST = 75
@@ -383,8 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--journal", type=Path, default=None, help="journal folder (a restartable process)")
     parser.add_argument("--checkpoint-every", type=float, default=0.0)
     parser.add_argument("--keep", type=int, default=3)
+    parser.add_argument("--resume-run", action="store_true", help="the whole run resumes from the journal")
     args = parser.parse_args(argv)
     journal = {"journal_dir": args.journal, "checkpoint_every_s": args.checkpoint_every, "keep": args.keep}
+    journal["resume_run"] = args.resume_run
     try:
         config = JoinConfig(
             "", tuple(args.scripts), args.rank, args.out, not args.quiet, pipe_fd=args.fd, **journal

@@ -15,12 +15,38 @@ the hub sends again, as the killed process would have.
 
 from __future__ import annotations
 
+import fcntl
+import time
+from pathlib import Path
 from typing import Any
 
 from wmverse.runtime.checkpointing import Checkpointer, ResumeError
 from wmverse.runtime.ticklog import TickLog
 
-__all__ = ["RemoteResume"]
+__all__ = ["JOURNAL_LOCK_WAIT_S", "RemoteResume", "lock_journal"]
+
+#: Seconds a process waits for its journal folder to be free (the process it replaces may still be exiting).
+JOURNAL_LOCK_WAIT_S = 60.0
+
+
+def lock_journal(folder: Path, wait_s: float = JOURNAL_LOCK_WAIT_S) -> Any:
+    """An exclusive lock on ``folder``'s journal, held for the process's life (the open file: closing it or
+    exiting releases it); :class:`ResumeError` when another process still holds it after ``wait_s`` s, so that
+    two processes never write one journal (a killed run's agent process may outlive its parent briefly)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / "lock", "a+")  # noqa: SIM115 - held until the process ends
+    end = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= end:
+                handle.close()
+                raise ResumeError(
+                    f"the journal {folder} is in use by another process (waited {wait_s:.0f} s)"
+                ) from None
+            time.sleep(0.05)
 
 
 class RemoteResume:
@@ -48,6 +74,7 @@ class RemoteResume:
             if welcome.get("resume_tick") is not None:
                 raise ResumeError("the hub asks this process to resume, but it keeps no journal")
             return welcome, None
+        self._journal_lock = lock_journal(cfg.journal_dir)
         self.ticklog = TickLog(cfg.journal_dir / "ticks.log")
         resume_tick = welcome.get("resume_tick")
         if resume_tick is None:
@@ -71,14 +98,16 @@ class RemoteResume:
         return records[0][0], int(resume_tick)
 
     def _start_checkpoints(self, resume_tick: int | None) -> None:
-        """This process's checkpointer (only with a journal folder); armed to replay when resuming."""
+        """This process's checkpointer (only with a journal folder); armed to replay when resuming: this
+        process alone (``resume_tick``: from its tick log) or the whole run (``config.resume_run``: the hub
+        runs again from tick 0 and its ticks drive the replay up to the newest checkpoint)."""
         cfg, runtime = self.config, self.runtime
         if cfg.journal_dir is None:
             return
         checkpointer = Checkpointer(
             runtime, self.printer.lines, cfg.journal_dir / "checkpoints", cfg.checkpoint_every_s, cfg.keep
         )
-        if resume_tick is not None:
+        if resume_tick is not None or cfg.resume_run:  # this process alone, or the whole run from tick 0
             self.write(
                 f"{'+'.join(s.name for s in cfg.scripts)}: {checkpointer.load_for_resume(resume_tick)}"
             )
@@ -125,5 +154,7 @@ class RemoteResume:
     def _close_journal(self) -> None:
         if self.ticklog is not None:
             self.ticklog.close()
+        if getattr(self, "_journal_lock", None) is not None:
+            self._journal_lock.close()
         if self.runtime is not None and self.runtime.checkpointer is not None:
             self.runtime.checkpointer.close()
