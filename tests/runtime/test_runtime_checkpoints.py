@@ -223,9 +223,9 @@ def test_served_worlds_and_realtime_processes_refuse_checkpoint_flags_instead_of
         assert asynch_main([str(tiny), *flags, "--realtime"]) == 2
         assert "need the lockstep clock" in capsys.readouterr().err
     assert serve_main([str(tiny), "--checkpoint-every", "5"]) == 2
-    assert "served worlds do not checkpoint yet" in capsys.readouterr().err
-    assert serve_main([str(tiny), "--resume"]) == 2
-    assert "served worlds do not checkpoint yet" in capsys.readouterr().err
+    assert "a served world's process keeps no checkpoint" in capsys.readouterr().err
+    assert serve_main([str(tiny), "--resume"]) == 2  # realtime (no --lockstep): it cannot run again the same
+    assert "need the lockstep clock (serve with --lockstep N)" in capsys.readouterr().err
 
 
 def test_local_processes_checkpoint_and_resume_a_run_with_nothing_to_resume_starting_fresh(tiny, capfd):

@@ -151,3 +151,53 @@ def test_resume_without_a_journal_is_refused_before_joining(tiny, tmp_path):
     cmd += ["--resume", str(tiny / "run_2.py")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--resume needs --journal" in done.stderr
+
+
+def test_a_killed_served_world_resumes_and_its_joiners_come_back_to_an_undisturbed_run(
+    tiny, tmp_path, db_rows
+):
+    """run_w.py (lockstep, two joiner processes with journals) killed with SIGKILL mid-run, then started again
+    with ``--resume`` on the same port, identity and token: the joiners notice the lost world, rejoin by
+    themselves with the same identities, get their old ranks back, replay their journals up to their newest
+    checkpoints, and the run ends with the world's stats of an undisturbed run."""
+    folder = _endless(tiny)
+    with ThreadPoolExecutor(1) as pool:
+        undisturbed_run = pool.submit(_run, folder, tmp_path / "whole", kill_alice=False)
+        out = tmp_path / "killed"
+        world = _serve(folder, out)
+        address = world.wait_for("--world TinyWorld@").split("--world ")[1].split(")")[0].strip()
+        port = address.split("@")[1].split("/")[0].rsplit(":", 1)[1]
+        keys, journals = out / "keys", out / "journals"
+        joiners = [
+            _join(folder, address, ["run_1.py", "run_3.py"], keys / "a", journals / "a"),
+            _join(folder, address, ["run_2.py"], keys / "b", journals / "b"),
+        ]
+        again = None
+        try:
+            world.wait_for("world greeted Alice")
+            time.sleep(1.0)  # a few more ticks: the joiners checkpoint every 0.5 simulated s
+            world.proc.send_signal(signal.SIGKILL)
+            world.proc.wait(10)
+            assert "run ended" not in world.text
+            again = _Proc([*world.proc.args, "--port", port, "--resume"])  # the same command, the same port
+            again.wait_for("resuming the run: the world runs again from tick 0")
+            for joiner in joiners:
+                assert joiner.proc.wait(150) == 0, joiner.text[-3000:]
+            assert again.proc.wait(60) == 0, again.text[-3000:]
+        finally:
+            for p in [world, *joiners, *([again] if again else [])]:
+                if p.proc.poll() is None:
+                    p.proc.kill()
+        whole = undisturbed_run.result()
+    assert (
+        "run ended by max_steps: 300 ticks" in whole.text
+        and "run ended by max_steps: 300 ticks" in again.text
+    )
+    for joiner in joiners:
+        assert "join: rejoining in" in joiner.text
+        assert "resuming from ckpt-" in joiner.text and "resumed at tick" in joiner.text, joiner.text[-3000:]
+    ranks = json.loads((out / "ranks.json").read_text())
+    assert len(ranks) == 2  # the same two peers, with the ranks of the killed run
+    killed, undisturbed = db_rows(out / "world_stats.db"), db_rows(tmp_path / "whole" / "world_stats.db")
+    assert len(killed["dynamic_stats"]) > 100
+    assert _stats(killed) == _stats(undisturbed)

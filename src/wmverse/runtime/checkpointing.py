@@ -46,9 +46,11 @@ __all__ = ["CHECKPOINT_FORMAT", "Checkpointer", "ResumeError", "open_checkpointe
 #: Layout version of a run checkpoint's state.
 CHECKPOINT_FORMAT = 1
 
-#: ``WMVERSE_*`` settings that name places or machine resources, not the run: a resume may change them.
+#: ``WMVERSE_*`` settings that name places or machine resources, not the run: a resume may change them
+#: (``WMVERSE_REJOIN_ATTEMPT`` counts a joiner's rejoins: ``cli_join.REJOIN_VAR``).
 _PLACE_SETTINGS = frozenset(
     {"WMVERSE_OUT", "WMVERSE_OUT_DIR", "WMVERSE_DB", "WMVERSE_CACHE_DIR", "WMVERSE_THREADS", "WMVERSE_SEED"}
+    | {"WMVERSE_REJOIN_ATTEMPT"}
 )
 
 

@@ -162,16 +162,18 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
     from wmverse.runtime.threads import configure_threads
 
     restarts = getattr(args, "restart_agents", 0)
-    if prog not in ("run_synch", "run_asynch") and (args.resume or args.checkpoint_every):
+    if prog not in ("run_synch", "run_asynch") and args.checkpoint_every:
         print(
-            f"{prog}: --resume and --checkpoint-every work for a world in one process (run_synch.py) or as "
-            "local processes (run_asynch.py): served worlds do not checkpoint yet",
+            f"{prog}: a served world's process keeps no checkpoint (--resume runs it again from tick 0 and its "
+            "joiners replay their journals: wmverse runtime join --journal DIR --checkpoint-every S)",
             file=sys.stderr,
         )
         return None
-    if (restarts or args.resume or args.checkpoint_every) and getattr(args, "realtime", False):
+    realtime = getattr(args, "realtime", False) or (prog == "run_w" and not getattr(args, "lockstep", 0))
+    if (restarts or args.resume or args.checkpoint_every) and realtime:
         print(
-            f"{prog}: --restart-agents, --checkpoint-every and --resume need the lockstep clock (drop --realtime)",
+            f"{prog}: --restart-agents, --checkpoint-every and --resume need the lockstep clock "
+            + ("(serve with --lockstep N)" if prog == "run_w" else "(drop --realtime)"),
             file=sys.stderr,
         )
         return None
@@ -294,8 +296,7 @@ def _add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="start an agent process killed by a signal again, up to N times in all: it replays its journal "
         "(OUT/agents/) and resumes, the run ends as if undisturbed (lockstep only; --checkpoint-every sets "
-        "how often the processes checkpoint, so that a restart does not recompute everything; --resume "
-        "resumes a whole run that was killed)",
+        "how often the processes checkpoint, so that a restart recomputes less)",
     )
 
 

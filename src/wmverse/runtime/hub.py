@@ -73,6 +73,8 @@ class Hub(HubTicks, HubAdmission, HubRestart):
         self.events: list[str] = []  # the hub's own log lines (drops, joins, failures)
         self.started = False
         self._next_rank = FIRST_FREE_RANK
+        self._ranks: dict[str, int] | None = None  # served peers' ranks (``hub_admission.RANKS_FILE``)
+        self._saved_ranks: dict[str, int] = {}  # the ranks of the run this one resumes, not given again yet
         self._changed: asyncio.Event | None = None
         self._code: dict[str, str] | None = None
         self.lost: dict[str, Any] = {}  # node name -> LostRemote whose rejoin window is open

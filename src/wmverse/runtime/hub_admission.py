@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,11 @@ from wmverse.runtime.channels import ChannelClosed, ProtocolError
 from wmverse.runtime.hub_checks import Refused, check_hello, check_registration_shape, clean_line
 from wmverse.runtime.wire import PROTOCOL, RemoteLink, derive_seed
 
-__all__ = ["CODE_SUFFIXES", "HubAdmission", "world_code_hash"]
+__all__ = ["CODE_SUFFIXES", "RANKS_FILE", "HubAdmission", "world_code_hash"]
+
+#: Where a served hub keeps the rank it gave each peer (``OUT/ranks.json``), so that a resumed run
+#: (``run_w.py --resume``) gives every joiner that comes back the rank, hence the seed and order, it had.
+RANKS_FILE = "ranks.json"
 
 #: Suffixes of the files that make a world's code (hashed to check a joiner runs the same version).
 CODE_SUFFIXES = (".py", ".json")
@@ -89,7 +95,34 @@ class HubAdmission:
             "tick_ms": config.tick_ms,
             "realtime": self.config.realtime,
             "worlds": sorted(n.node_name for n in self._worlds()),
+            **({"resume_run": True} if config.resume else {}),
         }
+
+    def _rank_for(self, peer: str) -> int:
+        """A served peer's rank: the one it had in the run this one resumes (``RANKS_FILE``, each used once),
+        else the next free one; this run's ranks are recorded (written atomically) for a later resume."""
+        path = Path(self.runtime.out_dir) / RANKS_FILE
+        if self._ranks is None:
+            self._ranks, self._saved_ranks = {}, {}
+            if self.runtime.config.resume and path.is_file():
+                try:
+                    saved = json.loads(path.read_text())
+                    self._saved_ranks = {
+                        str(p): int(r) for p, r in saved.items() if int(r) >= self._next_rank
+                    }
+                except (ValueError, TypeError, AttributeError, OSError) as exc:
+                    self._say_later(
+                        f"cannot read the ranks of the resumed run ({path.name}: {exc}): new ranks"
+                    )
+            self._next_rank = max([self._next_rank - 1, *self._saved_ranks.values()]) + 1
+        rank = self._saved_ranks.pop(peer, None)
+        if rank is None:
+            rank, self._next_rank = self._next_rank, self._next_rank + 1
+        self._ranks[peer] = rank
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self._ranks, sort_keys=True))
+        os.replace(tmp, path)
+        return rank
 
     async def _refuse(self, chan: Any, error: str) -> None:
         try:
@@ -121,7 +154,7 @@ class HubAdmission:
                 return
             rank = hello["rank"] if getattr(chan, "trusted", False) else None
             if rank is None:
-                rank, self._next_rank = self._next_rank, self._next_rank + 1
+                rank = self._rank_for(chan.peer)
             link = RemoteLink(rank, [str(s) for s in hello["scripts"]], chan)
             await chan.write(self._welcome(rank))
             own_child = getattr(chan, "trusted", False)

@@ -47,9 +47,9 @@ class JoinConfig:
     resume: bool = False
     """Ask the hub to resume this process from its journal (a lockstep hub holds its tick for it)."""
     resume_run: bool = False
-    """The whole run resumes (``run_asynch.py --resume``): the hub runs again from tick 0 and this process
-    with it, its learner jobs answered from its journal up to its newest checkpoint (where its processors are
-    loaded and what it printed is checked), then computed again."""
+    """The whole run resumes (``run_asynch.py --resume``; a served hub says so in its welcome): the hub runs
+    again from tick 0 and this process with it, its learner jobs answered from its journal up to its newest
+    checkpoint (where its processors are loaded and what it printed is checked), then computed again."""
 
     def __post_init__(self) -> None:
         if self.pipe_fd is None:

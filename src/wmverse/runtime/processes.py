@@ -265,6 +265,16 @@ def serve_world(
                     write(f"run_w: not announced on the local network ({exc}); joiners use --world {where}")
 
     hub.on_start = on_start
+    if config.resume:
+        write(
+            "resuming the run: the world runs again from tick 0, its joiners come back with the ranks they had "
+            "(OUT/ranks.json) and those with a journal replay it up to their newest checkpoint"
+            + (
+                ""
+                if options.token or options.public
+                else "; a fresh token: give --token TOKEN of the killed run"
+            )
+        )
     try:
         return run_world(world_folder, config, write, driver=hub)
     finally:

@@ -54,6 +54,7 @@ class RemoteResume:
     ``printer``, ``outbox``, ``write`` and the tick methods used here)."""
 
     ticklog: TickLog | None = None
+    resume_run = False
     _replay_ticks: list[tuple[dict[str, Any], list[bytes]]] = []
 
     async def _read_welcome(self, timeout: float) -> dict[str, Any]:
@@ -77,6 +78,8 @@ class RemoteResume:
         self._journal_lock = lock_journal(cfg.journal_dir)
         self.ticklog = TickLog(cfg.journal_dir / "ticks.log")
         resume_tick = welcome.get("resume_tick")
+        # the whole run resumes from tick 0: run_asynch's parent says so (config), a served hub in its welcome
+        self.resume_run = resume_tick is None and (cfg.resume_run or welcome.get("resume_run") is True)
         if resume_tick is None:
             self.ticklog.start()
             self.ticklog.append(welcome)
@@ -100,14 +103,14 @@ class RemoteResume:
     def _start_checkpoints(self, resume_tick: int | None) -> None:
         """This process's checkpointer (only with a journal folder); armed to replay when resuming: this
         process alone (``resume_tick``: from its tick log) or the whole run (``config.resume_run``: the hub
-        runs again from tick 0 and its ticks drive the replay up to the newest checkpoint)."""
+        runs again from tick 0 and its ticks drive the replay up to the newest checkpoint: ``resume_run``)."""
         cfg, runtime = self.config, self.runtime
         if cfg.journal_dir is None:
             return
         checkpointer = Checkpointer(
             runtime, self.printer.lines, cfg.journal_dir / "checkpoints", cfg.checkpoint_every_s, cfg.keep
         )
-        if resume_tick is not None or cfg.resume_run:  # this process alone, or the whole run from tick 0
+        if resume_tick is not None or self.resume_run:  # this process alone, or the whole run from tick 0
             self.write(
                 f"{'+'.join(s.name for s in cfg.scripts)}: {checkpointer.load_for_resume(resume_tick)}"
             )
