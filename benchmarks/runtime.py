@@ -8,10 +8,13 @@ per tick; the others wait in its queue or are refused when its interaction manag
 
 ``--stats both`` runs every size twice: with unaiverse's own stats path (the world JSON-walks every stored
 value) and with the runtime's fast one (``wmverse.runtime.fast_stats``, the default), to compare them.
+``--fast-paths off`` runs without the runtime's faster, equivalent versions of a few unaiverse functions
+(``wmverse.runtime.fast_paths``, on by default); ``--fast-paths both`` runs each size without then with them.
 Besides wall-clock rates it prints the ticking loop's CPU time and ticks per CPU second, which are steadier
 on a shared machine.
 
     python benchmarks/runtime.py [--agents 7 50 200 1000] [--ticks 200] [--tick-ms 100] [--stats both]
+                                 [--fast-paths both]
 """
 
 from __future__ import annotations
@@ -137,9 +140,13 @@ def make_world(folder: Path, n_workers: int) -> Path:
     return folder
 
 
-def bench(n_workers: int, ticks: int, tick_ms: float, fast_stats: bool = True) -> dict:
-    """Runs the benchmark world once; ``fast_stats=False``: with unaiverse's own stats path."""
+def bench(
+    n_workers: int, ticks: int, tick_ms: float, fast_stats: bool = True, fast_paths: bool = True
+) -> dict:
+    """Runs the benchmark world once; ``fast_stats=False``: with unaiverse's own stats path;
+    ``fast_paths=False``: without the runtime's fast paths."""
     from wmverse.runtime import RuntimeConfig, run_world
+    from wmverse.runtime import fast_paths as fast_paths_module
     from wmverse.runtime import fast_stats as fast_stats_module
     from wmverse.runtime.scheduler import Runtime
 
@@ -153,9 +160,10 @@ def bench(n_workers: int, ticks: int, tick_ms: float, fast_stats: bool = True) -
         finally:
             loop_cpu.append(time.process_time() - started)
 
-    was_enabled = fast_stats_module.ENABLED
+    was_enabled, paths_were_enabled = fast_stats_module.ENABLED, fast_paths_module.ENABLED
     Runtime.run = timed_run
     fast_stats_module.ENABLED = fast_stats
+    fast_paths_module.ENABLED = fast_paths
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = make_world(Path(tmp) / f"bench{n_workers}", n_workers)
@@ -168,10 +176,12 @@ def bench(n_workers: int, ticks: int, tick_ms: float, fast_stats: bool = True) -
     finally:
         Runtime.run = real_run
         fast_stats_module.ENABLED = was_enabled
+        fast_paths_module.ENABLED = paths_were_enabled
     if result.exit_code != 0:
         raise SystemExit(f"benchmark world failed: {result.error}")
     return {
         "stats": "fast" if fast_stats else "unaiverse",
+        "paths": "on" if fast_paths else "off",
         "loop_cpu_s": loop_cpu[0],
         "ticks_per_cpu_s": result.steps / loop_cpu[0],
         "agents": n_workers,
@@ -199,21 +209,28 @@ def main() -> None:
         default="fast",
         help="the world's stats path: the runtime's fast one, unaiverse's own, or both (before/after)",
     )
+    parser.add_argument(
+        "--fast-paths",
+        choices=["on", "off", "both"],
+        default="on",
+        help="the runtime's fast paths for unaiverse's hot functions: on, off, or both (off then on)",
+    )
     args = parser.parse_args()
-    paths = {"fast": [True], "unaiverse": [False], "both": [False, True]}[args.stats]
+    stats_paths = {"fast": [True], "unaiverse": [False], "both": [False, True]}[args.stats]
+    fast_paths = {"on": [True], "off": [False], "both": [False, True]}[args.fast_paths]
     print(
         f"runtime benchmark: {args.ticks} ticks of {args.tick_ms:g} ms, hub + N workers, wire encoding on; "
         f"python {platform.python_version()}, {os.cpu_count()} CPUs (shared machine: figures are approximate)"
     )
     print(
-        f"{'agents':>6} {'stats':>9} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
+        f"{'agents':>6} {'stats':>9} {'paths':>5} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
         f"{'ticks/s':>8} {'sim s/wall s':>12} {'loop cpu s':>10} {'ticks/cpu s':>11}"
     )
     for n in args.agents:
-        for fast in paths:
-            r = bench(n, args.ticks, args.tick_ms, fast_stats=fast)
+        for fast, paths_on in [(f, p) for f in stats_paths for p in fast_paths]:
+            r = bench(n, args.ticks, args.tick_ms, fast_stats=fast, fast_paths=paths_on)
             print(
-                f"{r['agents']:>6} {r['stats']:>9} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} "
+                f"{r['agents']:>6} {r['stats']:>9} {r['paths']:>5} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} "
                 f"{r['loop_s']:>7.2f} {r['messages']:>9} {r['ticks_per_s']:>8.1f} {r['sim_per_wall']:>12.2f} "
                 f"{r['loop_cpu_s']:>10.2f} {r['ticks_per_cpu_s']:>11.1f}",
                 flush=True,

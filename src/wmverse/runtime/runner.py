@@ -28,6 +28,7 @@ from wmverse.runtime.clock import SyntheticClock, patched_time
 from wmverse.runtime.config import RunResult, RuntimeConfig
 from wmverse.runtime.ending import close_world_stats, finish_world
 from wmverse.runtime.errors import ScriptFailure, describe_failure
+from wmverse.runtime.fast_paths import fast_paths
 from wmverse.runtime.interrupts import graceful_interrupts
 from wmverse.runtime.node import LocalNode, set_active_runtime
 from wmverse.runtime.patches import (
@@ -178,6 +179,7 @@ def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
         stack.enter_context(offline_profiles(runtime.clock.get_time_as_string()))
         stack.enter_context(local_node_class(LocalNode))
         stack.enter_context(recorded_transitions(runtime))
+        stack.enter_context(fast_paths())
         stack.enter_context(_environ(OUT_DIR_ENV, str(out_dir)))
         stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
         stack.enter_context(_environ("WMVERSE_SEED", str(config.seed)))
