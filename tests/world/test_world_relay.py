@@ -114,6 +114,15 @@ def test_the_world_publishes_queued_requests_until_its_master_reports_them(clock
     assert world.outbox == {} and not world.requests_stream.has_data(None)  # cleared: nothing is sent
 
 
+def test_requests_to_an_agent_that_left_are_dropped(clock):
+    world = World()
+    asyncio.run(world._request("propose", "t", {}))
+    asyncio.run(world._request("finish", "m", {}))
+    del world.all_agents["t"]  # the tendency left the world
+    world.republish_requests()
+    assert [r.target for r in read_outbox(world.sample())] == ["m"] and list(world.outbox) == [1]
+
+
 def test_only_the_master_may_acknowledge_requests(clock):
     world = World()
     asyncio.run(world._request("propose", "t", {}))

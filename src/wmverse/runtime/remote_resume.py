@@ -102,8 +102,9 @@ class RemoteResume:
 
     def _start_checkpoints(self, resume_tick: int | None) -> None:
         """This process's checkpointer (only with a journal folder); armed to replay when resuming: this
-        process alone (``resume_tick``: from its tick log) or the whole run (``config.resume_run``: the hub
-        runs again from tick 0 and its ticks drive the replay up to the newest checkpoint: ``resume_run``)."""
+        process alone (``resume_tick``: from its tick log), or the whole run (``resume_run``: run_asynch's
+        parent or a served hub's welcome said so; the hub runs again from tick 0 and its ticks drive the
+        replay up to the newest checkpoint)."""
         cfg, runtime = self.config, self.runtime
         if cfg.journal_dir is None:
             return

@@ -161,9 +161,13 @@ class RequestRelay:
             self.requests_stream.clear_data(None)
 
     def republish_requests(self) -> None:
-        """Every tick: publish the pending requests again once :data:`REPUBLISH_S` passed since the last time
-        (a sample lost on the way, or the master's report of it)."""
-        if self.outbox and clock.get_time() - self._published_at >= REPUBLISH_S:
+        """Every tick: drop the requests to agents that left the world, and publish the pending ones again
+        once :data:`REPUBLISH_S` passed since the last time (a sample lost on the way, or the master's report
+        of it)."""
+        gone = [seq for seq, r in self.outbox.items() if r.target not in self.all_agents]
+        for seq in gone:
+            del self.outbox[seq]
+        if gone or (self.outbox and clock.get_time() - self._published_at >= REPUBLISH_S):
             self._publish()
 
     def consume_relayed(self, value: Any, peer_id: str) -> None:
