@@ -60,7 +60,7 @@ class DebateHost:
 
     def _check_protocol(self) -> None:
         if self.protocol_errors:
-            raise RuntimeError("tendency agents broke the protocol: " + "; ".join(self.protocol_errors))
+            raise RuntimeError("agents broke the protocol: " + "; ".join(self.protocol_errors))
 
     async def _ask(self, action_name: str, peers: list[str], per_peer_kwargs) -> bool:
         """Queue ``action_name`` for every peer not asked yet in this phase (the master relays it); True once
@@ -69,8 +69,7 @@ class DebateHost:
         for pid in peers:
             if (action_name, pid) in self._asked:
                 continue
-            inter = await self._request(action_name, pid, per_peer_kwargs(pid))
-            if inter is not None:
+            if await self._request(action_name, pid, per_peer_kwargs(pid)):
                 self._asked.add((action_name, pid))
         self._asked_at = clock.get_time()
         return all((action_name, pid) in self._asked for pid in peers)

@@ -127,8 +127,7 @@ class RequestRelay:
     """World mixin: queue requests, publish them for the master, drop them once relayed.
 
     Call :meth:`init_relay` in ``__init__`` (after ``World.__init__``) and :meth:`republish_requests` every
-    tick.
-    The host provides ``add_stream``, ``all_agents`` and ``_store``.
+    tick. The host provides ``add_stream`` and ``all_agents`` (a unaiverse ``World`` does).
     """
 
     def init_relay(self) -> None:

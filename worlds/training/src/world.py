@@ -1,10 +1,12 @@
 """The training world: seven tendency agents debate a person, three learners train world models.
 
-``WWorld`` assigns every joiner a role (``Learner<Kind>`` nodes are learners, everyone else argues for a
-tendency), writes the roles' behaviour files from the tables in :mod:`.behaviours`, and runs two state
-machines of its own every tick: the debate (:class:`.debate_host.DebateHost`: the Trainer and the Validator
-as world actions) and the learners' plans (:class:`.learner_host.LearnerHost`). Agents answer through the
-stats channel; :mod:`.codec` reads and checks every answer. The world decides every badge (agents suggest,
+``WWorld`` assigns every joiner a role (``Learner<Kind>`` nodes are learners, ``Tendency<Name>`` nodes argue
+for a tendency, ``TrainingMaster`` relays the world's requests; anyone else is refused), writes the roles'
+behaviour files from the tables in :mod:`.behaviours`, and runs two state machines of its own every tick:
+the debate (:class:`.debate_host.DebateHost`: the Trainer and the Validator as world actions) and the
+learners' plans (:class:`.learner_host.LearnerHost`). Its requests reach the agents through the master, as
+live unaiverse requires (:mod:`.relay`); agents answer through the stats channel; :mod:`.codec` reads and
+checks every answer. The world decides every badge (agents suggest,
 the world records only what it decided) and finishes when the debate AND every joined learner are done.
 
 Configuration comes from ``WMVERSE_*`` environment variables (:meth:`.config.TrainingWorldConfig.from_env`
