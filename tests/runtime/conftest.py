@@ -18,6 +18,12 @@ def copy_tiny(dest: Path) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def tiny_module(tmp_path_factory) -> Path:
+    """One copy of the tiny world for a module's tests (shared: a test must not change it)."""
+    return copy_tiny(tmp_path_factory.mktemp("tiny_module"))
+
+
 def dump_db(path: Path) -> dict[str, list[tuple]]:
     """Every row of every table of a SQLite file, sorted (for run-to-run comparisons)."""
     conn = sqlite3.connect(path)

@@ -13,6 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "resume-test-token-0123456789"
 
@@ -128,22 +130,32 @@ def _stats(rows):
     return dynamic, static
 
 
-def test_a_killed_joiner_resumes_from_its_journal_and_the_world_runs_as_undisturbed(tiny, tmp_path, db_rows):
+@pytest.fixture(scope="module")
+def undisturbed(tiny_module, tmp_path_factory):
+    """The endless tiny world served and joined, undisturbed: ``(out folder, future of its run)``, started in the
+    background once for the module (the first test's own run goes on meanwhile: most of each is start-up)."""
+    out = tmp_path_factory.mktemp("undisturbed") / "whole"
+    with ThreadPoolExecutor(1) as pool:
+        yield out, pool.submit(_run, _endless(tiny_module), out, kill_alice=False)
+
+
+def test_a_killed_joiner_resumes_from_its_journal_and_the_world_runs_as_undisturbed(
+    tiny, tmp_path, db_rows, undisturbed
+):
     folder = _endless(tiny)
-    with ThreadPoolExecutor(1) as pool:  # the undisturbed run goes on meanwhile (most of each is start-up)
-        undisturbed_run = pool.submit(_run, folder, tmp_path / "whole", kill_alice=False)
-        held = _run(folder, tmp_path / "killed", kill_alice=True)
-        whole = undisturbed_run.result()
+    held = _run(folder, tmp_path / "killed", kill_alice=True)
+    whole_out, undisturbed_run = undisturbed
+    whole = undisturbed_run.result()
     assert (
         "run ended by max_steps: 300 ticks" in whole.text and "run ended by max_steps: 300 ticks" in held.text
     )
     assert "replays its journal to resume at tick" in held.text
-    killed, undisturbed = (
+    killed, whole_rows = (
         db_rows(tmp_path / "killed" / "world_stats.db"),
-        db_rows(tmp_path / "whole" / "world_stats.db"),
+        db_rows(whole_out / "world_stats.db"),
     )
     assert len(killed["dynamic_stats"]) > 100
-    assert _stats(killed) == _stats(undisturbed)
+    assert _stats(killed) == _stats(whole_rows)
 
 
 def test_resume_without_a_journal_is_refused_before_joining(tiny, tmp_path):
@@ -154,14 +166,17 @@ def test_resume_without_a_journal_is_refused_before_joining(tiny, tmp_path):
 
 
 def test_a_killed_served_world_resumes_and_its_joiners_come_back_to_an_undisturbed_run(
-    tiny, tmp_path, db_rows
+    tiny, tmp_path, db_rows, undisturbed
 ):
     """run_w.py (lockstep, two joiner processes with journals) killed with SIGKILL mid-run, then started again
     with ``--resume`` on the same port, identity and token: the joiners notice the lost world, rejoin by
     themselves with the same identities, get their old ranks back, replay their journals up to their newest
     checkpoints, and the run ends with the world's stats of an undisturbed run."""
     folder = _endless(tiny)
-    whole = _run(folder, tmp_path / "whole", kill_alice=False)  # first: fewer interpreters at once
+    whole_out, undisturbed_run = undisturbed
+    whole = (
+        undisturbed_run.result()
+    )  # done already when the module's first test ran: fewer interpreters at once
     out = tmp_path / "killed"
     world = _serve(folder, out)
     address = world.wait_for("--world TinyWorld@").split("--world ")[1].split(")")[0].strip()
@@ -201,6 +216,6 @@ def test_a_killed_served_world_resumes_and_its_joiners_come_back_to_an_undisturb
         assert "resuming from ckpt-" in joiner.text and "resumed at tick" in joiner.text, joiner.text[-3000:]
     ranks = json.loads((out / "ranks.json").read_text())
     assert len(ranks) == 2  # the same two peers, with the ranks of the killed run
-    killed, undisturbed = db_rows(out / "world_stats.db"), db_rows(tmp_path / "whole" / "world_stats.db")
+    killed, whole_rows = db_rows(out / "world_stats.db"), db_rows(whole_out / "world_stats.db")
     assert len(killed["dynamic_stats"]) > 100
-    assert _stats(killed) == _stats(undisturbed)
+    assert _stats(killed) == _stats(whole_rows)
