@@ -1,28 +1,21 @@
 """The runtime's fast paths behave exactly as the unaiverse functions they replace.
 
 Each replacement in ``wmverse.runtime.fast_paths`` runs on real unaiverse objects (agents, interaction
-managers with interactions registered as unaiverse registers them, streams, state-machine actions, stream
-proxies) next to the original on an identical copy of the scenario: the calls to ``complete`` (in order),
+managers with interactions registered as unaiverse registers them, streams) next to the original on an identical copy of the scenario: the calls to ``complete`` (in order),
 the callbacks, the final state of every interaction, manager and stream must be the same. A run of the tiny
 world and of the benchmark world with a departing worker must give the same transitions, stats and
 message counts with and without the fast paths.
 """
 
 import asyncio
-import copy
 import importlib.util
 import math
-import random
-from collections import OrderedDict
 from pathlib import Path
 
 import pytest
-import torch
 from unaiverse.agent import Agent
 from unaiverse.custom import Custom
-from unaiverse.hsm import HybridStateMachine
 from unaiverse.interaction import Interaction, InteractionManager, InteractionStatus
-from unaiverse.streams.streamproxy import StreamProxy
 from unaiverse.streams.streams import Stream
 
 from wmverse.runtime import RuntimeConfig, fast_paths, recorder, run_world
@@ -310,168 +303,6 @@ def test_clear_expired_stream_data_same_effects(monkeypatch):
     assert data[0]["me:s0"] == [] and data[0]["me:s1"] == ["fresh"]  # something was really cleared
 
 
-def _hsm_action(wildcards: dict):
-    class Greeter(Agent):
-        async def greet(self, who: str = "x", extra=None) -> bool:
-            return True
-
-    agent = Greeter(proc=None)
-    hsm = HybridStateMachine(agent)
-    hsm.add_state("a")
-    hsm.add_state("b")
-    hsm.add_transit("a", "b", action="greet", args={"who": "<who>"})
-    hsm.set_wildcards(wildcards)
-    action = hsm.transitions["a"]["b"][0]
-    action.set_wildcards(wildcards)
-    return action
-
-
-SHARED, SHARED_DICT = ["<w>", {"k": "<w>"}], {"k": "<w>"}
-KWARGS = [
-    {},
-    {"who": "<who>"},
-    {"who": "<who>", "extra": {"streams": {"stdin": ["<w>:all", 3, None, True, 2.5]}}},
-    {"a": SHARED, "b": SHARED},  # shared: deepcopy copies it once, the walk then sees it twice
-    {"a": SHARED_DICT, "b": [SHARED_DICT]},
-    {"t": ("<w>", ["<w>"]), "o": OrderedDict(x="<w>")},
-    {"tensor": torch.zeros(2), 1: "<n>"},
-]
-
-
-@pytest.mark.parametrize("kwargs", KWARGS, ids=range(len(KWARGS)))
-def test_action_kwargs_copy_same_walk(kwargs):
-    wildcards = {"<who>": "Bob", "<w>": "<w><w>", "<n>": 3}
-    action = _hsm_action(wildcards)
-    before = copy.deepcopy(kwargs)
-    results, in_place = [], []
-    for chosen in ([], ALL):
-        with fast_paths.fast_paths(chosen):
-            results.append(action._Action__apply_wildcards_to_args(kwargs, in_place=False))
-            target = copy.deepcopy(kwargs)
-            action._Action__apply_wildcards_to_args(target)  # in place, as Action.apply_wildcards does
-            in_place.append(repr(target))
-    slow, fast = results
-    assert repr(fast) == repr(slow) and in_place[0] == in_place[1]
-    assert _shape(fast) == _shape(slow) and _reused(fast, kwargs) == _reused(slow, kwargs)
-    assert repr(kwargs) == repr(before)  # the input is not touched
-    if kwargs.get("a") is SHARED:
-        assert fast["a"] is fast["b"] and fast["a"][0] == "<w><w><w><w>"
-    if kwargs.get("a") is SHARED_DICT:
-        assert fast["a"] is fast["b"][0] and fast["a"]["k"] == "<w><w><w><w>"
-
-
-def _shape(value, memo=None):
-    """The sharing structure of a tree: for each container, the first path where it was met."""
-    memo = {} if memo is None else memo
-    if isinstance(value, dict | list | tuple):
-        if id(value) in memo:
-            return ("ref", memo[id(value)])
-        memo[id(value)] = len(memo)
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        return (type(value).__name__, [(k, _shape(v, memo)) for k, v in items])
-    return type(value).__name__
-
-
-def _reused(copied, original, path=()) -> list:
-    """Where the copy holds the very container of the original (deepcopy keeps tuples of atoms)."""
-    if not isinstance(original, dict | list | tuple) or type(copied) is not type(original):
-        return []
-    found = [path] if copied is original else []
-    items = original.items() if isinstance(original, dict) else enumerate(original)
-    for key, value in items:
-        found += _reused(copied[key], value, (*path, key))
-    return found
-
-
-def _random_tree(rng: random.Random, depth: int = 0):
-    kind = rng.random()
-    if depth > 4 or kind < 0.4:
-        return rng.choice([None, True, False, 0, -7, 2**70, 1.5, math.inf, "", "<w>", "é", rng.random()])
-    if kind < 0.7:
-        keys = ["a", "b", "<w>", 1, 2.0, None, True]
-        return {rng.choice(keys): _random_tree(rng, depth + 1) for _ in range(4)}
-    return [_random_tree(rng, depth + 1) for _ in range(rng.randrange(4))]
-
-
-def test_tree_copy_is_deepcopy_on_random_trees():
-    rng = random.Random(15)
-    for _ in range(400):
-        tree = _random_tree(rng)
-        if rng.random() < 0.2 and isinstance(tree, dict | list):  # share a sub-tree, or add a tuple
-            extra = rng.choice([[1, "x"], {"z": [2]}, {"z": 2}, (1, 2), (1, ["y"])])
-            tree = {"p": extra, "q": extra, "r": tree}
-        ours, theirs = fast_paths.tree_copy(tree), copy.deepcopy(tree)
-        assert repr(ours) == repr(theirs) and _shape(ours) == _shape(theirs)
-        assert _shape(ours) == _shape(tree) and _reused(ours, tree) == _reused(theirs, tree)
-        if isinstance(tree, dict | list) and "p" not in tree:  # a plain tree: built without deepcopy
-            assert repr(fast_paths._copy_node(tree, set())) == repr(theirs)
-
-
-def test_tree_copy_falls_back_for_cycles_subclasses_and_deep_trees():
-    cyclic = {"a": []}
-    cyclic["a"].append(cyclic)
-    out = fast_paths.tree_copy(cyclic)
-    assert out["a"][0] is out and out is not cyclic
-    odict = {"o": OrderedDict(a=1)}
-    assert type(fast_paths.tree_copy(odict)["o"]) is OrderedDict
-    deep = current = []
-    for _ in range(5000):
-        current.append([])
-        current = current[0]
-    with pytest.raises(RecursionError):
-        copy.deepcopy(deep)
-    with pytest.raises(RecursionError):
-        fast_paths.tree_copy(deep)
-
-
-def _proxy_state(proxy: StreamProxy) -> tuple:
-    return (
-        proxy._streams,
-        proxy._stream_list,
-        proxy._streams_by_name_only,
-        proxy._uuid,
-        proxy.replace_none_samples_with,
-    )
-
-
-BINDS = [
-    ({}, None),
-    ({}, "u1"),
-    ({"peer1:proc_input_0": "S1"}, "u2"),
-    ({"peer1:x": "A", "peer2:x": "B", "peer3:y": "C"}, None),  # a name collision: the first wins
-    ({"peer::dm:proc": "N", "<data_sample_0>": "D", "plain": "P"}, "u3"),
-    ({None: "n"}, None),
-]
-
-
-@pytest.mark.parametrize("replacers", [None, [], ["r0"], ["r0", "r1", "r2", "r3"]], ids=repr)
-def test_bind_same_proxy_state(replacers):
-    states = []
-    for chosen in ([], ALL):
-        with fast_paths.fast_paths(chosen):
-            proxy = StreamProxy({"old:s": "O"}, replace_none_samples_with=replacers)
-            trace = []
-            for streams, uuid in BINDS + BINDS:  # twice: the second time the names come from the cache
-                proxy.bind(streams, uuid=uuid)
-                assert proxy._streams is not streams
-                trace.append(copy.copy(_proxy_state(proxy)))
-            states.append(trace)
-    assert states[0] == states[1]
-
-
-def test_bind_subclass_with_own_replacers_gets_the_original():
-    class Custom_(StreamProxy):
-        calls = 0
-
-        def _StreamProxy__enable_replacers_or_none_samples(self):
-            Custom_.calls += 1
-
-    with fast_paths.fast_paths(ALL):
-        proxy = Custom_()
-        proxy.bind({"a:b": 1})
-    assert Custom_.calls == 2  # at construction and at bind
-
-
 def test_context_manager_restores_exactly_and_leaves_foreign_patches():
     def installed():
         return {n: fast_paths._TABLE[n][0].__dict__[fast_paths._TABLE[n][1]] for n in ALL}
@@ -483,7 +314,7 @@ def test_context_manager_restores_exactly_and_leaves_foreign_patches():
         assert InteractionManager.complete_expired is fast_paths._complete_expired
         with fast_paths.fast_paths(ALL):  # nested: nothing to do, nothing undone on exit
             pass
-        assert StreamProxy.bind is fast_paths._bind
+        assert InteractionManager.clear_expired_stream_data is fast_paths._clear_expired
         raise RuntimeError
     assert installed() == originals
 

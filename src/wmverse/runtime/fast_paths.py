@@ -2,15 +2,9 @@
 
 :func:`fast_paths` replaces them for the duration of a run and puts the originals back on exit. Each
 replacement gives the same results, makes the same calls in the same order (``complete(...)`` with the
-same arguments, ``clear_expired_data``, the wildcard walk), logs the same lines and raises the same
+same arguments, ``clear_expired_data``), logs the same lines and raises the same
 exceptions as the function it replaces; it only skips Python work whose outcome is known:
 
-- ``Action.__apply_wildcards_to_args(args, in_place=False)`` deep-copies the action's kwargs (usually
-  ``{}``) before the wildcard walk. :func:`tree_copy` builds the same copy for a tree of exact ``dict``
-  and ``list`` holding ``str``/``int``/``float``/``bool``/``None`` (``copy.deepcopy`` returns such atoms
-  themselves and copies each container once, keys included, in the same order). A container met twice
-  (shared sub-object, cycle), any other type (``tuple``, subclasses, tensors...) or a too deep tree makes
-  it use ``copy.deepcopy`` itself, whose memo keeps shared objects shared. The walk is unaiverse's own.
 - ``InteractionManager.complete_expired`` walks the same snapshot of ``sent``, ``received`` and ``lazy``
   with ``is_sent``/``is_received``/``Interaction.is_expired`` inlined: the same membership tests and
   comparisons in the same order, ``Custom.DEFAULT_INTER_TIMEOUT`` and the time read once and read again
@@ -22,20 +16,16 @@ exceptions as the function it replaces; it only skips Python work whose outcome 
   whole call, or for that object).
 - ``InteractionManager.clear_expired_stream_data`` iterates each interaction's ``StreamProxy._stream_list``
   directly (what ``StreamProxy.__iter__`` returns an iterator over) and skips empty ones, the usual case.
-- ``StreamProxy.bind`` (six calls per agent per tick, half with no streams) builds the empty state at once
-  for an empty ``dict``, caches ``__get_name_only`` of ``str`` hashes (a pure function of the string) and
-  inlines ``__enable_replacers_or_none_samples``; attributes are assigned in the same order. Subclasses
-  that override the inlined method, or a patched helper, get the original.
 
 Measured in ``benchmarks/runtime.py --agents 200 --ticks 200`` (time per call inside the run, garbage
 collection excluded): ``complete_expired`` 33 -> 24 us (about 11 interactions each),
-``clear_expired_stream_data`` 10.3 -> 8.8 us, ``bind`` 1.67 -> 1.50 us, kwargs copy and walk 2.3 -> 1.3 us;
-about 0.45 s of a 7.4 s loop. The loop is memory-bound (hundreds of thousands of cold objects), which bounds
-what such code can save.
+``clear_expired_stream_data`` 10.3 -> 8.8 us: about 0.35 s of a 7.4 s loop. The loop is memory-bound
+(hundreds of thousands of cold objects), which bounds what such code can save; ``StreamProxy.bind`` and the
+deep copy of an action's kwargs were tried too and dropped (about 0.7% of the loop each, within the noise).
 
 A class attribute that is not unaiverse's own function when :func:`fast_paths` starts (another patch is in
 place) is left alone. The replacements assume methods are looked up on classes (nobody stores a method on an
-instance) and that unaiverse's static helpers behind ``__get_name_only`` are not patched during a run.
+instance).
 ``WMVERSE_FAST_PATHS=0`` in the environment (or :data:`ENABLED` = False) keeps unaiverse's code, to
 compare the two; :data:`PATCHES` names what :func:`fast_paths` installs by default.
 """
@@ -43,7 +33,6 @@ compare the two; :data:`PATCHES` names what :func:`fast_paths` installs by defau
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -51,84 +40,29 @@ from typing import Any
 import unaiverse.interaction as _interaction_module
 from unaiverse.clock import Clock
 from unaiverse.custom import Custom
-from unaiverse.hsm.action import Action
 from unaiverse.interaction import CompletionReason, Interaction, InteractionManager, InteractionStatus
 from unaiverse.streams.streamproxy import StreamProxy
 from unaiverse.streams.streams import Stream
 
 from wmverse.runtime.clock import SyntheticClock
 
-__all__ = ["ENABLED", "PATCHES", "fast_paths", "tree_copy"]
+__all__ = ["ENABLED", "PATCHES", "fast_paths"]
 
 #: Whether :func:`fast_paths` patches anything (``WMVERSE_FAST_PATHS=0`` turns it off).
 ENABLED: bool = os.environ.get("WMVERSE_FAST_PATHS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 #: The patches :func:`fast_paths` installs when not told which.
-PATCHES: tuple[str, ...] = ("action_kwargs_copy", "complete_expired", "clear_expired_stream_data", "bind")
+PATCHES: tuple[str, ...] = ("complete_expired", "clear_expired_stream_data")
 
 # The originals, as unaiverse 0.1.31 defines them (taken at import, before any patch).
-_APPLY_WILDCARDS = Action.__dict__["_Action__apply_wildcards_to_args"]
 _COMPLETE_EXPIRED = InteractionManager.__dict__["complete_expired"]
 _CLEAR_EXPIRED = InteractionManager.__dict__["clear_expired_stream_data"]
 _IS_SENT = InteractionManager.__dict__["is_sent"]
 _IS_RECEIVED = InteractionManager.__dict__["is_received"]
 _IS_EXPIRED = Interaction.__dict__["is_expired"]
-_BIND = StreamProxy.__dict__["bind"]
 _PROXY_ITER = StreamProxy.__dict__["__iter__"]
-_NAME_ONLY = StreamProxy.__dict__["_StreamProxy__get_name_only"]
-_ENABLE_REPLACERS = StreamProxy.__dict__["_StreamProxy__enable_replacers_or_none_samples"]
-_PROXY_DICT = StreamProxy.__dict__
 
-# --- 1. the deep copy of action kwargs ------------------------------------------------------------------
-
-#: Types ``copy.deepcopy`` returns as they are (exact types: subclasses may define ``__deepcopy__``).
-_ATOMS = frozenset({str, int, float, bool, type(None)})
-
-
-class _NotATree(Exception):
-    """The value is not a plain tree of dicts, lists and atoms: ``copy.deepcopy`` must copy it."""
-
-
-def _copy_node(node: Any, seen: set[int]) -> Any:
-    cls = type(node)
-    if cls is dict:
-        if id(node) in seen:
-            raise _NotATree
-        seen.add(id(node))
-        out = {}
-        for key, value in node.items():
-            if type(key) not in _ATOMS:
-                raise _NotATree
-            out[key] = value if type(value) in _ATOMS else _copy_node(value, seen)
-        return out
-    if cls is list:
-        if id(node) in seen:
-            raise _NotATree
-        seen.add(id(node))
-        return [value if type(value) in _ATOMS else _copy_node(value, seen) for value in node]
-    raise _NotATree
-
-
-def tree_copy(value: Any) -> Any:
-    """``copy.deepcopy(value)``, built directly when ``value`` is a plain JSON-like tree (see the module)."""
-    cls = type(value)
-    if cls in _ATOMS:
-        return value
-    if cls is dict and not value:
-        return {}
-    try:
-        return _copy_node(value, set())
-    except (_NotATree, RecursionError):
-        return copy.deepcopy(value)
-
-
-def _apply_wildcards_to_args(self, args: dict | None = None, in_place: bool = True):
-    if not in_place:  # the original deep-copies, then walks the copy in place
-        args = tree_copy(args)
-    return _APPLY_WILDCARDS(self, args, True)
-
-
-# --- 2. expired interactions ---------------------------------------------------------------------------
+# --- 1. expired interactions ---------------------------------------------------------------------------
 
 
 def _fast_state(manager: InteractionManager) -> tuple[Any, SyntheticClock] | None:
@@ -249,67 +183,18 @@ def _clear_expired(self) -> None:
                 plain_iter = StreamProxy.__iter__ is _PROXY_ITER
 
 
-# --- 3. StreamProxy.bind -------------------------------------------------------------------------------
-
-#: ``StreamProxy.__get_name_only`` of the ``str`` hashes seen so far (bounded: cleared when full).
-_NAME_CACHE: dict[str, str] = {}
-_NAME_CACHE_MAX = 100_000
-
-
-def _bind(self, streams: dict, uuid: str | None = None):
-    if (
-        type(self)._StreamProxy__enable_replacers_or_none_samples is not _ENABLE_REPLACERS
-        or _PROXY_DICT["_StreamProxy__get_name_only"] is not _NAME_ONLY
-    ):
-        return _BIND(self, streams, uuid)
-    if type(streams) is dict and not streams:  # no streams (half the calls): nothing to name or replace
-        self._streams = {}
-        self._stream_list = []
-        self._streams_by_name_only = {}
-        if uuid is not None:
-            self._uuid = uuid
-        self.replace_none_samples_with = {}
-        return
-    self._streams = streams.copy()  # Shallow copy
-    self._stream_list = list(streams.values())
-    by_name = self._streams_by_name_only = {}
-    for stream_hash, stream_obj in self._streams.items():
-        name_only = _NAME_CACHE.get(stream_hash) if type(stream_hash) is str else None
-        if name_only is None:
-            name_only = StreamProxy._StreamProxy__get_name_only(stream_hash)
-            if type(stream_hash) is str and type(name_only) is str:
-                if len(_NAME_CACHE) >= _NAME_CACHE_MAX:
-                    _NAME_CACHE.clear()
-                _NAME_CACHE[stream_hash] = name_only
-        if name_only not in by_name:  # In case of collision, the first name wins
-            by_name[name_only] = stream_obj
-    if uuid is not None:
-        self._uuid = uuid
-    # __enable_replacers_or_none_samples(), inlined
-    replacers = self.replace_none_samples_with = {}
-    if self.replace_none_samples_with_list is not None:
-        for i, k in enumerate(self._streams.keys()):
-            if i >= len(self.replace_none_samples_with_list):
-                break
-            replacers[k] = self.replace_none_samples_with_list[i]
-
-
 # --- the context manager ---------------------------------------------------------------------------------
 
 #: Patch name -> (class, attribute, replacement).
 _TABLE: dict[str, tuple[type, str, Any]] = {
-    "action_kwargs_copy": (Action, "_Action__apply_wildcards_to_args", _apply_wildcards_to_args),
     "complete_expired": (InteractionManager, "complete_expired", _complete_expired),
     "clear_expired_stream_data": (InteractionManager, "clear_expired_stream_data", _clear_expired),
-    "bind": (StreamProxy, "bind", _bind),
 }
 
 #: Patch name -> the function it replaces, as unaiverse defines it.
 _ORIGINALS: dict[str, Any] = {
-    "action_kwargs_copy": _APPLY_WILDCARDS,
     "complete_expired": _COMPLETE_EXPIRED,
     "clear_expired_stream_data": _CLEAR_EXPIRED,
-    "bind": _BIND,
 }
 
 
