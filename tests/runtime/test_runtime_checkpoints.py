@@ -281,3 +281,27 @@ def test_one_journal_is_written_by_one_process_at_a_time(tmp_path):
     assert time.monotonic() - started >= 0.3
     first.close()  # the first process ended
     lock_journal(tmp_path / "j", wait_s=0.3).close()
+
+
+def test_a_resumed_hub_reads_its_ranks_file_or_says_why_not():
+    """``OUT/ranks.json`` (peer id -> rank) gives a resumed served run's joiners their ranks back; anything
+    else in it is refused whole, with the reason (the hub then gives new ranks)."""
+    import pytest
+
+    from wmverse.runtime.hub_admission import read_ranks
+
+    assert read_ranks('{"peerA": 1001, "peerB": 1002}', 1001) == {"peerA": 1001, "peerB": 1002}
+    assert read_ranks("{}", 1001) == {}
+    for text, why in [
+        ("{", "not JSON"),
+        ("[1001]", "not an object"),
+        ('{"a": "1001"}', "an integer"),
+        ('{"a": 1001.0}', "an integer"),
+        ('{"a": true}', "an integer"),
+        ('{"a": 5}', ">= 1001"),  # a child's rank: never a served peer's
+        ('{"": 1001}', "an integer"),
+        ('{"a": 1001, "b": 1001}', "two peers with one rank"),
+        ("[" * 100_000, "not JSON"),
+    ]:
+        with pytest.raises(ValueError, match=why):
+            read_ranks(text, 1001)

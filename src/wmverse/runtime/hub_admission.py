@@ -25,7 +25,7 @@ from wmverse.runtime.channels import ChannelClosed, ProtocolError
 from wmverse.runtime.hub_checks import Refused, check_hello, check_registration_shape, clean_line
 from wmverse.runtime.wire import PROTOCOL, RemoteLink, derive_seed
 
-__all__ = ["CODE_SUFFIXES", "RANKS_FILE", "HubAdmission", "world_code_hash"]
+__all__ = ["CODE_SUFFIXES", "RANKS_FILE", "HubAdmission", "read_ranks", "world_code_hash"]
 
 #: Where a served hub keeps the rank it gave each peer (``OUT/ranks.json``), so that a resumed run
 #: (``run_w.py --resume``) gives every joiner that comes back the rank, hence the seed and order, it had.
@@ -49,6 +49,25 @@ def world_code_hash(folder: str | Path) -> str:
             continue
         digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def read_ranks(text: str, first_rank: int) -> dict[str, int]:
+    """The peers' ranks of a ``RANKS_FILE`` (a JSON object: peer id -> integer rank >= ``first_rank``, no two
+    peers with one rank); ``ValueError`` naming what is wrong otherwise."""
+    try:
+        saved = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"not JSON: {exc}"[:200]) from None
+    if not isinstance(saved, dict):
+        raise ValueError("not an object of peer ids and ranks")
+    ranks = {}
+    for peer, rank in saved.items():
+        if type(rank) is not int or rank < first_rank or not peer or len(peer) > 128:
+            raise ValueError(f"{peer[:64]!r}: a rank is an integer >= {first_rank}, got {rank!r}"[:200])
+        ranks[peer] = rank
+    if len(set(ranks.values())) != len(ranks):
+        raise ValueError("two peers with one rank")
+    return ranks
 
 
 class HubAdmission:
@@ -106,11 +125,8 @@ class HubAdmission:
             self._ranks, self._saved_ranks = {}, {}
             if self.runtime.config.resume and path.is_file():
                 try:
-                    saved = json.loads(path.read_text())
-                    self._saved_ranks = {
-                        str(p): int(r) for p, r in saved.items() if int(r) >= self._next_rank
-                    }
-                except (ValueError, TypeError, AttributeError, OSError) as exc:
+                    self._saved_ranks = read_ranks(path.read_text(), self._next_rank)
+                except (ValueError, OSError) as exc:
                     self._say_later(
                         f"cannot read the ranks of the resumed run ({path.name}: {exc}): new ranks"
                     )
