@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -85,6 +84,23 @@ def _join(folder: Path, where: str, scripts: list[str], key: Path, journal: Path
     return _Proc(cmd)
 
 
+def _outputs(procs: list[_Proc]) -> str:
+    """The last lines of every process, for a failure's message."""
+    return "".join(f"--- {p.proc.args[-1]} (exit {p.proc.poll()}):\n{p.text[-2500:]}\n" for p in procs)
+
+
+def _wait_all(procs: list[_Proc], timeout: float) -> None:
+    """Waits until every process exited 0; fails as soon as one exits otherwise, or at the timeout (a world
+    whose joiner died waits for it: polling all of them names the one that failed)."""
+    end = time.monotonic() + timeout
+    while any(p.proc.poll() is None for p in procs):
+        failed = [p for p in procs if p.proc.poll() not in (None, 0)]
+        assert not failed, f"{failed[0].proc.args[-1]} exited {failed[0].proc.poll()}"
+        assert time.monotonic() < end, f"still running after {timeout:g} s"
+        time.sleep(0.05)
+    assert all(p.proc.returncode == 0 for p in procs), [p.proc.returncode for p in procs]
+
+
 def _run(folder: Path, out: Path, kill_alice: bool) -> _Proc:
     world = _serve(folder, out)
     where = world.wait_for("--world TinyWorld@").split("--world ")[1].split(")")[0].strip()
@@ -100,9 +116,9 @@ def _run(folder: Path, out: Path, kill_alice: bool) -> _Proc:
             again = _join(folder, where, ["run_2.py"], keys / "b", journals / "b", "--resume")
             procs.append(again)
             world.wait_for("agent process run_2.py resumed at tick", timeout=90)
-        for p in procs:
-            if p is not alice or not kill_alice:
-                assert p.proc.wait(120) == 0, p.text[-3000:]
+        _wait_all([p for p in procs if p is not alice or not kill_alice], 180)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n" + _outputs(procs)) from None
     finally:
         for p in procs:
             if p.proc.poll() is None:
@@ -131,21 +147,18 @@ def _stats(rows):
 
 
 @pytest.fixture(scope="module")
-def undisturbed(tiny_module, tmp_path_factory):
-    """The endless tiny world served and joined, undisturbed: ``(out folder, future of its run)``, started in the
-    background once for the module (the first test's own run goes on meanwhile: most of each is start-up)."""
+def undisturbed(tiny_module, tmp_path_factory) -> tuple[Path, _Proc]:
+    """The endless tiny world served and joined, undisturbed, once for the module: ``(out folder, its world)``.
+    It runs alone, before the tests' own runs: three interpreters at a time on a 2-core machine."""
     out = tmp_path_factory.mktemp("undisturbed") / "whole"
-    with ThreadPoolExecutor(1) as pool:
-        yield out, pool.submit(_run, _endless(tiny_module), out, kill_alice=False)
+    return out, _run(_endless(tiny_module), out, kill_alice=False)
 
 
 def test_a_killed_joiner_resumes_from_its_journal_and_the_world_runs_as_undisturbed(
     tiny, tmp_path, db_rows, undisturbed
 ):
-    folder = _endless(tiny)
-    held = _run(folder, tmp_path / "killed", kill_alice=True)
-    whole_out, undisturbed_run = undisturbed
-    whole = undisturbed_run.result()
+    whole_out, whole = undisturbed
+    held = _run(_endless(tiny), tmp_path / "killed", kill_alice=True)
     assert (
         "run ended by max_steps: 300 ticks" in whole.text and "run ended by max_steps: 300 ticks" in held.text
     )
@@ -172,11 +185,8 @@ def test_a_killed_served_world_resumes_and_its_joiners_come_back_to_an_undisturb
     with ``--resume`` on the same port, identity and token: the joiners notice the lost world, rejoin by
     themselves with the same identities, get their old ranks back, replay their journals up to their newest
     checkpoints, and the run ends with the world's stats of an undisturbed run."""
+    whole_out, whole = undisturbed
     folder = _endless(tiny)
-    whole_out, undisturbed_run = undisturbed
-    whole = (
-        undisturbed_run.result()
-    )  # done already when the module's first test ran: fewer interpreters at once
     out = tmp_path / "killed"
     world = _serve(folder, out)
     address = world.wait_for("--world TinyWorld@").split("--world ")[1].split(")")[0].strip()
@@ -188,21 +198,16 @@ def test_a_killed_served_world_resumes_and_its_joiners_come_back_to_an_undisturb
     ]
     again = None
     try:
-        try:  # three interpreters start at once on a shared machine: give them time
-            world.wait_for("world greeted Alice", timeout=240)
-        except AssertionError as exc:
-            raise AssertionError(
-                f"{exc}\n--- joiners:\n" + "".join(j.text[-2000:] for j in joiners)
-            ) from None
+        world.wait_for("world greeted Alice", timeout=240)  # three interpreters start at once: give them time
         time.sleep(1.0)  # a few more ticks: the joiners checkpoint every 0.5 simulated s
         world.proc.send_signal(signal.SIGKILL)
         world.proc.wait(10)
         assert "run ended" not in world.text
         again = _Proc([*world.proc.args, "--port", port, "--resume"])  # the same command, the same port
         again.wait_for("resuming the run: the world runs again from tick 0", timeout=120)
-        for joiner in joiners:
-            assert joiner.proc.wait(150) == 0, joiner.text[-3000:]
-        assert again.proc.wait(60) == 0, again.text[-3000:]
+        _wait_all([*joiners, again], 210)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n" + _outputs([world, *joiners, *([again] if again else [])])) from None
     finally:
         for p in [world, *joiners, *([again] if again else [])]:
             if p.proc.poll() is None:
