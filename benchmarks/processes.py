@@ -129,7 +129,6 @@ _NETNS_DOWN = "ip netns del wmvb-world; ip netns del wmvb-agents"
 
 def _round_trips(trips: int = 500) -> dict[str, list[float]]:
     """Seconds per round trip of a small message: socket-pair channel and libp2p endpoints."""
-    from multiprocessing.connection import Connection
 
     from wmverse.runtime.channels import PipeChannel
     from wmverse.runtime.p2p import P2PEndpoint
@@ -147,8 +146,8 @@ def _round_trips(trips: int = 500) -> dict[str, list[float]]:
 
     async def go() -> dict[str, list[float]]:
         left, right = socket.socketpair()
-        a = PipeChannel(Connection(left.detach()), "a").start()
-        b = PipeChannel(Connection(right.detach()), "b").start()
+        a = PipeChannel(left, "a").start()
+        b = PipeChannel(right, "b").start()
         pipes = await ping_pong(a, b)
         a.close()
         b.close()

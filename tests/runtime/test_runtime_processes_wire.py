@@ -53,8 +53,8 @@ def test_garbage_is_a_protocol_error_and_sizes_are_checked_before_allocating():
 def test_a_pipe_channel_delivers_whole_messages_and_reports_the_other_end_leaving():
     async def go():
         a, b = socket.socketpair()
-        left = PipeChannel(Connection(a.detach()), "left").start()
-        right = PipeChannel(Connection(b.detach()), "right", Limits(max_message_bytes=4096)).start()
+        left = PipeChannel(a, "left").start()
+        right = PipeChannel(b, "right", Limits(max_message_bytes=4096)).start()
         await left.write({"type": "tick", "t": 1}, [b"abc"])
         got = await right.read(5)
         await left.write({"type": "big"}, [b"z" * 8192])  # over the reader's limit: the channel ends
@@ -66,6 +66,53 @@ def test_a_pipe_channel_delivers_whole_messages_and_reports_the_other_end_leavin
         return got
 
     assert asyncio.run(go()) == ({"type": "tick", "t": 1}, [b"abc"])
+
+
+def test_a_pipe_channel_reads_multiprocessing_frames_however_they_arrive():
+    """Frames as ``multiprocessing.connection`` writes them, cut anywhere or several in one read, come out
+    whole and in order; a frame cut by the other end leaving is the channel closing, not a message."""
+
+    async def go():
+        a, b = socket.socketpair()
+        sender = Connection(a.detach())  # the other end written with the standard library's own framing
+        chan = PipeChannel(b, "right").start()
+        frames = b""
+        for k in range(5):
+            payload = encode_message({"type": "tick", "t": k}, [bytes([k]) * (k * 7_000)])
+            frames += struct.pack("!i", len(payload)) + payload
+        for cut in (1, 3, 5, 4096, 7_001, 9):  # odd cuts (the socket buffer holds all: one thread)
+            sender._send(frames[:cut])
+            frames = frames[cut:]
+            await asyncio.sleep(0)
+        sender._send(frames)
+        got = [await chan.read(5) for _ in range(5)]
+        sender.send_bytes(encode_message({"type": "std"}))  # the standard library's own send
+        got.append(await chan.read(5))
+        sender._send(struct.pack("!i", 1000) + b"only part")
+        sender.close()
+        with pytest.raises(ChannelClosed):
+            await chan.read(5)
+        return got
+
+    got = asyncio.run(go())
+    assert [h for h, _ in got] == [{"type": "tick", "t": k} for k in range(5)] + [{"type": "std"}]
+    assert [len(b[0]) for _, b in got[:5]] == [k * 7_000 for k in range(5)]
+
+
+def test_a_pipe_channel_refuses_a_length_over_its_limit_before_reading_the_message():
+    async def go():
+        a, b = socket.socketpair()
+        chan = PipeChannel(b, "right", Limits(max_message_bytes=4096)).start()
+        a.sendall(struct.pack("!i", 1 << 30))  # announces 1 GiB, sends nothing more: nothing is allocated
+        with pytest.raises(ProtocolError, match="bad message length"):
+            await chan.read(5)
+        with pytest.raises(OSError):  # this end is closed: the other end cannot go on writing
+            a.sendall(struct.pack("!i", 16) * 100_000)
+        with pytest.raises(ProtocolError):  # the channel stays ended
+            await chan.read(5)
+        a.close()
+
+    asyncio.run(go())
 
 
 def test_the_world_code_hash_follows_code_and_data_but_not_outputs(tmp_path):

@@ -2,12 +2,11 @@
 
 A message is a JSON header (a dict with a ``type``) plus binary blobs, encoded into one ``bytes`` by
 :func:`encode_message` and checked by :func:`decode_message` (sizes and counts against :class:`Limits`,
-before anything is allocated). Two transports deliver whole messages, so the project keeps no stream
-framing of its own:
+before anything is allocated). Two transports deliver whole messages:
 
-- :class:`PipeChannel`: a ``multiprocessing.connection.Connection`` over an anonymous socket pair made by
-  the parent before it starts a child (run_asynch.py's local processes). Nobody else can reach it: there
-  is no port.
+- :class:`PipeChannel`: an anonymous socket pair made by the parent before it starts a child
+  (run_asynch.py's local processes), each message framed as ``multiprocessing.connection`` frames it.
+  Nobody else can reach it: there is no port.
 - ``wmverse.runtime.p2p.P2PChannel``: unaiverse's libp2p node (served worlds, run_w.py), where the peer
   is the authenticated libp2p peer id.
 
@@ -22,10 +21,7 @@ import asyncio
 import json
 import socket
 import struct
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any
 
 _PAIR = struct.Struct(">II")
@@ -169,83 +165,122 @@ class Channel:
 
 
 class PipeChannel(Channel):
-    """One end of an anonymous socket pair, as a ``multiprocessing.connection.Connection``.
+    """One end of an anonymous socket pair, read and written by the event loop itself (no threads).
 
     ``trusted``: the other end is a process this one started (nobody else can hold the pair).
 
-    A reader thread receives whole messages (at most ``limits.max_message_bytes``: a longer one closes the
-    channel with a ProtocolError) and hands them to the event loop; writes go through one writer thread in
-    send order. :meth:`start` must be called from the running loop.
+    Frames are those of ``multiprocessing.connection.Connection.send_bytes``: a signed big-endian 4-byte
+    length, then the message. The loop reads the socket when it is readable (``add_reader``) and queues
+    each whole message as soon as it has arrived; a length over ``limits.max_message_bytes`` (checked
+    before anything is buffered) closes the channel with a ProtocolError, the end of the stream with
+    ChannelClosed. Writes are sent in call order (one lock), each awaited until the kernel has all of it.
+    Handing messages over on the loop, rather than through a reader thread and a writer thread, spares two
+    thread switches per message: a lockstep tick is a round of such messages with every agent process.
+    :meth:`start` must be called from the running loop.
     """
 
-    def __init__(self, conn: Connection, peer: str, limits: Limits = Limits()) -> None:
+    _HEAD = struct.Struct("!i")
+    _CHUNK = 1 << 16
+
+    def __init__(self, sock: socket.socket, peer: str, limits: Limits = Limits()) -> None:
         super().__init__(peer, limits)
         self.trusted = True
-        self.conn = conn
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pipe-{peer}")
+        self.sock = sock
+        self._buf = bytearray()
+        self._need: int | None = None  # length of the message being received, once its header is in
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._send_lock = asyncio.Lock()
+        self._reading = False
 
     @classmethod
     def from_fd(cls, fd: int, peer: str, limits: Limits = Limits()) -> PipeChannel:
-        return cls(Connection(fd), peer, limits)
+        return cls(socket.socket(fileno=fd), peer, limits)
 
     def start(self) -> PipeChannel:
         self._loop = asyncio.get_running_loop()
-        threading.Thread(target=self._reader, name=f"pipe-read-{self.peer}", daemon=True).start()
+        self.sock.setblocking(False)
+        self._loop.add_reader(self.sock.fileno(), self._readable)
+        self._reading = True
         return self
 
-    def _hand(self, item: Any) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(self.feed, item)
-            except RuntimeError:  # the loop closed meanwhile
-                pass
-
-    def _reader(self) -> None:
+    def _readable(self) -> None:
+        try:
+            want = self._CHUNK if self._need is None else min(self._need - len(self._buf), 1 << 20)
+            data = self.sock.recv(max(self._CHUNK, want))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._stop(ChannelClosed(f"{self.peer} closed the pipe: {exc}"))
+            return
+        if not data:
+            self._stop(ChannelClosed(f"{self.peer} closed the pipe"))
+            return
+        self._buf += data
         while True:
-            try:
-                data = self.conn.recv_bytes(self.limits.max_message_bytes)
-            except (EOFError, OSError) as exc:
-                gone = isinstance(exc, EOFError) or self.closed or "bad message length" not in str(exc)
-                self._hand(ChannelClosed(f"{self.peer} closed the pipe") if gone else ProtocolError(str(exc)))
-                self._release()
+            if self._need is None:
+                if len(self._buf) < self._HEAD.size:
+                    return
+                (size,) = self._HEAD.unpack_from(self._buf, 0)
+                if size < 0 or size > self.limits.max_message_bytes:
+                    self._stop(ProtocolError(f"bad message length from {self.peer}: {size} bytes"))
+                    return
+                del self._buf[: self._HEAD.size]
+                self._need = size
+            if len(self._buf) < self._need:
                 return
+            message = bytes(self._buf[: self._need])
+            del self._buf[: self._need]
+            self._need = None
             try:
-                item: Any = decode_message(data, self.limits)
+                item: Any = decode_message(message, self.limits)
             except ProtocolError as exc:
-                item = exc
-            self._hand(item)
-            if isinstance(item, ProtocolError):
-                self._release()
+                self._stop(exc)
                 return
+            self.feed(item)
+
+    def _stop(self, error: BaseException) -> None:
+        """Stops reading, queues ``error`` for the reader and closes the descriptor."""
+        self._unwatch()
+        self._buf.clear()
+        self.feed(error)
+        self._release()
+
+    def _unwatch(self) -> None:
+        if self._reading and self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(self.sock.fileno())
+        self._reading = False
 
     async def write(self, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
         payload = self.outgoing(header, blobs)
+        if len(payload) > 0x7FFFFFFF:
+            raise ProtocolError(f"message of {len(payload)} bytes is too long for a pipe frame")
         loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._writer, self.conn.send_bytes, payload)
-        except (OSError, ValueError) as exc:
-            raise ChannelClosed(f"cannot write to {self.peer}: {exc}") from exc
+        async with self._send_lock:
+            if self.closed or self.sock.fileno() < 0:
+                raise ChannelClosed(f"cannot write to {self.peer}: the channel is closed")
+            try:
+                await loop.sock_sendall(self.sock, self._HEAD.pack(len(payload)) + payload)
+            except (OSError, ValueError) as exc:
+                raise ChannelClosed(f"cannot write to {self.peer}: {exc}") from exc
 
     def _release(self) -> None:
-        """Closes the descriptor (reader thread only: nobody else reads it then)."""
+        """Closes the descriptor."""
         try:
-            self.conn.close()
+            self.sock.close()
         except OSError:
             pass
 
     def close(self) -> None:
-        """Shuts the socket down: the reader thread wakes with EOF and closes the descriptor."""
+        """Stops reading and closes the socket: the other end sees the end of the stream, a read waiting
+        here raises ChannelClosed."""
         if self.closed:
             return
         super().close()
-        self._writer.shutdown(wait=False)
-        try:
-            sock = socket.socket(fileno=self.conn.fileno())
+        if self.sock.fileno() >= 0:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
-            finally:
-                sock.detach()
-        except (OSError, ValueError):
-            pass
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._unwatch()
+        self.feed(ChannelClosed(f"channel to {self.peer} is closed"))
+        self._release()
