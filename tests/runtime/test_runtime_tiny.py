@@ -89,3 +89,61 @@ def test_max_steps_ends_the_run_with_exit_zero(tiny):
     result = run_world(tiny, RuntimeConfig(max_steps=5, quiet=True))
     assert result.exit_code == 0 and result.ended_by == "max_steps" and result.steps == 5
     assert abs(result.sim_seconds - 0.5) < 1e-9
+
+
+def test_the_order_agents_step_in_does_not_change_the_run(
+    tiny_run, tmp_path, fresh_tiny, db_rows, monkeypatch
+):
+    """An agent handles what another agent sent during a tick at the next tick (``Router.hold``), whether it
+    steps before or after the sender: the asker stepping last instead of first (once everyone has joined, at
+    tick 0: joining reads the world's directory, not messages) gives the same run."""
+    from wmverse.runtime.scheduler import Runtime
+
+    _, first = tiny_run
+    order = Runtime.order
+
+    def reversed_agents(self):
+        nodes = order(self)
+        if self.steps < 1:
+            return nodes
+        agents = [n for n in nodes if n.node_type == n.AGENT]
+        return agents[::-1] + [n for n in nodes if n.node_type != n.AGENT]
+
+    monkeypatch.setattr(Runtime, "order", reversed_agents)
+    second = run_world(fresh_tiny(tmp_path), RuntimeConfig(seed=0, max_steps=300, quiet=True))
+    assert second.exit_code == 0, second.error
+    assert (second.steps, second.summary) == (first.steps, first.summary)
+    assert sorted(second.transitions) == sorted(first.transitions)  # the same lines at the same times
+    assert db_rows(second.stats_db) == db_rows(first.stats_db)
+
+
+def test_held_messages_reach_agents_only_when_released():
+    """The router's hold: messages to agents wait for release (in delivery order), those to the world and
+    to a node that left meanwhile do not wait / are dropped."""
+    from types import SimpleNamespace
+
+    from wmverse.runtime.conn import Router
+
+    router = Router(wire=False)
+    alice, bob, world = (
+        SimpleNamespace(
+            node_name=n,
+            public_peer_id=f"pub-{n}",
+            private_peer_id=f"prv-{n}",
+            node_type=t,
+            closed=False,
+            conn=None,
+            inbox=[],
+        )
+        for n, t in (("alice", "agent"), ("bob", "agent"), ("world", "world"))
+    )
+    for node in (alice, bob, world):
+        router.register(node)
+    router.hold()
+    for k, peer in enumerate(["prv-alice", "prv-world", "prv-bob", "prv-alice"]):
+        assert router.deliver(f"m{k}", peer)
+    assert (alice.inbox, bob.inbox, world.inbox) == ([], [], ["m1"])
+    bob.closed = True
+    router.release()
+    assert (alice.inbox, bob.inbox) == (["m0", "m3"], [])
+    assert router.deliver("m4", "prv-alice") and alice.inbox[-1] == "m4"  # not held any more

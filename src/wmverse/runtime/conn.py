@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from unaiverse.networking.p2p.messages import Msg
 from unaiverse.utils.logger import log
 
+_AGENT = "agent"  # unaiverse's NodeType.AGENT, the node_type of an agent node
+
 #: Address scheme of local peers; ``find_addrs_by_role`` and ``get_addrs`` return ``[ADDR_PREFIX + peer]``.
 ADDR_PREFIX = "/local/p2p/"
 
@@ -43,6 +45,12 @@ class Router:
     Contract: ``deliver`` appends to the recipient's inbox (processed when the recipient is next
     stepped); ``publish`` delivers to every subscriber of the channel except the publisher, in
     subscription order. Peers are looked up by public or private peer id, nodes by name.
+
+    Between :meth:`hold` and :meth:`release` (the agents' phase of a tick) messages to agents of this
+    process are kept aside and reach their inboxes at :meth:`release`, in delivery order: an agent handles
+    what another agent sent during a tick at the next tick, whichever of the two stepped first. That is
+    also when a message between two agent processes arrives (the hub routes it with the next tick), so a
+    run's outcome does not depend on the order the agents step in, nor on which agents share a process.
     """
 
     def __init__(self, wire: bool = True) -> None:
@@ -54,6 +62,7 @@ class Router:
             str, dict[str, int]
         ] = {}  # world private peer id -> member private peer id -> role
         self.delivered = 0
+        self.held: list[tuple[Any, Msg]] | None = None  # (agent, message) kept aside until release()
         #: Told of every (un)subscription as ``listener(channel, peer, subscribed)``: the process transport
         #: replicates subscriptions to the other processes of a run. None in a one-process run.
         self.listener: Any = None
@@ -108,10 +117,23 @@ class Router:
             return False
         if getattr(node, "is_proxy", False):
             node.forward(msg, to_peer)  # a node of another process: encoded once, sent over the socket
+        elif self.held is not None and node.node_type == _AGENT:
+            self.held.append((node, self._copy(msg)))
         else:
             node.inbox.append(self._copy(msg))
         self.delivered += 1
         return True
+
+    def hold(self) -> None:
+        """From now on, messages to this process's agents wait for :meth:`release`."""
+        self.held = []
+
+    def release(self) -> None:
+        """Hands the messages kept since :meth:`hold` to their agents' inboxes (those still here)."""
+        held, self.held = self.held, None
+        for node, msg in held or ():
+            if not node.closed:
+                node.inbox.append(msg)
 
     def publish(self, msg: Msg, channel: str, from_peer: str) -> bool:
         publisher = self.by_peer.get(from_peer)

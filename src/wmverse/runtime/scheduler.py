@@ -116,23 +116,32 @@ class Runtime:
         return agents + worlds
 
     async def step_nodes(self) -> None:
-        """Steps every node of this process once at the current time (agents, then the world)."""
+        """Steps every node of this process once at the current time (agents, then the world).
+
+        What an agent sends another agent during the agents' phase reaches it at the next tick
+        (:meth:`Router.hold`); what the agents send the world, the world handles in this tick."""
         if self.wait_for_background:  # jobs deferred to this tick are done before any node looks at them
             await background.settle(self.on_busy, now_s=self.clock.get_time())
-        for node in self.order():
-            self.current_node = node
-            try:
-                await node.step()
-            except ScriptFailure:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any error of user code ends the run with a location
-                raise describe_failure(
-                    f"tick {self.steps} of node {node.node_name!r}", exc, node.script, self.world_folder
-                ) from exc
-            finally:
-                self.current_node = None
-            if self.pending_failure is not None:
-                raise self.pending_failure
+        self.router.hold()
+        try:
+            for node in self.order():
+                if node.node_type != node.AGENT and self.router.held is not None:
+                    self.router.release()  # the agents' phase is over
+                self.current_node = node
+                try:
+                    await node.step()
+                except ScriptFailure:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - any error of user code ends the run with a location
+                    raise describe_failure(
+                        f"tick {self.steps} of node {node.node_name!r}", exc, node.script, self.world_folder
+                    ) from exc
+                finally:
+                    self.current_node = None
+                if self.pending_failure is not None:
+                    raise self.pending_failure
+        finally:
+            self.router.release()
         if self.wait_for_background:  # the jobs of this tick (deferred ones: from their due tick on)
             await background.settle(self.on_busy, now_s=self.clock.get_time())
         if self.checkpointer is not None:
