@@ -49,8 +49,8 @@ class Router:
     Between :meth:`hold` and :meth:`release` (the agents' phase of a tick) messages to agents of this
     process are kept aside and reach their inboxes at :meth:`release`, in delivery order: an agent handles
     what another agent sent during a tick at the next tick, whichever of the two stepped first. That is
-    also when a message between two agent processes arrives (the hub routes it with the next tick), so a
-    run's outcome does not depend on the order the agents step in, nor on which agents share a process.
+    also when a message between two agent processes arrives (the hub routes it with the next tick), so
+    message timing depends neither on the order the agents step in nor on which agents share a process.
     """
 
     def __init__(self, wire: bool = True) -> None:
