@@ -148,7 +148,10 @@ def world_benchmark(folder: Path, seed: int) -> None:
         out = Path(root) / "ckpt"
         ckpt_s, text = _run_world(folder, out, seed, "--checkpoint-every", f"{every:.3f}", "--keep", "1000")
         saves = [
-            float(x) for x in re.findall(r"checkpoint ckpt-\d+\.wmc written \(tick \d+(?:, written at tick \d+)?, ([0-9.]+) s\)", text)
+            float(x)
+            for x in re.findall(
+                r"checkpoint ckpt-\d+\.wmc written \(tick \d+(?:, written at tick \d+)?, ([0-9.]+) s\)", text
+            )
         ]
         files = sorted((out / "checkpoints").glob("ckpt-*.wmc"))
         sizes = [f.stat().st_size / MB for f in files]
