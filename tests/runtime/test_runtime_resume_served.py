@@ -200,6 +200,7 @@ def test_a_killed_served_world_resumes_and_its_joiners_come_back_to_an_undisturb
     try:
         world.wait_for("world greeted Alice", timeout=240)  # three interpreters start at once: give them time
         time.sleep(1.0)  # a few more ticks: the joiners checkpoint every 0.5 simulated s
+        first_ranks = json.loads((out / "ranks.json").read_text())
         world.proc.send_signal(signal.SIGKILL)
         world.proc.wait(10)
         assert "run ended" not in world.text
@@ -220,7 +221,7 @@ def test_a_killed_served_world_resumes_and_its_joiners_come_back_to_an_undisturb
         assert "join: rejoining in" in joiner.text
         assert "resuming from ckpt-" in joiner.text and "resumed at tick" in joiner.text, joiner.text[-3000:]
     ranks = json.loads((out / "ranks.json").read_text())
-    assert len(ranks) == 2  # the same two peers, with the ranks of the killed run
+    assert len(ranks) == 2 and ranks == first_ranks  # the same two peers, with the ranks of the killed run
     killed, whole_rows = db_rows(out / "world_stats.db"), db_rows(whole_out / "world_stats.db")
     assert len(killed["dynamic_stats"]) > 100
     assert _stats(killed) == _stats(whole_rows)

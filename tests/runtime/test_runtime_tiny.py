@@ -131,6 +131,7 @@ def test_held_messages_reach_agents_only_when_released():
             public_peer_id=f"pub-{n}",
             private_peer_id=f"prv-{n}",
             node_type=t,
+            AGENT="agent",
             closed=False,
             conn=None,
             inbox=[],

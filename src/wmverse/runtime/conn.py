@@ -14,8 +14,6 @@ from typing import Any, Protocol
 from unaiverse.networking.p2p.messages import Msg
 from unaiverse.utils.logger import log
 
-_AGENT = "agent"  # unaiverse's NodeType.AGENT, the node_type of an agent node
-
 #: Address scheme of local peers; ``find_addrs_by_role`` and ``get_addrs`` return ``[ADDR_PREFIX + peer]``.
 ADDR_PREFIX = "/local/p2p/"
 
@@ -117,7 +115,7 @@ class Router:
             return False
         if getattr(node, "is_proxy", False):
             node.forward(msg, to_peer)  # a node of another process: encoded once, sent over the socket
-        elif self.held is not None and node.node_type == _AGENT:
+        elif self.held is not None and node.node_type == node.AGENT:
             self.held.append((node, self._copy(msg)))
         else:
             node.inbox.append(self._copy(msg))

@@ -378,8 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=int, default=3)
     parser.add_argument("--resume-run", action="store_true", help="the whole run resumes from the journal")
     args = parser.parse_args(argv)
-    journal = {"journal_dir": args.journal, "checkpoint_every_s": args.checkpoint_every, "keep": args.keep}
-    journal["resume_run"] = args.resume_run
+    journal = {
+        "journal_dir": args.journal,
+        "checkpoint_every_s": args.checkpoint_every,
+        "keep": args.keep,
+        "resume_run": args.resume_run,
+    }
     try:
         config = JoinConfig(
             "", tuple(args.scripts), args.rank, args.out, not args.quiet, pipe_fd=args.fd, **journal
