@@ -219,3 +219,21 @@ def test_serve_options_refuse_typos_before_anything_starts(tmp_path, capsys):
     world = Path(__file__).resolve().parents[2] / "worlds" / "training"
     assert main(["runtime", "serve", str(world), "--allow", "not-a-peer", "--db", "none"]) == 2
     assert "invalid peer id 'not-a-peer'" in capsys.readouterr().err
+
+
+def test_once_libp2p_runs_here_children_start_without_vfork(tmp_path, monkeypatch):
+    """After unaiverse's Go library is set up in this process, a child process starts with fork+exec (a
+    vforked child shares memory with the Go runtime's running threads), and starting one still works."""
+    import subprocess
+    import sys
+
+    from wmverse.runtime.p2p import P2PEndpoint
+
+    monkeypatch.setattr(subprocess, "_USE_VFORK", True)  # as in a fresh interpreter
+    endpoint = P2PEndpoint(tmp_path / "key", "127.0.0.1", 0).start()
+    try:
+        assert subprocess._USE_VFORK is False
+        done = subprocess.run([sys.executable, "-c", "print('child ok')"], capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout.strip() == "child ok"
+    finally:
+        asyncio.run(endpoint.close())

@@ -84,7 +84,20 @@ def _setup_library() -> Any:
 
         P2P.setup_library(enable_logging=False)
         logging.getLogger("unaiverse.networking.p2p.p2p").setLevel(logging.CRITICAL)
+    no_vfork()
     return P2P
+
+
+def no_vfork() -> None:
+    """Starts this process's later child processes with fork+exec, never vfork (``subprocess`` and
+    ``multiprocessing``'s spawn both read ``subprocess._USE_VFORK``). Once the Go runtime of the libp2p
+    library runs here, its threads go on (and signal each other for preemption) while a vforked child still
+    shares this process's memory: a child started from any thread then failed now and then with
+    ``OSError: [Errno 14] Bad address`` (seen in CI)."""
+    import subprocess
+
+    if hasattr(subprocess, "_USE_VFORK"):
+        subprocess._USE_VFORK = False
 
 
 def peer_of(multiaddr: str) -> str:
