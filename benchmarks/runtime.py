@@ -13,15 +13,26 @@ value) and with the runtime's fast one (``wmverse.runtime.fast_stats``, the defa
 Besides wall-clock rates it prints the ticking loop's CPU time and ticks per CPU second, which are steadier
 on a shared machine.
 
+``--gc python`` runs with the interpreter's collector thresholds instead of the runtime's (``WMVERSE_GC_THRESHOLD=0``,
+see ``wmverse.runtime.collector``); ``--gc both`` runs each size both ways. The ``gc s`` column is the time this
+process spent in the cyclic collector during the run (load included).
+
+``--processes`` runs every size in one process (0, run_synch.py's runtime) and as local processes in lockstep
+(K > 0, ``run_asynch.py --processes K``: the agents in K processes, contiguous in script order, the world in
+this one); by default 0 and one more than this machine's cores. For K > 0 the CPU columns count every process
+of the run (this one and its children) over the whole run, load included.
+
     python benchmarks/runtime.py [--agents 7 50 200 1000] [--ticks 200] [--tick-ms 100] [--stats both]
-                                 [--fast-paths both]
+                                 [--fast-paths both] [--gc both] [--processes 0 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -140,14 +151,29 @@ def make_world(folder: Path, n_workers: int) -> Path:
     return folder
 
 
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and of its reaped children so far."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def bench(
-    n_workers: int, ticks: int, tick_ms: float, fast_stats: bool = True, fast_paths: bool = True
+    n_workers: int,
+    ticks: int,
+    tick_ms: float,
+    fast_stats: bool = True,
+    fast_paths: bool = True,
+    processes: int = 0,
+    tuned_gc: bool = True,
 ) -> dict:
     """Runs the benchmark world once; ``fast_stats=False``: with unaiverse's own stats path;
-    ``fast_paths=False``: without the runtime's fast paths."""
+    ``fast_paths=False``: without the runtime's fast paths; ``processes`` > 0: as local processes in lockstep,
+    the agents in that many; ``tuned_gc=False``: with the interpreter's collector thresholds."""
     from wmverse.runtime import RuntimeConfig, run_world
     from wmverse.runtime import fast_paths as fast_paths_module
     from wmverse.runtime import fast_stats as fast_stats_module
+    from wmverse.runtime.collector import GC_VAR
+    from wmverse.runtime.processes import run_processes
     from wmverse.runtime.scheduler import Runtime
 
     loop_cpu = []
@@ -160,7 +186,19 @@ def bench(
         finally:
             loop_cpu.append(time.process_time() - started)
 
+    collecting = {"since": 0.0, "total": 0.0}
+
+    def on_gc(phase: str, _info: dict) -> None:
+        if phase == "start":
+            collecting["since"] = time.perf_counter()
+        else:
+            collecting["total"] += time.perf_counter() - collecting["since"]
+
     was_enabled, paths_were_enabled = fast_stats_module.ENABLED, fast_paths_module.ENABLED
+    gc_was = os.environ.get(GC_VAR)
+    if not tuned_gc:
+        os.environ[GC_VAR] = "0"
+    gc.callbacks.append(on_gc)
     Runtime.run = timed_run
     fast_stats_module.ENABLED = fast_stats
     fast_paths_module.ENABLED = fast_paths
@@ -170,20 +208,33 @@ def bench(
             config = RuntimeConfig(
                 seed=0, max_steps=ticks, tick_ms=tick_ms, quiet=True, out_dir=Path(tmp) / "out"
             )
-            started = time.perf_counter()
-            result = run_world(folder, config)
+            started, cpu_started = time.perf_counter(), _cpu_with_children()
+            if processes > 0:
+                result = run_processes(folder, config, processes=processes, write=lambda _line: None)
+            else:
+                result = run_world(folder, config)
             total = time.perf_counter() - started
+            all_cpu = _cpu_with_children() - cpu_started
     finally:
+        gc.callbacks.remove(on_gc)
+        if gc_was is None:
+            os.environ.pop(GC_VAR, None)
+        else:
+            os.environ[GC_VAR] = gc_was
         Runtime.run = real_run
         fast_stats_module.ENABLED = was_enabled
         fast_paths_module.ENABLED = paths_were_enabled
     if result.exit_code != 0:
         raise SystemExit(f"benchmark world failed: {result.error}")
+    cpu = all_cpu if processes > 0 else loop_cpu[0]
     return {
         "stats": "fast" if fast_stats else "unaiverse",
         "paths": "on" if fast_paths else "off",
-        "loop_cpu_s": loop_cpu[0],
-        "ticks_per_cpu_s": result.steps / loop_cpu[0],
+        "procs": processes,
+        "gc": "tuned" if tuned_gc else "python",
+        "gc_s": collecting["total"],
+        "loop_cpu_s": cpu,
+        "ticks_per_cpu_s": result.steps / cpu,
         "agents": n_workers,
         "ticks": result.steps,
         "sim_s": result.sim_seconds,
@@ -215,24 +266,44 @@ def main() -> None:
         default="on",
         help="the runtime's fast paths for unaiverse's hot functions: on, off, or both (off then on)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="+",
+        default=[0, (os.cpu_count() or 1) + 1],
+        help="0: one process (run_synch.py); K > 0: the agents in K local processes (run_asynch.py "
+        "--processes K); default: 0 and one more than the cores",
+    )
+    parser.add_argument(
+        "--gc",
+        choices=["tuned", "python", "both"],
+        default="tuned",
+        help="the collector's thresholds during a run: the runtime's, the interpreter's, or both (python first)",
+    )
     args = parser.parse_args()
+    if any(k < 0 for k in args.processes):
+        parser.error("--processes takes integers >= 0")
     stats_paths = {"fast": [True], "unaiverse": [False], "both": [False, True]}[args.stats]
     fast_paths = {"on": [True], "off": [False], "both": [False, True]}[args.fast_paths]
+    collectors = {"tuned": [True], "python": [False], "both": [False, True]}[args.gc]
     print(
         f"runtime benchmark: {args.ticks} ticks of {args.tick_ms:g} ms, hub + N workers, wire encoding on; "
         f"python {platform.python_version()}, {os.cpu_count()} CPUs (shared machine: figures are approximate)"
     )
     print(
-        f"{'agents':>6} {'stats':>9} {'paths':>5} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
-        f"{'ticks/s':>8} {'sim s/wall s':>12} {'loop cpu s':>10} {'ticks/cpu s':>11}"
+        f"{'agents':>6} {'procs':>5} {'stats':>9} {'paths':>5} {'gc':>6} {'ticks':>6} {'sim s':>7} {'load s':>7} {'loop s':>7} {'messages':>9} "
+        f"{'ticks/s':>8} {'sim s/wall s':>12} {'loop cpu s':>10} {'ticks/cpu s':>11} {'gc s':>6}"
     )
     for n in args.agents:
-        for fast, paths_on in [(f, p) for f in stats_paths for p in fast_paths]:
-            r = bench(n, args.ticks, args.tick_ms, fast_stats=fast, fast_paths=paths_on)
+        runs = [
+            (f, p, c, k) for f in stats_paths for p in fast_paths for c in collectors for k in args.processes
+        ]
+        for fast, paths_on, tuned, k in runs:
+            r = bench(n, args.ticks, args.tick_ms, fast, paths_on, processes=k, tuned_gc=tuned)
             print(
-                f"{r['agents']:>6} {r['stats']:>9} {r['paths']:>5} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} "
+                f"{r['agents']:>6} {r['procs']:>5} {r['stats']:>9} {r['paths']:>5} {r['gc']:>6} {r['ticks']:>6} {r['sim_s']:>7.1f} {r['load_s']:>7.2f} "
                 f"{r['loop_s']:>7.2f} {r['messages']:>9} {r['ticks_per_s']:>8.1f} {r['sim_per_wall']:>12.2f} "
-                f"{r['loop_cpu_s']:>10.2f} {r['ticks_per_cpu_s']:>11.1f}",
+                f"{r['loop_cpu_s']:>10.2f} {r['ticks_per_cpu_s']:>11.1f} {r['gc_s']:>6.2f}",
                 flush=True,
             )
 

@@ -48,10 +48,10 @@ def _die_with_parent(parent_pid: int) -> None:
 
 @dataclass
 class Child:
-    """One agent process of a run."""
+    """One agent process of a run: one agent script, or several (``run_processes(processes=K)``)."""
 
-    script: Path
-    """The run_*.py it runs."""
+    scripts: tuple[Path, ...]
+    """The run_*.py it runs, in script order."""
     rank: int
     """Its canonical position (1, 2, ... in script order)."""
     pid: int
@@ -62,6 +62,17 @@ class Child:
     """Its exit status once reaped (negative: killed by that signal)."""
     died_at: float | None = None
     """When a non-zero exit was first seen (monotonic seconds)."""
+
+    @property
+    def script(self) -> Path:
+        """Its first script (the one that names it)."""
+        return self.scripts[0]
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``run_0001.py``, or ``run_0001.py..run_0067.py`` for several scripts."""
+        first, last = self.scripts[0].name, self.scripts[-1].name
+        return first if len(self.scripts) == 1 else f"{first}..{last}"
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -89,7 +100,7 @@ class Child:
 
 
 def start_child(
-    script: Path,
+    scripts: tuple[Path, ...],
     rank: int,
     pipe: socket.socket,
     out_dir: Path,
@@ -97,7 +108,8 @@ def start_child(
     close_fds: list[int],
     journal: dict | None = None,
 ) -> Child:
-    """Starts one agent process joined to this process's hub through its end of a socket pair, ``pipe``
+    """Starts one agent process running ``scripts``, joined to this process's hub through its end of a
+    socket pair, ``pipe``
     (``close_fds``: the parent's ends, closed in a forked child). ``journal``: ``journal_dir``,
     ``checkpoint_every_s`` and ``keep`` of a restartable process (see ``remote_resume``)."""
     parent = os.getpid()
@@ -117,7 +129,7 @@ def start_child(
                 from wmverse.runtime.remote import JoinConfig, join_hub
 
                 code = join_hub(
-                    JoinConfig("", (script,), rank, out_dir, echo=False, pipe_fd=pipe.fileno(), **journal)
+                    JoinConfig("", scripts, rank, out_dir, echo=False, pipe_fd=pipe.fileno(), **journal)
                 )
             except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the parent's code
                 traceback.print_exc()
@@ -125,10 +137,10 @@ def start_child(
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        return Child(script, rank, pid)
+        return Child(scripts, rank, pid)
     if method != "spawn":
         raise ValueError(f"start method must be one of {START_METHODS}, got {method!r}")
-    cmd = [sys.executable, "-m", "wmverse.runtime.remote", "--fd", str(pipe.fileno()), str(script)]
+    cmd = [sys.executable, "-m", "wmverse.runtime.remote", "--fd", str(pipe.fileno()), *map(str, scripts)]
     cmd += ["--rank", str(rank), "--out", str(out_dir), "--quiet"]
     if journal.get("journal_dir") is not None:
         cmd += [
@@ -141,7 +153,7 @@ def start_child(
     popen = subprocess.Popen(  # noqa: PLW1509
         cmd, pass_fds=(pipe.fileno(),), preexec_fn=lambda: _die_with_parent(parent)
     )
-    return Child(script, rank, popen.pid, popen)
+    return Child(scripts, rank, popen.pid, popen)
 
 
 class Supervisor:
@@ -155,15 +167,17 @@ class Supervisor:
         self.config = config
         self.pipes: list[PipeChannel] = []  # channels to restarted children (closed at the end)
 
-    def journal(self, script: Path, rank: int, restart: bool = False) -> dict | None:
-        """The journal of the agent process of ``rank`` (``OUT/agents/<rank>-<script>``): kept when the
-        processes may be restarted, checkpoint, or the run resumes (None: no journal). ``resume_run``: the
-        whole run resumes (``--resume``), not this process alone (``restart``)."""
+    def journal(self, scripts: tuple[Path, ...], rank: int, restart: bool = False) -> dict | None:
+        """The journal of the agent process of ``rank`` (``OUT/agents/<rank>-<first script>``, with
+        ``+<n>`` for n more scripts): kept when the processes may be restarted, checkpoint, or the run resumes
+        (None: no journal). ``resume_run``: the whole run resumes (``--resume``), not this process alone
+        (``restart``)."""
         config = self.config
+        more = f"+{len(scripts) - 1}" if len(scripts) > 1 else ""
         if self.restarts <= 0 and config.checkpoint_every_s <= 0 and not config.resume:
             return None
         return {
-            "journal_dir": self.out_dir / "agents" / f"{rank:02d}-{script.stem}",
+            "journal_dir": self.out_dir / "agents" / f"{rank:02d}-{scripts[0].stem}{more}",
             "checkpoint_every_s": config.checkpoint_every_s,
             "keep": config.keep,
             "resume_run": config.resume and not restart,
@@ -182,7 +196,7 @@ class Supervisor:
                 child.died_at = child.died_at or now
                 if now - child.died_at >= DEATH_GRACE_S:
                     raise ScriptFailure(
-                        f"agent process {child.script.name} (pid {child.pid}) exited with code {code}",
+                        f"agent process {child.label} (pid {child.pid}) exited with code {code}",
                         child.script,
                         None,
                         None,
@@ -199,13 +213,13 @@ class Supervisor:
             child.wait(5.0)
         if not self._restartable(child):
             return None
-        journal = self.journal(child.script, rank, restart=True)
+        journal = self.journal(child.scripts, rank, restart=True)
         self.restarts -= 1
         mine, theirs = socket.socketpair()
         # a fresh interpreter (this process has threads now: forking it would be unsafe)
-        new = start_child(child.script, rank, theirs, self.out_dir, "spawn", [], journal)
+        new = start_child(child.scripts, rank, theirs, self.out_dir, "spawn", [], journal)
         theirs.close()
         self.children[rank - 1] = new
-        chan = PipeChannel.from_fd(mine.detach(), f"{child.script.name} (pid {new.pid})").start()
+        chan = PipeChannel.from_fd(mine.detach(), f"{child.label} (pid {new.pid})").start()
         self.pipes.append(chan)
         return chan

@@ -1,7 +1,8 @@
 """Command lines of the runtime.
 
 - ``run_synch.py WORLD_FOLDER`` = ``wmverse runtime run WORLD_FOLDER``: one process, synthetic clock;
-- ``run_asynch.py WORLD_FOLDER`` = ``wmverse runtime asynch WORLD_FOLDER``: one process per script;
+- ``run_asynch.py WORLD_FOLDER`` = ``wmverse runtime asynch WORLD_FOLDER``: one process per script (at most
+  K with ``--processes K``);
 - ``run_w.py WORLD_FOLDER`` = ``wmverse runtime serve WORLD_FOLDER``: the world alone, served over libp2p;
 - ``wmverse runtime join --world NAME SCRIPT...``: agent scripts joined to a served world (found by name on
   the local network, or ``NAME@HOST:PORT/PEER_ID``).
@@ -10,79 +11,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-from wmverse.cli_args import non_negative_float, non_negative_int, port_number, positive_float, positive_int
 from wmverse.runtime.cli_join import add_join_arguments as _add_join_arguments
 from wmverse.runtime.cli_join import join_command
-
-
-def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("world_folder", type=Path, help="folder with run_w.py and run_*.py (examples layout)")
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=int(os.environ.get("WMVERSE_SEED", "0")),
-        help="seed for random/numpy/torch and ids (default: WMVERSE_SEED, else 0)",
-    )
-    parser.add_argument(
-        "--max-steps", type=int, default=20_000, help="stop after this many ticks (default 20000)"
-    )
-    parser.add_argument(
-        "--tick-ms",
-        type=float,
-        default=100.0,
-        help="ms of the world's clock per tick (default 100; real ms when a run is paced in realtime)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(os.environ["WMVERSE_OUT"]) if os.environ.get("WMVERSE_OUT") else None,
-        help="output folder, overwritten by each run (default: WMVERSE_OUT, else WORLD_FOLDER/out)",
-    )
-    parser.add_argument(
-        "--keep-going",
-        action="store_true",
-        help="log exceptions raised inside actions and go on (unaiverse's behaviour)",
-    )
-    parser.add_argument("--no-wire", action="store_true", help="hand messages over without encoding them")
-    parser.add_argument("--quiet", action="store_true", help="do not print the transition lines")
-    parser.add_argument(
-        "--db",
-        default=None,
-        metavar="URL",
-        help="run store the run is recorded in: SQLAlchemy URL or SQLite file (default: env WMVERSE_DB, "
-        "else WORLD_FOLDER/runs.db; 'none': not recorded)",
-    )
-    parser.add_argument(
-        "--dashboard",
-        action="store_true",
-        help="serve the live dashboard on 127.0.0.1 while the world runs (prints its URL)",
-    )
-    parser.add_argument(
-        "--dashboard-port", type=int, default=8050, metavar="PORT", help="its port (default 8050)"
-    )
-    parser.add_argument(
-        "--checkpoint-every",
-        type=non_negative_float,
-        default=0.0,
-        metavar="SIM_SECONDS",
-        help="checkpoint the whole run every this many simulated seconds (default 0: only at a Ctrl-C stop)",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="resume from the newest checkpoint that verifies (none: start fresh)",
-    )
-    parser.add_argument(
-        "--keep", type=positive_int, default=3, metavar="K", help="checkpoints kept, newest first (default 3)"
-    )
-    parser.add_argument(
-        "--checkpoint-dir", type=Path, default=None, metavar="DIR", help="default: OUT/checkpoints"
-    )
+from wmverse.runtime.cli_options import add_asynch_arguments as _add_asynch_arguments
+from wmverse.runtime.cli_options import add_run_arguments as _add_run_arguments
+from wmverse.runtime.cli_options import add_serve_arguments as _add_serve_arguments
 
 
 def _finish(args: argparse.Namespace, config, prog: str, run) -> int:
@@ -158,6 +95,7 @@ def _start_dashboard(args: argparse.Namespace, config, prog: str):
 
 def _config_or_exit(args: argparse.Namespace, prog: str):
     from wmverse.runtime import background
+    from wmverse.runtime.collector import young_threshold
     from wmverse.runtime.config import RuntimeConfig
     from wmverse.runtime.threads import configure_threads
 
@@ -194,6 +132,7 @@ def _config_or_exit(args: argparse.Namespace, prog: str):
         )
         configure_threads()  # one process using this machine's cores (run_asynch re-sizes per process)
         background.lanes_setting()  # WMVERSE_LEARNER_PROCESSES is 0 or 1
+        young_threshold()  # WMVERSE_GC_THRESHOLD is an integer >= 0
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return None
@@ -232,6 +171,7 @@ def asynch_command(args: argparse.Namespace) -> int:
             start_method=args.start_method,
             tick_timeout_s=args.tick_timeout,
             restarts=args.restart_agents,
+            processes=args.processes,
         ),
     )
 
@@ -263,83 +203,6 @@ def serve_command(args: argparse.Namespace) -> int:
     except (OSError, ValueError, P2PUnavailable) as exc:
         print(f"run_w: {exc}", file=sys.stderr)
         return 2
-
-
-def _add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_run_arguments(parser)
-    parser.add_argument(
-        "--live",
-        action="store_true",
-        help="run the scripts unchanged on the real unaiverse network (needs the internet and a key)",
-    )
-    parser.add_argument(
-        "--key", default=None, help="unaiverse.io key for --live (default: NODE_KEY, ~/.unaiverse/key)"
-    )
-    parser.add_argument(
-        "--realtime",
-        action="store_true",
-        help="pace ticks at --tick-ms real ms (default: lockstep, no waiting)",
-    )
-    parser.add_argument(
-        "--start-method",
-        choices=("fork", "spawn"),
-        default="fork",
-        help="fork children from this process (fast, default) or start fresh interpreters",
-    )
-    parser.add_argument(
-        "--tick-timeout", type=float, default=120.0, help="drop a child that does not answer a tick in S s"
-    )
-    parser.add_argument(
-        "--restart-agents",
-        type=non_negative_int,
-        default=0,
-        metavar="N",
-        help="start an agent process killed by a signal again, up to N times in all: it replays its journal "
-        "(OUT/agents/) and resumes, the run ends as if undisturbed (lockstep only; --checkpoint-every sets "
-        "how often the processes checkpoint, so that a restart recomputes less)",
-    )
-
-
-def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_run_arguments(parser)
-    parser.add_argument("--host", default="0.0.0.0", help="interface to listen on (default 0.0.0.0)")
-    parser.add_argument(
-        "--port", type=port_number, default=7070, help="TCP port (default 7070; 0: a free one)"
-    )
-    for flag, default, text in (
-        ("--tick-timeout", 30.0, "drop an agent that does not answer a tick in S s"),
-        ("--rejoin-window", 60.0, "a dropped agent may rejoin as itself within S s, else the run ends"),
-        ("--register-timeout", 90.0, "disconnect an agent process not registered S s after its welcome"),
-    ):
-        help_ = f"{text} (default {default:g})"
-        parser.add_argument(flag, type=positive_float, default=default, metavar="S", help=help_)
-    parser.add_argument(
-        "--public", action="store_true", help="admit anyone (default: private, with a join token)"
-    )
-    parser.add_argument(
-        "--token", default=None, help="the join token of this private world (default: a random one)"
-    )
-    parser.add_argument(
-        "--allow",
-        action="append",
-        default=[],
-        metavar="PEER_ID",
-        help="admit this libp2p peer without the token",
-    )
-    parser.add_argument(
-        "--lockstep",
-        type=non_negative_int,
-        default=0,
-        metavar="N",
-        help="wait for N agent processes, then tick in lockstep: deterministic, same results as run_synch.py",
-    )
-    parser.add_argument(
-        "--no-announce", action="store_true", help="do not announce the world on the local network"
-    )
-    parser.add_argument("--identity", type=Path, default=None, help="folder of the world's libp2p key")
-    parser.add_argument(
-        "--max-message-mb", type=positive_float, default=16.0, help="largest message accepted (default 16 MB)"
-    )
 
 
 def asynch_main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ def join_command(args: argparse.Namespace) -> int:
     """Runs agent scripts in this process, joined to a served world; after losing it mid-run, rejoins (a fresh
     process image with the same arguments and identity) up to ``--reconnects`` times."""
     from wmverse.runtime import background
+    from wmverse.runtime.collector import young_threshold
     from wmverse.runtime.remote import EXIT_LOST, JoinConfig, join_hub
 
     if args.resume and args.journal is None:
@@ -44,6 +45,7 @@ def join_command(args: argparse.Namespace) -> int:
         return 2
     try:
         background.lanes_setting()  # WMVERSE_LEARNER_PROCESSES is 0 or 1, before anything connects
+        young_threshold()  # WMVERSE_GC_THRESHOLD is an integer >= 0
         config = JoinConfig(
             args.world,
             tuple(args.scripts),

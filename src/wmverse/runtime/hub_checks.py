@@ -18,7 +18,14 @@ from typing import Any
 
 from wmverse.runtime.channels import ProtocolError
 
-__all__ = ["Refused", "check_done", "check_hello", "check_registration_shape", "clean_line"]
+__all__ = [
+    "MAX_NODES_PER_PROCESS",
+    "Refused",
+    "check_done",
+    "check_hello",
+    "check_registration_shape",
+    "clean_line",
+]
 
 #: Node names, node ids and peer ids: what the runtime makes (letters, digits, '.', '_', '-').
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -31,6 +38,8 @@ MAX_LINE = 4_000
 #: Most bytes the tensors of the messages of one answer may inflate to (declared sizes, checked against the
 #: gzip data before anything bigger is inflated: a gzip bomb is refused unopened).
 MAX_INFLATED_BYTES = 256 * 1024 * 1024
+#: Most scripts (and nodes) one remote process may bring (``run_asynch.py --processes`` puts many in one).
+MAX_NODES_PER_PROCESS = 1024
 
 
 class Refused(ProtocolError):
@@ -72,7 +81,7 @@ def check_hello(hello: dict[str, Any], protocol: int) -> dict[str, Any]:
     scripts = hello.get("scripts", [])
     _need(
         isinstance(scripts, list)
-        and len(scripts) <= 256
+        and len(scripts) <= MAX_NODES_PER_PROCESS
         and all(isinstance(s, str) and _SCRIPT.fullmatch(s) for s in scripts),
         "scripts must be a list of file names",
     )
@@ -88,7 +97,10 @@ def check_registration_shape(register: dict[str, Any]) -> tuple[list[dict[str, A
     """The nodes and join requests of a registration, checked for shape (not yet against the run)."""
     _need(register.get("type") == "register", "expected 'register'")
     nodes, joins = register.get("nodes"), register.get("joins", [])
-    _need(isinstance(nodes, list) and len(nodes) <= 64, "nodes must be a list of at most 64 entries")
+    _need(
+        isinstance(nodes, list) and len(nodes) <= MAX_NODES_PER_PROCESS,
+        f"nodes must be a list of at most {MAX_NODES_PER_PROCESS} entries",
+    )
     _need(isinstance(joins, list) and len(joins) <= len(nodes), "joins must be a list, one per node at most")
     entries = []
     seen: set[str] = set()

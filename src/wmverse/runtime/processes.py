@@ -44,8 +44,13 @@ def run_processes(
     tick_timeout_s: float = 120.0,
     write: Callable[[str], None] | None = None,
     restarts: int = 0,
+    processes: int = 0,
 ) -> RunResult:
     """Runs ``run_w.py`` here with a hub and each other ``run_*.py`` in its own child process.
+
+    ``processes`` > 0: the agent scripts in at most that many child processes instead, in contiguous runs of
+    script order as even as they come (``group_scripts``), so that a world of hundreds of agents uses the
+    machine's cores without an interpreter per agent. The nodes step in the same order as in one process.
 
     ``restarts`` (lockstep only): how many times an agent process killed by a signal is started again; each
     keeps a journal (``OUT/agents/``) and checkpoints every ``config.checkpoint_every_s``, and a restarted one
@@ -62,6 +67,8 @@ def run_processes(
     from wmverse.runtime.runner import prepare_folder, run_world
 
     config = config or RuntimeConfig()
+    if not isinstance(processes, int) or processes < 0:
+        raise ValueError(f"processes must be an integer >= 0 (0: one per agent script), got {processes!r}")
     if start_method not in START_METHODS:
         raise ValueError(f"start method must be one of {START_METHODS}, got {start_method!r}")
     prepared = prepare_folder(world_folder, config)
@@ -72,9 +79,10 @@ def run_processes(
         import wmverse.runtime.node  # noqa: F401 - unaiverse imported once, before forking
 
     # every process of the run shares the cores: the children inherit this process's share
-    os.environ[THREADS_VAR] = str(threads_for(len(scripts)))
+    groups = group_scripts(scripts[1:], processes)
+    os.environ[THREADS_VAR] = str(threads_for(len(groups) + 1))
     configure_threads()
-    pairs = [socket.socketpair() for _ in scripts[1:]]
+    pairs = [socket.socketpair() for _ in groups]
     mine_fds = [mine.fileno() for mine, _ in pairs]  # open in this process until the run ends
     children: list[Child] = []
     supervisor = Supervisor(children, out_dir, 0 if realtime else restarts, config)
@@ -85,13 +93,13 @@ def run_processes(
         )
     pipes = []
     try:
-        for rank, (script, (mine, theirs)) in enumerate(zip(scripts[1:], pairs, strict=True), start=1):
+        for rank, (group, (mine, theirs)) in enumerate(zip(groups, pairs, strict=True), start=1):
             # a child keeps only its own end: not this process's ends, nor later children's
             others = mine_fds + [later.fileno() for _, later in pairs[rank:]]
-            journal = supervisor.journal(script, rank)
-            children.append(start_child(script, rank, theirs, out_dir, start_method, others, journal))
+            journal = supervisor.journal(group, rank)
+            children.append(start_child(group, rank, theirs, out_dir, start_method, others, journal))
             theirs.close()
-            pipes.append(PipeChannel.from_fd(mine.detach(), f"{script.name} (pid {children[-1].pid})"))
+            pipes.append(PipeChannel.from_fd(mine.detach(), f"{children[-1].label} (pid {children[-1].pid})"))
         hub = Hub(
             HubConfig(
                 realtime=realtime, expected=0 if realtime else len(children), tick_timeout_s=tick_timeout_s
@@ -113,7 +121,7 @@ def run_processes(
         if result.exit_code == 0 and failed:
             result.exit_code = 1
             result.error = "; ".join(
-                f"agent process {c.script.name} (pid {c.pid}) exited with code {c.returncode}" for c in failed
+                f"agent process {c.label} (pid {c.pid}) exited with code {c.returncode}" for c in failed
             )
         result.nodes = result.nodes or hub.node_names()
         return result
@@ -130,6 +138,20 @@ def run_processes(
         for mine, theirs in pairs:
             mine.close()
             theirs.close()
+
+
+def group_scripts(scripts: list[Path], processes: int) -> list[tuple[Path, ...]]:
+    """The agent scripts by process: one each (``processes`` 0 or at least their number), else contiguous
+    runs of script order, the first ones one script longer when they do not divide evenly."""
+    if processes <= 0 or processes >= len(scripts):
+        return [(script,) for script in scripts]
+    size, extra = divmod(len(scripts), processes)
+    groups, start = [], 0
+    for i in range(processes):
+        end = start + size + (1 if i < extra else 0)
+        groups.append(tuple(scripts[start:end]))
+        start = end
+    return groups
 
 
 @dataclass

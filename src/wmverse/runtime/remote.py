@@ -27,6 +27,8 @@ from typing import Any
 
 from wmverse.runtime.channels import ProtocolError
 from wmverse.runtime.checkpointing import ResumeError
+from wmverse.runtime.collector import freeze_loaded
+from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.join_config import JoinConfig
 from wmverse.runtime.remote_resume import RemoteResume
 from wmverse.runtime.wire import PROTOCOL, OpQueue, RemoteNode, apply_op, forget_remote_node, node_entry
@@ -139,7 +141,6 @@ class RemoteClient(RemoteResume):
         """Runs this remote process until the hub ends the run; returns the exit code."""
         from wmverse.runtime.clock import SyntheticClock
         from wmverse.runtime.config import RuntimeConfig
-        from wmverse.runtime.errors import ScriptFailure
         from wmverse.runtime.runner import _Printer, load_script, run_context
         from wmverse.runtime.scheduler import Runtime
 
@@ -200,6 +201,7 @@ class RemoteClient(RemoteResume):
             runtime.router.listener = lambda ch, peer, on: self.outbox.ops.append(["sub", ch, peer, on])
             try:
                 for script in cfg.scripts:
+                    runtime.number_nodes_from_zero()
                     load_script(runtime, script)
             except ScriptFailure as failure:
                 return await self._fail(failure)
@@ -234,8 +236,7 @@ class RemoteClient(RemoteResume):
         await self._write({"type": "busy", "t": self.runtime.steps})
 
     async def _loop(self) -> int:
-        from wmverse.runtime.errors import ScriptFailure
-
+        freeze_loaded()  # this process's loaded scripts: out of the full collections' way until the run ends
         runtime = self.runtime
         while True:
             try:

@@ -25,6 +25,7 @@ from typing import Any
 from wmverse.runtime import background
 from wmverse.runtime.checkpointing import ResumeError, open_checkpointer
 from wmverse.runtime.clock import SyntheticClock, patched_time
+from wmverse.runtime.collector import freeze_loaded, tuned_collector
 from wmverse.runtime.config import RunResult, RuntimeConfig
 from wmverse.runtime.ending import close_world_stats, finish_world
 from wmverse.runtime.errors import ScriptFailure, describe_failure
@@ -180,6 +181,7 @@ def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
         stack.enter_context(local_node_class(LocalNode))
         stack.enter_context(recorded_transitions(runtime))
         stack.enter_context(fast_paths())
+        stack.enter_context(tuned_collector())
         stack.enter_context(_environ(OUT_DIR_ENV, str(out_dir)))
         stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
         stack.enter_context(_environ("WMVERSE_SEED", str(config.seed)))
@@ -305,6 +307,7 @@ def _run(runtime: Runtime, printer: _Printer, scripts: list[Path], driver, resul
                 world_node.hosted.runtime_out_dir = str(out_dir)
             if driver is None:
                 checkpointer = open_checkpointer(runtime, printer, write)
+            freeze_loaded()  # the loaded world: out of the full collections' way until the run ends
             started = time.perf_counter()
             try:
                 with graceful_interrupts(runtime, write):

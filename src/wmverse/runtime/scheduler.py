@@ -82,6 +82,12 @@ class Runtime:
         self._index += 1
         return self._index - 1
 
+    def number_nodes_from_zero(self) -> None:
+        """The next node built is numbered 0 (its peer ids and node id as in a process of its own). A remote
+        process calls this before each of its scripts, so that an agent's ids, and so the run's stats, do
+        not depend on which scripts share its process (``run_asynch.py --processes``)."""
+        self._index = 0
+
     def register_run(self, node: Any) -> None:
         if node.registered:
             return
