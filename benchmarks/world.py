@@ -8,7 +8,8 @@ run itself, seed 0) with the ticks, simulated seconds and badges it gave. Option
 ``--before COMMIT`` runs the same command from a clean checkout of COMMIT (a git worktree, its own sources
 on PYTHONPATH) for a before/after ratio on this machine; ``--side-by-side`` starts two worlds at once and
 compares each one's time with one alone; ``--asynch`` runs `python run_asynch.py worlds/training` (local
-processes, lockstep) and checks it ends with the same badges. Then the dashboard's size and how long
+processes, lockstep: a process per agent, then the agents in one more process than the cores) and checks
+each ends with the same badges and summary. Then the dashboard's size and how long
 headless Chromium takes to draw it offline. Numbers depend on the machine's load.
 """
 
@@ -27,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _cmd(script: str, out: Path) -> list[str]:
-    return [sys.executable, script, "worlds/training", "--seed", "0", "--out", str(out), "--quiet"]
+def _cmd(script: str, out: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    return [sys.executable, script, "worlds/training", "--seed", "0", "--out", str(out), "--quiet", *extra]
 
 
 def _env(judge: str, src: Path | None = None) -> dict[str, str]:
@@ -39,12 +40,14 @@ def _env(judge: str, src: Path | None = None) -> dict[str, str]:
     return env
 
 
-def run_world(out: Path, judge: str, script: str = "run_synch.py", cwd: Path = REPO) -> tuple[float, str]:
-    """One whole run; (wall seconds, stdout). A failing run ends the benchmark with its output."""
+def run_world(
+    out: Path, judge: str, script: str = "run_synch.py", cwd: Path = REPO, extra: tuple[str, ...] = ()
+) -> tuple[float, str]:
+    """One whole run (``extra``: more flags); (wall seconds, stdout). A failing run ends the benchmark."""
     src = cwd if cwd != REPO else None
     t0 = time.perf_counter()
     proc = subprocess.run(
-        _cmd(script, out), cwd=cwd, env=_env(judge, src), capture_output=True, text=True, timeout=1800
+        _cmd(script, out, extra), cwd=cwd, env=_env(judge, src), capture_output=True, text=True, timeout=1800
     )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -57,6 +60,12 @@ def badges(stdout: str) -> list[str]:
     return sorted(
         re.sub(r"; awarded .*", "", ln.strip()) for ln in stdout.splitlines() if ln.startswith("  [")
     )
+
+
+def _summary(stdout: str) -> str:
+    """The run's summary block (from its title on), without award times."""
+    start = stdout.find("TRAINING WORLD SUMMARY")
+    return re.sub(r"; awarded .*", "", stdout[start:]) if start >= 0 else ""
 
 
 def describe(stdout: str) -> str:
@@ -145,11 +154,17 @@ def main() -> int:
             )
 
         if args.asynch:
-            wall_a, out_a = run_world(tmp / "asynch", args.judge, script="run_asynch.py")
-            print(
-                f"  run_asynch.py (local processes, lockstep): {wall_a:.1f} s = {wall_a / alone:.2f}x run_synch; "
-                f"{describe(out_a)}; same badges as run_synch: {badges(out_a) == badges(stdout)}"
-            )
+            grouped = str((os.cpu_count() or 1) + 1)
+            for label, extra in (
+                ("a process per agent", ()),
+                (f"--processes {grouped}", ("--processes", grouped)),
+            ):
+                wall_a, out_a = run_world(tmp / "asynch", args.judge, script="run_asynch.py", extra=extra)
+                print(
+                    f"  run_asynch.py ({label}, lockstep): {wall_a:.1f} s = {wall_a / alone:.2f}x run_synch; "
+                    f"{describe(out_a)}; same badges as run_synch: {badges(out_a) == badges(stdout)}; "
+                    f"same summary: {_summary(out_a) == _summary(stdout)}"
+                )
 
         dash = tmp / "run0" / "dashboard.html"
         print(f"  dashboard: {dash.stat().st_size / 1e6:.2f} MB (plotly.js inlined)")

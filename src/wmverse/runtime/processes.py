@@ -77,6 +77,9 @@ def run_processes(
     folder, scripts, out_dir = prepared
     if start_method == "fork":
         import wmverse.runtime.node  # noqa: F401 - unaiverse imported once, before forking
+        from wmverse.runtime.warmup import warm_imports
+
+        warm_imports(folder, scripts)  # the libraries the world and its agents import: once, not per process
 
     # every process of the run shares the cores: the children inherit this process's share
     groups = group_scripts(scripts[1:], processes)
