@@ -63,9 +63,9 @@ def badges(stdout: str) -> list[str]:
 
 
 def _summary(stdout: str) -> str:
-    """The run's summary block (from its title on), without award times."""
-    start = stdout.find("TRAINING WORLD SUMMARY")
-    return re.sub(r"; awarded .*", "", stdout[start:]) if start >= 0 else ""
+    """The run's summary block (from its title to the output paths), without award times."""
+    start, end = stdout.find("TRAINING WORLD SUMMARY"), stdout.find("\nstats database:")
+    return re.sub(r"; awarded .*", "", stdout[start:end]) if start >= 0 else ""
 
 
 def describe(stdout: str) -> str:
