@@ -128,11 +128,23 @@ def local_node_class(local_node_cls: type) -> Iterator[None]:
             target.Node = original
 
 
-def _is_under(path: str | None, folder: Path) -> bool:
+def _is_under(path: str | None, folder: Path, real_dirs: dict[str, bool] | None = None) -> bool:
+    """Whether ``path`` resolves (symlinks followed) to a place under ``folder`` (a resolved path).
+
+    ``real_dirs`` caches, per directory, whether it resolves under ``folder``: the modules of a process
+    share a few hundred directories, and a file that is not itself a symlink resolves to its resolved
+    directory plus its name."""
     if not path:
         return False
     try:
-        return Path(path).resolve().is_relative_to(folder)
+        if real_dirs is None or os.path.islink(path):
+            return Path(path).resolve().is_relative_to(folder)
+        directory = os.path.dirname(path)
+        inside = real_dirs.get(directory)
+        if inside is None:  # the directory under the folder (its file then too), or the folder itself
+            real, top = str(Path(directory).resolve()), str(folder)
+            inside = real_dirs[directory] = real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+        return inside
     except (OSError, ValueError):
         return False
 
@@ -152,13 +164,14 @@ def world_sandbox(world_folder: Path) -> Iterator[None]:
     }
 
     def _forget() -> None:
+        real_dirs: dict[str, bool] = {}
         for name in list(sys.modules):
             module = sys.modules.get(name)
             top = name.split(".")[0]
             if (
                 top in local_tops
                 or top.startswith("_wmv_world_")
-                or _is_under(getattr(module, "__file__", None), world_folder)
+                or _is_under(getattr(module, "__file__", None), world_folder, real_dirs)
             ):
                 sys.modules.pop(name, None)
 
