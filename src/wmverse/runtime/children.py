@@ -109,9 +109,8 @@ def start_child(
     journal: dict | None = None,
 ) -> Child:
     """Starts one agent process running ``scripts``, joined to this process's hub through its end of a
-    socket pair, ``pipe``
-    (``close_fds``: the parent's ends, closed in a forked child). ``journal``: ``journal_dir``,
-    ``checkpoint_every_s`` and ``keep`` of a restartable process (see ``remote_resume``)."""
+    socket pair, ``pipe`` (``close_fds``: the parent's ends, closed in a forked child). ``journal``:
+    ``journal_dir``, ``checkpoint_every_s`` and ``keep`` of a restartable process (see ``remote_resume``)."""
     parent = os.getpid()
     journal = journal or {}
     if method == "fork":

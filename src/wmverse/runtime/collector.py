@@ -9,9 +9,10 @@ in-process loop (``benchmarks/runtime.py --gc both`` prints the collector's seco
 :func:`tuned_collector` raises the young generation's threshold for the duration of a run and moves every
 object alive on entry to the collector's permanent generation (``gc.freeze``); :func:`freeze_loaded`, called
 once the scripts are loaded, does the same with the loaded world, so that full collections walk only what
-the run allocates afterwards; both are undone when the block exits (the frozen objects are collectable again). Nothing else changes:
-reference counting frees almost everything as before, cycles made during the run are still collected, only
-less often; a run's results do not depend on it.
+the run allocates afterwards. Both are undone when the block exits (the frozen objects are collectable
+again). Nothing else changes: reference counting frees almost everything as before, cycles made during the
+run are still collected, only less often (a cycle among frozen objects waits for the run's end); a run's
+results do not depend on it.
 
 ``WMVERSE_GC_THRESHOLD`` sets the young generation's threshold (0 keeps the interpreter's own collector as it
 is: thresholds, nothing frozen); a value that is not a non-negative integer raises ``ValueError`` naming the

@@ -50,7 +50,8 @@ def run_processes(
 
     ``processes`` > 0: the agent scripts in at most that many child processes instead, in contiguous runs of
     script order as even as they come (``group_scripts``), so that a world of hundreds of agents uses the
-    machine's cores without an interpreter per agent. The nodes step in the same order as in one process.
+    machine's cores without an interpreter per agent. Each script's nodes get the ids they would have in a
+    process of their own, so the run (transitions, summary, stats rows) is the one of a process per script.
 
     ``restarts`` (lockstep only): how many times an agent process killed by a signal is started again; each
     keeps a journal (``OUT/agents/``) and checkpoints every ``config.checkpoint_every_s``, and a restarted one
