@@ -47,7 +47,12 @@ from wmverse.runtime.channels import ChannelClosed, ProtocolError, decode_messag
 from wmverse.runtime.config import RuntimeConfig
 from wmverse.runtime.hub import Hub
 from wmverse.runtime.hub_admission import world_code_hash
-from wmverse.runtime.hub_checks import check_done, check_hello, check_registration_shape
+from wmverse.runtime.hub_checks import (
+    MAX_NODES_PER_PROCESS,
+    check_done,
+    check_hello,
+    check_registration_shape,
+)
 from wmverse.runtime.p2p import P2PEndpoint, P2PUnavailable, _setup_library
 from wmverse.runtime.processes import ServeOptions, serve_world
 from wmverse.runtime.wire import PROTOCOL
@@ -609,7 +614,9 @@ AFTER_HELLO: dict[str, Callable[[Peer], bytes]] = {
     "a-list-as-node-name": lambda p: _register(entry("Mallory") | {"name": ["Asker"]}),
     "a-world-node": lambda p: _register(entry("Mallory", type="world")),
     "nodes-not-a-list": lambda p: encode_message({"type": "register", "nodes": entry("Mallory")}),
-    "65-nodes": lambda p: _register(*(entry(f"Mallory{i}") for i in range(65))),
+    "more-nodes-than-a-process-may-bring": lambda p: _register(
+        *(entry(f"Mallory{i}") for i in range(MAX_NODES_PER_PROCESS + 1))
+    ),
     "one-id-twice": lambda p: _register(entry("Mallory", pub="Mallory-prv")),
     "a-join-for-a-list-node": lambda p: _register(
         entry("Mallory"), joins=[_join("Mallory") | {"node": ["Mallory"]}]

@@ -42,16 +42,13 @@ def _world(tmp_path, body: str):
     return folder
 
 
-def test_the_libraries_are_imported_and_the_worlds_own_package_is_not(tmp_path):
+def test_the_libraries_are_imported_and_the_worlds_own_package_is_not(tmp_path, monkeypatch):
     for name in ("wave", "src", "src.agent"):
         sys.modules.pop(name, None)
     folder = _world(tmp_path, "import wave\nfrom html import parser\nimport wmv_broken_import\n")
     (tmp_path / "wmv_broken_import.py").write_text("raise RuntimeError('fails at import')\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        imported = warm_imports(folder, [folder / "run_a.py"])
-    finally:
-        sys.path.remove(str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    imported = warm_imports(folder, [folder / "run_a.py"])
     assert "wave" in imported and "wave" in sys.modules
     assert "html.parser" in sys.modules  # ``from html import parser``: the submodule, as the statement would
     assert (
@@ -61,7 +58,7 @@ def test_the_libraries_are_imported_and_the_worlds_own_package_is_not(tmp_path):
     assert all(m in sys.modules for m in FRAMEWORK_MODULES)
 
 
-def test_a_lazy_attribute_is_loaded_as_from_would_load_it(tmp_path):
+def test_a_lazy_attribute_is_loaded_as_from_would_load_it(tmp_path, monkeypatch):
     pkg = tmp_path / "wmv_lazy_pkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text(
@@ -73,10 +70,7 @@ def test_a_lazy_attribute_is_loaded_as_from_would_load_it(tmp_path):
         "    raise AttributeError(name)\n"
     )
     folder = _world(tmp_path, "from wmv_lazy_pkg import Heavy\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        warm_imports(folder)
-        assert sys.modules["wmv_lazy_pkg"].loaded == ["Heavy"]
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("wmv_lazy_pkg", None)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "wmv_lazy_pkg", raising=False)  # and removed again after the test
+    warm_imports(folder)
+    assert sys.modules["wmv_lazy_pkg"].loaded == ["Heavy"]
