@@ -84,3 +84,13 @@ def test_a_registration_may_bring_many_nodes_but_not_without_bound():
     too_many = [_entry(i) for i in range(MAX_NODES_PER_PROCESS + 1)]
     with pytest.raises(Refused, match=f"at most {MAX_NODES_PER_PROCESS}"):
         check_registration_shape({"type": "register", "nodes": too_many})
+
+
+def test_run_asynch_takes_the_process_count_from_its_command_line(fresh_tiny, tmp_path, capsys):
+    from wmverse.runtime.cli import asynch_main
+
+    tiny = fresh_tiny(tmp_path)
+    assert asynch_main([str(tiny), "--processes", "1", "--out", str(tmp_path / "out"), "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "run_1.py+run_2.py+run_3.py (Asker, Alice, Bob)" in out and "joined the run (rank 1)" in out
+    assert "Asker: completed 1.00 asked Bob" in out
