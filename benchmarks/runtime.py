@@ -19,11 +19,11 @@ process spent in the cyclic collector during the run (load included).
 
 ``--processes`` runs every size in one process (0, run_synch.py's runtime) and as local processes in lockstep
 (K > 0, ``run_asynch.py --processes K``: the agents in K processes, contiguous in script order, the world in
-this one); by default 0 and one more than this machine's cores. For K > 0 the CPU columns count every process
+this one); by default 0 and this machine's cores. For K > 0 the CPU columns count every process
 of the run (this one and its children) over the whole run, load included.
 
     python benchmarks/runtime.py [--agents 7 50 200 1000] [--ticks 200] [--tick-ms 100] [--stats both]
-                                 [--fast-paths both] [--gc both] [--processes 0 3]
+                                 [--fast-paths both] [--gc both] [--processes 0 2]
 """
 
 from __future__ import annotations
@@ -270,9 +270,9 @@ def main() -> None:
         "--processes",
         type=int,
         nargs="+",
-        default=[0, (os.cpu_count() or 1) + 1],
+        default=[0, os.cpu_count() or 1],
         help="0: one process (run_synch.py); K > 0: the agents in K local processes (run_asynch.py "
-        "--processes K); default: 0 and one more than the cores",
+        "--processes K); default: 0 and the cores",
     )
     parser.add_argument(
         "--gc",

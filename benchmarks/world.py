@@ -8,7 +8,7 @@ run itself, seed 0) with the ticks, simulated seconds and badges it gave. Option
 ``--before COMMIT`` runs the same command from a clean checkout of COMMIT (a git worktree, its own sources
 on PYTHONPATH) for a before/after ratio on this machine; ``--side-by-side`` starts two worlds at once and
 compares each one's time with one alone; ``--asynch`` runs `python run_asynch.py worlds/training` (local
-processes, lockstep: a process per agent, then the agents in one more process than the cores) and checks
+processes, lockstep: a process per agent, then the agents in as many processes as the cores) and checks
 each ends with the same badges and summary. Then the dashboard's size and how long
 headless Chromium takes to draw it offline. Numbers depend on the machine's load.
 """
@@ -154,7 +154,7 @@ def main() -> int:
             )
 
         if args.asynch:
-            grouped = str((os.cpu_count() or 1) + 1)
+            grouped = str(os.cpu_count() or 1)
             for label, extra in (
                 ("a process per agent", ()),
                 (f"--processes {grouped}", ("--processes", grouped)),

@@ -115,7 +115,7 @@ def add_asynch_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="K",
         help="run the agent scripts in at most K processes, contiguous in script order (default 0: one "
-        "process per script); for worlds of many agents, about one more than the cores",
+        "process per script); for worlds of many agents, as many as the cores (or a multiple)",
     )
 
 
