@@ -30,15 +30,29 @@ def test_the_threshold_is_raised_in_the_block_and_put_back_after():
 
 def test_what_is_loaded_is_frozen_only_inside_a_tuned_block_and_thawed_after():
     assert gc.get_freeze_count() == 0
-    assert freeze_loaded() == 0 and gc.get_freeze_count() == 0  # outside: nothing frozen
+    assert freeze_loaded() is False and gc.get_freeze_count() == 0  # outside: nothing frozen
     with tuned_collector(0):
-        assert freeze_loaded() == 0 and gc.get_freeze_count() == 0  # the interpreter's collector: left alone
+        assert (
+            freeze_loaded() is False and gc.get_freeze_count() == 0
+        )  # the interpreter's collector: left alone
     with tuned_collector(5_000):
         on_entry = gc.get_freeze_count()
         assert on_entry > 0  # what was alive on entry
         kept = [object() for _ in range(10)]  # noqa: F841 - alive when the loaded world is frozen
-        assert freeze_loaded() == gc.get_freeze_count() > on_entry
+        assert freeze_loaded() is True and gc.get_freeze_count() > on_entry
     assert gc.get_freeze_count() == 0
+
+
+def test_objects_frozen_by_someone_else_stay_frozen_and_nothing_more_is():
+    gc.freeze()  # the caller's own freeze
+    try:
+        frozen = gc.get_freeze_count()
+        with tuned_collector(5_000) as inside:
+            assert inside == 5_000  # the threshold is still raised
+            assert freeze_loaded() is False and gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen  # not unfrozen by the block
+    finally:
+        gc.unfreeze()
 
 
 def test_the_environment_sets_it_and_a_bad_value_is_refused():

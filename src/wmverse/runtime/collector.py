@@ -59,30 +59,35 @@ def young_threshold(environ: MutableMapping[str, str] | None = None) -> int:
 def tuned_collector(threshold: int | None = None) -> Iterator[int]:
     """Within the block, young collections wait for ``threshold`` net allocations (default
     :func:`young_threshold`; 0: the collector is left as it is), what is alive on entry is frozen and
-    :func:`freeze_loaded` freezes; on exit
-    the thresholds in force before are restored and what the block froze is unfrozen (objects frozen before
-    the block, by someone else, stay frozen). Yields the threshold in force."""
+    :func:`freeze_loaded` freezes; on exit the thresholds in force before are restored and what the block
+    froze is unfrozen. When objects were frozen already on entry (by someone else, or an enclosing block),
+    nothing is frozen nor unfrozen here. Yields the threshold in force.
+
+    ``gc.get_freeze_count()`` walks the frozen objects, so it is asked only on entry, when nothing is frozen
+    in the usual case."""
     global _tuned
     threshold = young_threshold() if threshold is None else threshold
-    before, frozen_before, tuned_before = gc.get_threshold(), gc.get_freeze_count(), _tuned
+    before, tuned_before = gc.get_threshold(), _tuned
+    freezing = threshold > 0 and gc.get_freeze_count() == 0
     if threshold > 0:
         gc.set_threshold(threshold, *before[1:])
+    if freezing:
         gc.freeze()  # what the process held before the run (modules, torch...): not walked while loading
-    _tuned = threshold > 0
+    _tuned = freezing
     try:
         yield gc.get_threshold()[0]
     finally:
         _tuned = tuned_before
         gc.set_threshold(*before)
-        if frozen_before == 0 and gc.get_freeze_count() > 0:
+        if freezing:
             gc.unfreeze()
 
 
-def freeze_loaded() -> int:
-    """Inside :func:`tuned_collector` (threshold > 0): moves every object alive now to the permanent
-    generation, so that the run's full collections do not walk the loaded world again; returns how many
-    objects are frozen (0 outside the block or with the interpreter's collector)."""
+def freeze_loaded() -> bool:
+    """Inside :func:`tuned_collector` (threshold > 0, and the block froze on entry): moves every object alive
+    now to the permanent generation, so that the run's full collections do not walk the loaded world again;
+    returns whether it froze (False outside the block or with the interpreter's collector)."""
     if not _tuned:
-        return 0
+        return False
     gc.freeze()
-    return gc.get_freeze_count()
+    return True
