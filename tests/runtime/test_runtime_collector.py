@@ -59,8 +59,8 @@ def test_the_environment_sets_it_and_a_bad_value_is_refused():
     assert young_threshold({}) == DEFAULT_THRESHOLD
     assert young_threshold({GC_VAR: " 2500 "}) == 2500
     assert young_threshold({GC_VAR: "0"}) == 0
-    for bad in ("-1", "lots", "1e4"):
-        with pytest.raises(ValueError, match=f"{GC_VAR} must be an integer >= 0"):
+    for bad in ("-1", "lots", "1e4", "99999999999999999999"):
+        with pytest.raises(ValueError, match=f"{GC_VAR} must be an integer in"):
             young_threshold({GC_VAR: bad})
 
 
@@ -69,7 +69,7 @@ def test_run_synch_refuses_a_bad_setting_before_running(monkeypatch, capsys, tmp
 
     monkeypatch.setenv(GC_VAR, "often")
     assert main([str(tmp_path), "--out", str(tmp_path / "out")]) == 2
-    assert f"{GC_VAR} must be an integer >= 0" in capsys.readouterr().err
+    assert f"{GC_VAR} must be an integer in" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

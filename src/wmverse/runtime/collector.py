@@ -15,8 +15,8 @@ run are still collected, only less often (a cycle among frozen objects waits for
 results do not depend on it.
 
 ``WMVERSE_GC_THRESHOLD`` sets the young generation's threshold (0 keeps the interpreter's own collector as it
-is: thresholds, nothing frozen); a value that is not a non-negative integer raises ``ValueError`` naming the
-variable.
+is: thresholds, nothing frozen); a value that is not an integer in [0, 2**31 - 1] raises ``ValueError`` naming
+the variable.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ import gc
 import os
 from collections.abc import Iterator, MutableMapping
 
-__all__ = ["DEFAULT_THRESHOLD", "GC_VAR", "freeze_loaded", "tuned_collector", "young_threshold"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "GC_VAR",
+    "MAX_THRESHOLD",
+    "freeze_loaded",
+    "tuned_collector",
+    "young_threshold",
+]
 
 #: The environment variable that sets the young generation's threshold during a run.
 GC_VAR = "WMVERSE_GC_THRESHOLD"
@@ -34,7 +41,10 @@ GC_VAR = "WMVERSE_GC_THRESHOLD"
 #: Net allocations between young collections during a run (CPython's default is 700).
 DEFAULT_THRESHOLD = 10_000
 
-_tuned = False  # inside tuned_collector with a threshold > 0: freeze_loaded freezes
+#: The largest threshold accepted (``gc.set_threshold`` takes a C int).
+MAX_THRESHOLD = 2**31 - 1
+
+_tuned = False  # inside tuned_collector, which froze on entry: freeze_loaded freezes
 
 
 def young_threshold(environ: MutableMapping[str, str] | None = None) -> int:
@@ -44,14 +54,15 @@ def young_threshold(environ: MutableMapping[str, str] | None = None) -> int:
     raw = env.get(GC_VAR, "").strip()
     if not raw:
         return DEFAULT_THRESHOLD
+    why = (
+        f"{GC_VAR} must be an integer in [0, {MAX_THRESHOLD}] (0: the interpreter's thresholds), got {raw!r}"
+    )
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(
-            f"{GC_VAR} must be an integer >= 0 (0: the interpreter's thresholds), got {raw!r}"
-        ) from None
-    if value < 0:
-        raise ValueError(f"{GC_VAR} must be an integer >= 0 (0: the interpreter's thresholds), got {raw!r}")
+        raise ValueError(why) from None
+    if not 0 <= value <= MAX_THRESHOLD:
+        raise ValueError(why)
     return value
 
 
