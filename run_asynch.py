@@ -9,6 +9,7 @@ it. Lockstep by default (same seed -> same world stats); exits non-zero if any c
 import sys
 
 from wmverse.runtime.cli import asynch_main
+from wmverse.runtime.collector import freeze_for_exit
 
 if __name__ == "__main__":
-    sys.exit(asynch_main())
+    sys.exit(freeze_for_exit(asynch_main()))

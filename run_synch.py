@@ -8,6 +8,7 @@ The folder's own run_w.py and run_*.py run unchanged; see src/wmverse/runtime.
 import sys
 
 from wmverse.runtime.cli import main
+from wmverse.runtime.collector import freeze_for_exit
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(freeze_for_exit(main()))

@@ -9,6 +9,7 @@ Agents join from any machine by the world's name (printed with the token):
 import sys
 
 from wmverse.runtime.cli import serve_main
+from wmverse.runtime.collector import freeze_for_exit
 
 if __name__ == "__main__":
-    sys.exit(serve_main())
+    sys.exit(freeze_for_exit(serve_main()))

@@ -46,5 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def console_main() -> int:
+    """The ``wmverse`` command: :func:`main`, then a quick exit (``wmverse.runtime.collector.freeze_for_exit``:
+    the interpreter's shutdown does not walk the loaded heap again)."""
+    from wmverse.runtime.collector import freeze_for_exit
+
+    return freeze_for_exit(main())
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    raise SystemExit(console_main())

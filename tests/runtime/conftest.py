@@ -13,7 +13,7 @@ def copy_tiny(dest: Path) -> Path:
     """Copies the tiny world (sources only) to ``dest`` and returns the copy's folder."""
     folder = dest / "tiny"
     shutil.copytree(
-        TINY, folder, ignore=shutil.ignore_patterns("out", "pdf", "*.json", "__pycache__", "stats")
+        TINY, folder, ignore=shutil.ignore_patterns("out", "pdf", "*.json", "*.db", "__pycache__", "stats")
     )
     return folder
 

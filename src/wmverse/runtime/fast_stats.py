@@ -8,8 +8,9 @@ cost. :func:`install` gives a world's ``Stats`` object two faster, equivalent me
 
 - ``_store_dynamic`` / ``_store_static`` encode scalars (``str``, ``int``, ``float``, ``bool``,
   ``None``) directly, as ``json.dumps`` does; containers go through ``json.dumps`` with a ``default``
-  hook for sets when the class keeps unaiverse's ``_make_json_serializable`` (the same text, the walk
-  done in C), else through the class's own ``_make_json_serializable`` as before.
+  hook for sets when the class keeps the run's ``_make_json_serializable`` (unaiverse's, with sets in
+  :mod:`~wmverse.runtime.stable_order`'s order: the same text, the walk done in C), else through the
+  class's own ``_make_json_serializable`` as before.
 - Inside :meth:`FastStats.batch` (a run of consecutive STATS_UPDATE messages the world's node
   handles, see :mod:`wmverse.runtime.node`), static containers are serialised once, when the batch
   ends, instead of at every store. Only unaiverse's own ``World.add_peer_stats`` code runs inside a
@@ -41,6 +42,8 @@ from typing import Any
 from sortedcontainers import SortedDict
 from unaiverse.stats import Stats
 from unaiverse.world import World
+
+from wmverse.runtime.stable_order import make_json_serializable, sorted_set
 
 __all__ = ["ENABLED", "FastStats", "encode_json", "install"]
 
@@ -84,21 +87,23 @@ _SCALAR_ENCODERS: dict[type, Any] = {
 
 
 def _sets_as_lists(value: Any) -> Any:
-    """``json.dumps``'s ``default`` hook doing what ``Stats._make_json_serializable`` does: set -> list."""
+    """``json.dumps``'s ``default`` hook doing what ``Stats._make_json_serializable`` does during a run: set ->
+    list, in :func:`~wmverse.runtime.stable_order.order_key` order."""
     if isinstance(value, set):
-        return list(value)
+        return sorted_set(value)
     raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
 def _encode_base(value: Any) -> str:
-    """``json.dumps(Stats._make_json_serializable(value))``: scalars by type, containers walked in C."""
+    """``json.dumps(make_json_serializable(value))`` (the run's conversion, ``stable_order``): scalars by type,
+    containers walked in C."""
     encoder = _SCALAR_ENCODERS.get(type(value))
     return encoder(value) if encoder is not None else json.dumps(value, default=_sets_as_lists)
 
 
 def encode_json(stats: Stats, value: Any) -> str:
     """``json.dumps(stats._make_json_serializable(value))``, without the Python walk where possible."""
-    if type(stats)._make_json_serializable is Stats._make_json_serializable:
+    if type(stats)._make_json_serializable is make_json_serializable:
         return _encode_base(value)
     value = stats._make_json_serializable(value)  # the class's own conversion
     encoder = _SCALAR_ENCODERS.get(type(value))
@@ -111,7 +116,7 @@ class FastStats:
     def __init__(self, world: World, stats: Stats) -> None:
         self.world = world
         self.stats = stats
-        self.base_walk = type(stats)._make_json_serializable is Stats._make_json_serializable
+        self.base_walk = type(stats)._make_json_serializable is make_json_serializable
         self.can_batch = all(
             getattr(type(world), name) is getattr(World, name) for name in _BATCH_WORLD_METHODS
         )

@@ -27,7 +27,7 @@ from typing import Any
 
 from wmverse.runtime.channels import ProtocolError
 from wmverse.runtime.checkpointing import ResumeError
-from wmverse.runtime.collector import freeze_loaded
+from wmverse.runtime.collector import freeze_for_exit, freeze_loaded
 from wmverse.runtime.errors import ScriptFailure
 from wmverse.runtime.join_config import JoinConfig
 from wmverse.runtime.remote_resume import RemoteResume
@@ -396,4 +396,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(freeze_for_exit(main()))

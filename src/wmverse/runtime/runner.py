@@ -42,6 +42,7 @@ from wmverse.runtime.patches import (
     world_sandbox,
 )
 from wmverse.runtime.scheduler import Runtime
+from wmverse.runtime.stable_order import stable_order
 
 #: Environment variable holding the output folder while the scripts run (worlds may place files there).
 OUT_DIR_ENV = "WMVERSE_OUT_DIR"
@@ -181,6 +182,7 @@ def run_context(runtime: Runtime, printer: _Printer) -> Iterator[None]:
         stack.enter_context(local_node_class(LocalNode))
         stack.enter_context(recorded_transitions(runtime))
         stack.enter_context(fast_paths())
+        stack.enter_context(stable_order())
         stack.enter_context(tuned_collector())
         stack.enter_context(_environ(OUT_DIR_ENV, str(out_dir)))
         stack.enter_context(_environ("WMVERSE_OUT", str(out_dir)))
