@@ -16,16 +16,19 @@ Planning here has no wall-clock budget (``time_budget_s`` is huge), so a run is 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .base import EVALUATE, LearnerRunner, json_safe
 
-__all__ = ["DynamicsLearnerConfig", "DynamicsRunner", "SOLVED_FALLBACK"]
+__all__ = ["EVAL_WORKERS_VAR", "DynamicsLearnerConfig", "DynamicsRunner", "SOLVED_FALLBACK", "eval_workers"]
 
 #: Solved return used when the environment declares none (CartPole-v1's threshold).
 SOLVED_FALLBACK = 475.0
+#: Environment variable: shares of the evaluation played at the same time (default: the process's cores).
+EVAL_WORKERS_VAR = "WMVERSE_EVAL_WORKERS"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,20 @@ class DynamicsLearnerConfig:
             raise ValueError("value_n_step must be >= 1 and value_tau in (0, 1]")
         if self.chunks < 0 or self.warmup_steps < 0 or self.pretrain_steps < 0:
             raise ValueError("chunks, warmup_steps and pretrain_steps must be >= 0")
+
+
+def eval_workers(environ: Mapping[str, str] | None = None) -> int:
+    """How many shares the evaluation's episodes are played in at the same time: ``WMVERSE_EVAL_WORKERS``, else
+    the cores this process may run on (the returns are the same however many; see
+    ``DynamicsAgent.evaluate``). A value that is not a positive integer raises ValueError naming the variable."""
+    from wmverse.runtime.threads import available_cores
+
+    raw = (os.environ if environ is None else environ).get(EVAL_WORKERS_VAR, "").strip()
+    if not raw:
+        return available_cores()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{EVAL_WORKERS_VAR} must be a positive integer, got {raw!r}")
+    return int(raw)
 
 
 def _episode(e: Any) -> dict[str, Any]:
@@ -176,10 +193,12 @@ class DynamicsRunner(LearnerRunner):
         """Planning returns on fresh seeds (no learning) beside a random policy on the same seeds.
 
         The episodes are played together, one batched plan per step for those still running
-        (``DynamicsAgent.evaluate``); each return is that of the episode played alone."""
+        (``DynamicsAgent.evaluate``), in as many shares at the same time as this process may use cores
+        (:func:`eval_workers`; forked copies, in a learner's own process); each return is that of the episode
+        played alone."""
         from wmverse.dynamics.envs import random_policy_returns
 
-        returns = self.agent.evaluate(episodes)
+        returns = self.agent.evaluate(episodes, workers=eval_workers())
         rand = random_policy_returns(self.config.env_id, episodes, seed=self.config.seed + 10_000)
         return json_safe(
             {

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .envs import DiscreteActionEnv, random_policy_returns
+from .forked import run_split
 from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod, PlanStream
 from .types import ModelInput, TransitionBackend, WorldModelConfig
 from .value import TerminalValue, ValueConfig
@@ -256,7 +257,9 @@ class DynamicsAgent:
             "terminal_value": None if self.value is None else self.value.state_dict(),
         }
 
-    def evaluate(self, episodes: int = 10, *, seed_offset: int = 10_000, batched: bool = True) -> list[float]:
+    def evaluate(
+        self, episodes: int = 10, *, seed_offset: int = 10_000, batched: bool = True, workers: int = 1
+    ) -> list[float]:
         """Returns of ``episodes`` planning episodes on fresh envs, without learning.
 
         Episode k runs on its own env, reset with seed ``seed + seed_offset + k`` (the seeds
@@ -269,21 +272,49 @@ class DynamicsAgent:
         time (``batched=False``, the reference) give the same returns (with a planner that
         plans fixed work, ``enforce_budget=False`` as the agents use: a wall-clock cut-off makes
         any run depend on the machine's load).
+
+        ``workers`` > 1 (batched only) plays contiguous shares of the episodes at the same time in forked
+        copies of this process (:func:`~wmverse.dynamics.forked.run_split`; one share here), each share
+        batched as above: the same returns, and the planner's counters end as if this process had played
+        them all. The shares run here in turn (same returns) unless this process has one Python thread and
+        one torch thread (a forked copy would inherit another thread's locks, or an OpenMP team).
         """
-        base = self.config.seed + seed_offset
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        if batched and workers > 1 and episodes > 1 and torch.get_num_threads() == 1:
+            per, extra = divmod(episodes, min(workers, episodes))
+            shares, start = [], 0
+            for i in range(min(workers, episodes)):
+                shares.append(range(start, start + per + (i < extra)))
+                start = shares[-1].stop
+            played = run_split(lambda ks: self._play_share(ks, seed_offset), shares)
+            for _, counted in played[1:]:  # the children's decisions, counted here as if played here
+                planner = self.planner
+                planner.decisions += counted[0]
+                planner.replans += counted[1]
+                planner.surprise_replans += counted[2]
+            return [r for returns, _ in played for r in returns]
+        if batched:
+            return self._play_share(range(episodes), seed_offset)[0]
+        return [r for k in range(episodes) for r in self._play_share(range(k, k + 1), seed_offset)[0]]
+
+    def _play_share(self, ks: range, seed_offset: int) -> tuple[list[float], tuple[int, int, int]]:
+        """Episodes ``ks`` played together (:meth:`_play`) on their envs and streams; returns their returns and
+        what the planner counted meanwhile (decisions, replans, surprise replans)."""
+        base, seed = self.config.seed + seed_offset, self.planner.config.seed
         envs = [
             DiscreteActionEnv(self.config.env_id, seed=base + k, action_bins=self.config.action_bins)
-            for k in range(episodes)
+            for k in ks
         ]
-        seed = self.planner.config.seed
-        streams = [PlanStream.derived(seed, 1, seed_offset, k) for k in range(episodes)]
+        streams = [PlanStream.derived(seed, 1, seed_offset, k) for k in ks]
+        p = self.planner
+        before = (p.decisions, p.replans, p.surprise_replans)
         try:
-            if batched:
-                return self._play(envs, streams)
-            return [r for env, s in zip(envs, streams, strict=True) for r in self._play([env], [s])]
+            returns = self._play(envs, streams)
         finally:
             for env in envs:
                 env.close()
+        return returns, (p.decisions - before[0], p.replans - before[1], p.surprise_replans - before[2])
 
     def _play(self, envs: list[DiscreteActionEnv], streams: list[PlanStream]) -> list[float]:
         """One episode in each env (reset once), stepped together until all have ended;
