@@ -7,8 +7,9 @@
    the agent uses one).
 4. Evaluation of 10 episodes by the world's dynamics learner (trained as in the world, default
    config): one state at a time (``evaluate(batched=False)``, the reference) vs batched (all
-   running episodes planned in one dream per step), wall time and decisions per second,
-   measured in the same run; both must give the same returns.
+   running episodes planned in one dream per step) vs batched in ``--eval-workers`` shares played at the
+   same time in forked processes (``evaluate(workers=K)``), wall time and decisions per second, measured
+   in the same run; all must give the same returns.
 Timings are wall-clock medians on this machine's CPU (torch threads as printed).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import statistics
 import time
@@ -167,7 +169,7 @@ def bench_planner(decisions: int) -> None:
               f"{np.percentile(times, 95) * 1e3:6.1f} ms, {within}/{decisions} within {cfg.time_budget_s * 1e3:.0f} ms")  # fmt: skip
 
 
-def bench_evaluation(episodes: int, train_steps: int, seed: int) -> None:
+def bench_evaluation(episodes: int, train_steps: int, seed: int, workers: int) -> None:
     from agents.learners.dynamics import DynamicsLearnerConfig, DynamicsRunner
 
     cfg = DynamicsLearnerConfig(seed=seed)
@@ -182,18 +184,25 @@ def bench_evaluation(episodes: int, train_steps: int, seed: int) -> None:
           f"{done} env steps in {time.perf_counter() - t0:.1f} s")  # fmt: skip
     planner = runner.agent.planner
     results = {}
-    for batched in (False, True):
+    ways = [
+        ("one state at a time", False, 1),
+        ("batched", True, 1),
+        (f"batched, {workers} shares", True, workers),
+    ]
+    for name, batched, shares in ways:
         before = planner.decisions
         t0 = time.perf_counter()
-        returns = runner.agent.evaluate(episodes, batched=batched)
+        returns = runner.agent.evaluate(episodes, batched=batched, workers=shares)
         wall = time.perf_counter() - t0
         decisions = planner.decisions - before
-        results[batched] = (returns, wall)
-        name = "batched          " if batched else "one state at time"
-        print(f"  {name}: {wall:7.2f} s, {decisions:5d} decisions, {decisions / wall:7.1f} decisions/s, "
+        results[name] = (returns, wall)
+        print(f"  {name:<22}: {wall:7.2f} s, {decisions:5d} decisions, {decisions / wall:7.1f} decisions/s, "
               f"mean return {np.mean(returns):6.1f}")  # fmt: skip
-    (ref, t_ref), (bat, t_bat) = results[False], results[True]
-    print(f"  -> {t_ref / t_bat:.1f}x faster; same returns: {ref == bat}")
+    (ref, t_ref), (bat, t_bat), (split, t_split) = (results[name] for name, _, _ in ways)
+    print(f"  -> batched {t_ref / t_bat:.1f}x faster than one state at a time; same returns: {ref == bat}")
+    print(
+        f"  -> {workers} shares at once {t_bat / t_split:.2f}x faster than batched; same returns: {split == bat}"
+    )
 
 
 def main() -> None:
@@ -209,6 +218,12 @@ def main() -> None:
         help="figure 4: env steps of training (the world's 4 x 500)",
     )
     parser.add_argument("--seed", type=int, default=0, help="figure 4: the learner's seed")
+    parser.add_argument(
+        "--eval-workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        help="figure 4: shares played at the same time in forked processes (default: this machine's cores)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
@@ -239,7 +254,7 @@ def main() -> None:
         print(
             f"4. evaluation of {args.eval_episodes} episodes: one state at a time vs batched (world learner)"
         )
-        bench_evaluation(args.eval_episodes, args.eval_train_steps, args.seed)
+        bench_evaluation(args.eval_episodes, args.eval_train_steps, args.seed, args.eval_workers)
 
 
 if __name__ == "__main__":
