@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from unaiverse.stats import Stats
+from unaiverse.stats import Stats, UIPlot
 from unaiverse.world import World
 
 from wmverse.runtime import fast_stats
@@ -33,6 +33,8 @@ def test_two_processes_with_different_string_hashing_write_the_same_rows(tmp_pat
     edges = [peers for peers in graph["edges"].values() if len(peers) > 1]
     assert edges and all(peers == sorted(peers) for peers in edges)  # orders that hashing used to pick
     assert list(graph["nodes"]) != []
+    dashboard = (tmp_path / "h1" / "dashboard.html").read_bytes()
+    assert b"scatter" in dashboard and dashboard == (tmp_path / "h2" / "dashboard.html").read_bytes()
 
 
 def test_sets_are_sorted_inside_the_block_and_unaiverse_is_put_back():
@@ -64,3 +66,38 @@ def test_a_subclass_keeps_its_own_conversion():
 def test_order_key_orders_mixed_types_the_same_way_every_time():
     values = [3, "3", 2.5, ("a", 1), None, "a"]
     assert sorted(values, key=order_key) == sorted(reversed(values), key=order_key)
+
+
+def test_the_dashboard_graph_has_unaiverses_traces_in_sorted_order():
+    view = {
+        "world": {
+            "graph": {
+                "nodes": {"w": {"Name": "World"}, "b": {"Name": "Bob"}, "a": {"Name": "Ann"}},
+                "edges": {"w": {"a", "b", "z"}, "a": {"w"}, "b": {"w"}},
+            }
+        }
+    }
+    stats = Stats(is_world=True)
+    theirs = UIPlot(title="graph")
+    stats._populate_graph(theirs, view, "graph")  # unaiverse's: peers in set order
+    with stable_order():
+        ours = UIPlot(title="graph")
+        stats._populate_graph(ours, view, "graph")
+    edges, nodes = ours.data
+    assert nodes["text"] == ["a", "b", "w", "z"]  # every peer, in order_key order, edges' ends included
+    assert nodes["hovertext"][0] == "Name: Ann<br>" and nodes["hovertext"][3] == ""
+
+    def by_label(trace):
+        return sorted(zip(trace["text"], trace["hovertext"], trace["marker"]["color"], strict=True))
+
+    assert by_label(nodes) == by_label(theirs.data[1])  # the same nodes, labels, hover texts and colours
+    assert {k: v for k, v in nodes.items() if k not in ("x", "y", "text", "hovertext", "marker")} == {
+        k: v for k, v in theirs.data[1].items() if k not in ("x", "y", "text", "hovertext", "marker")
+    }
+
+    def points(trace):
+        return sorted(zip(trace["x"], trace["y"], strict=True))
+
+    assert points(nodes) == points(theirs.data[1])  # the same places on the circle
+    assert len(edges["x"]) == len(theirs.data[0]["x"]) == 3 * 5  # five drawn edges (a-w, b-w, w-a, w-b, w-z)
+    assert edges["line"] == theirs.data[0]["line"]
