@@ -146,6 +146,8 @@ class DynamicsRunner(LearnerRunner):
             model_name=f"world-dynamics-{c.seed}",
         )
         self.solved_return = self.agent.env.solved_return or SOLVED_FALLBACK
+        # read when built: a bad WMVERSE_EVAL_WORKERS fails the first request, not the last
+        self.eval_workers = eval_workers()
 
     def run(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
         if action == "run_env_steps":
@@ -198,7 +200,7 @@ class DynamicsRunner(LearnerRunner):
         played alone."""
         from wmverse.dynamics.envs import random_policy_returns
 
-        returns = self.agent.evaluate(episodes, workers=eval_workers())
+        returns = self.agent.evaluate(episodes, workers=self.eval_workers)
         rand = random_policy_returns(self.config.env_id, episodes, seed=self.config.seed + 10_000)
         return json_safe(
             {

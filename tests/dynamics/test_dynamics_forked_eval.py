@@ -117,3 +117,26 @@ def test_eval_workers_reads_the_environment_and_refuses_bad_values():
     for bad in ("0", "-1", "two", "1.5"):
         with pytest.raises(ValueError, match=EVAL_WORKERS_VAR):
             eval_workers({EVAL_WORKERS_VAR: bad})
+
+
+def test_a_bad_setting_fails_the_learner_when_it_is_built(monkeypatch):
+    from agents.learners.dynamics import DynamicsLearnerConfig, DynamicsRunner
+
+    monkeypatch.setenv(EVAL_WORKERS_VAR, "lots")
+    with pytest.raises(ValueError, match=EVAL_WORKERS_VAR):
+        DynamicsRunner(DynamicsLearnerConfig())
+    monkeypatch.setenv(EVAL_WORKERS_VAR, "2")
+    assert DynamicsRunner(DynamicsLearnerConfig()).eval_workers == 2
+
+
+def test_contiguous_shares_cover_every_episode_once_in_order():
+    from wmverse.dynamics.forked import contiguous_shares
+
+    assert contiguous_shares(10, 3) == [range(0, 4), range(4, 7), range(7, 10)]
+    assert contiguous_shares(2, 5) == [range(0, 1), range(1, 2)]  # never more shares than episodes
+    assert contiguous_shares(4, 1) == [range(0, 4)]
+    for n in range(1, 12):
+        for k in range(1, 6):
+            shares = contiguous_shares(n, k)
+            assert [i for s in shares for i in s] == list(range(n))
+            assert max(map(len, shares)) - min(map(len, shares)) <= 1

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .envs import DiscreteActionEnv, random_policy_returns
-from .forked import run_split
+from .forked import contiguous_shares, run_split
 from .planner import DreamRolloutPlanner, PlannerConfig, PlanningMethod, PlanStream
 from .types import ModelInput, TransitionBackend, WorldModelConfig
 from .value import TerminalValue, ValueConfig
@@ -282,17 +282,12 @@ class DynamicsAgent:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         if batched and workers > 1 and episodes > 1 and torch.get_num_threads() == 1:
-            per, extra = divmod(episodes, min(workers, episodes))
-            shares, start = [], 0
-            for i in range(min(workers, episodes)):
-                shares.append(range(start, start + per + (i < extra)))
-                start = shares[-1].stop
+            shares = contiguous_shares(episodes, workers)
             played = run_split(lambda ks: self._play_share(ks, seed_offset), shares)
             for _, counted in played[1:]:  # the children's decisions, counted here as if played here
-                planner = self.planner
-                planner.decisions += counted[0]
-                planner.replans += counted[1]
-                planner.surprise_replans += counted[2]
+                p = self.planner
+                p.decisions, p.replans = p.decisions + counted[0], p.replans + counted[1]
+                p.surprise_replans += counted[2]
             return [r for returns, _ in played for r in returns]
         if batched:
             return self._play_share(range(episodes), seed_offset)[0]

@@ -21,10 +21,20 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-__all__ = ["can_fork", "run_split"]
+__all__ = ["can_fork", "contiguous_shares", "run_split"]
 
 S = TypeVar("S")
 R = TypeVar("R")
+
+
+def contiguous_shares(n: int, k: int) -> list[range]:
+    """``range(n)`` cut into ``min(k, n)`` contiguous shares whose sizes differ by at most one (larger first)."""
+    count = max(1, min(k, n))
+    per, extra = divmod(n, count)
+    bounds = [0]
+    for i in range(count):
+        bounds.append(bounds[-1] + per + (i < extra))
+    return [range(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def can_fork() -> bool:

@@ -16,7 +16,7 @@ results do not depend on it.
 
 At the end of a command (``run_synch.py``, ``run_asynch.py``, ``run_w.py``, ``wmverse``, a spawned agent
 process), :func:`freeze_for_exit` freezes everything once more: the interpreter's collections at shutdown then
-walk nothing. They walked the whole heap of a process that has torch and unaiverse loaded, 1.2-1.4 s after
+walk nothing. They walked the whole heap of a process that has torch and unaiverse loaded, 1.1-1.4 s after
 the last line of every run (measured with ``py-spy --native``: ``gc_collect_main`` under ``Py_FinalizeEx``).
 What shutdown does besides is unchanged: ``atexit`` handlers, the flushing of the standard streams, objects
 freed by reference counting. Only cycles still alive at exit are no longer collected, which the process,
