@@ -88,6 +88,19 @@ def test_run_split_orders_results_names_failures_and_leaves_no_child():
             run_split(work, [13, 2, 3])
         except ValueError as exc:
             out["own_failure"] = str(exc)
+        real_fork, forks = os.fork, []
+        def failing_fork():
+            forks.append(1)
+            if len(forks) == 2:
+                raise OSError("no process left")
+            return real_fork()
+        fds = len(os.listdir("/proc/self/fd"))
+        os.fork = failing_fork
+        try:
+            run_split(work, [1, 2, 3])
+        except OSError as exc:
+            out["fork_failure"] = [str(exc), len(os.listdir("/proc/self/fd")) == fds]
+        os.fork = real_fork
         try:
             os.waitpid(-1, os.WNOHANG)
             out["children_left"] = True
@@ -107,7 +120,8 @@ def test_run_split_orders_results_names_failures_and_leaves_no_child():
     assert out["pids"] == [True, False, False]  # the first share here, the others in forked children
     assert out["child_failure"] == "share 1 failed in its process: ValueError: thirteen"
     assert out["own_failure"] == "thirteen"
-    assert out["children_left"] is False  # every child waited for, also after a failure here
+    assert out["fork_failure"] == ["no process left", True]  # raised, no pipe left open
+    assert out["children_left"] is False  # every child waited for or killed, after every kind of failure
     assert out["with_a_thread"] == [False, [True, True]]  # another thread alive: both shares here
 
 

@@ -90,7 +90,12 @@ def run_split(work: Callable[[S], R], shares: Sequence[S]) -> list[R]:
     try:
         for share in shares[1:]:
             read_fd, write_fd = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:  # no process left to start: the earlier children are killed below
+                os.close(read_fd)
+                os.close(write_fd)
+                raise
             if pid == 0:  # pragma: no cover - the child
                 os.close(read_fd)
                 _child(work, share, write_fd)
