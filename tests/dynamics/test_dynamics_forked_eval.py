@@ -154,3 +154,33 @@ def test_contiguous_shares_cover_every_episode_once_in_order():
             shares = contiguous_shares(n, k)
             assert [i for s in shares for i in s] == list(range(n))
             assert max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+def test_the_cli_hands_its_eval_workers_to_the_evaluation(monkeypatch, capsys):
+    import torch
+
+    from wmverse.cli import main
+    from wmverse.dynamics.agent import DynamicsAgent
+
+    seen = []
+    real = DynamicsAgent.evaluate
+
+    def spy(self, episodes=10, **kwargs):
+        seen.append(kwargs.get("workers"))
+        return real(self, episodes, **kwargs)
+
+    monkeypatch.setattr(DynamicsAgent, "evaluate", spy)
+    threads = torch.get_num_threads()  # the CLI sets torch's thread count for its process
+    args = ["dynamics", "train", "--backend", "mlp", "--seed", "2", "--max-env-steps", "40", "--eval-episodes", "3",
+            "--warmup-steps", "30", "--population", "16", "--horizon", "4", "--hidden-dim", "16"]  # fmt: skip
+    try:
+        assert main([*args, "--eval-workers", "2"]) == 0
+        assert main(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == [2, 1]
+    returns = [line for line in capsys.readouterr().out.splitlines() if line.startswith("eval returns:")]
+    assert len(returns) == 2 and returns[0] == returns[1]
+    with pytest.raises(SystemExit) as bad:
+        main([*args, "--eval-workers", "0"])
+    assert bad.value.code == 2

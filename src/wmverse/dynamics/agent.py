@@ -365,9 +365,10 @@ def train_agent(
     eval_episodes: int = 10,
     patience: int = 3,
     progress=None,  # type: ignore[no-untyped-def]
+    eval_workers: int = 1,
 ) -> tuple[DynamicsAgent, TrainSummary]:
-    """Train until ``patience`` consecutive planned episodes reach the solved return (or a
-    budget runs out), then evaluate ``eval_episodes`` episodes beside a random policy."""
+    """Train until ``patience`` consecutive planned episodes reach the solved return (or a budget runs out),
+    then evaluate ``eval_episodes`` episodes (in ``eval_workers`` shares) beside a random policy."""
     start = time.perf_counter()
     agent = DynamicsAgent(config)
     solved = agent.env.solved_return
@@ -382,7 +383,7 @@ def train_agent(
                 break
         else:
             streak = 0
-    returns = agent.evaluate(eval_episodes)
+    returns = agent.evaluate(eval_episodes, workers=eval_workers)
     rand = random_policy_returns(config.env_id, eval_episodes, seed=config.seed + 10_000)
     summary = TrainSummary(
         env_id=config.env_id,

@@ -24,6 +24,12 @@ def add_subparser(subparsers) -> None:  # type: ignore[no-untyped-def]
     train.add_argument("--max-episodes", type=positive_int, default=200)
     train.add_argument("--eval-episodes", type=positive_int, default=10)
     train.add_argument(
+        "--eval-workers",
+        type=positive_int,
+        default=1,
+        help="evaluation episodes played in this many shares at once, in forked processes (same returns)",
+    )
+    train.add_argument(
         "--warmup-steps", type=non_negative_int, default=None, help="random-action steps before planning"
     )
     train.add_argument(
@@ -126,6 +132,7 @@ def _train(args: argparse.Namespace) -> int:
             max_episodes=args.max_episodes,
             eval_episodes=args.eval_episodes,
             progress=progress,
+            eval_workers=args.eval_workers,
         )
     except ValueError as exc:
         print(f"dynamics: {exc}", file=sys.stderr, flush=True)
