@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.learners.base import LearnerRunner
+from wmverse.lifetime import die_with_parent
 from wmverse.runtime.journal import rebuild_exception
 
 __all__ = ["RunnerProcess"]
@@ -41,19 +42,9 @@ __all__ = ["RunnerProcess"]
 CLOSE_WAIT_S = 5.0
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when the thread that started it ends (a killed parent included)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _serve(conn: Any, kind: str) -> None:
     """The child: imports the learner libraries, then answers (op, ...) messages until told to close."""
-    _die_with_parent()
+    die_with_parent(signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import random
 

@@ -10,7 +10,7 @@ from unaiverse.stats import Stats, UIPlot
 from unaiverse.world import World
 
 from wmverse.runtime import fast_stats
-from wmverse.runtime.stable_order import make_json_serializable, order_key, stable_order
+from wmverse.runtime.stable_order import make_json_serializable, order_key, sorted_set, stable_order
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,3 +101,9 @@ def test_the_dashboard_graph_has_unaiverses_traces_in_sorted_order():
     assert points(nodes) == points(theirs.data[1])  # the same places on the circle
     assert len(edges["x"]) == len(theirs.data[0]["x"]) == 3 * 5  # five drawn edges (a-w, b-w, w-a, w-b, w-z)
     assert edges["line"] == theirs.data[0]["line"]
+
+
+def test_sorted_set_sorts_strings_by_value_and_anything_else_by_order_key():
+    assert sorted_set({"b'", 'a"', "c"}) == ['a"', "b'", "c"]  # by value (repr would quote them differently)
+    mixed = {3, "3", 2.5, ("a", 1)}
+    assert sorted_set(mixed) == sorted(mixed, key=order_key) == [2.5, 3, "3", ("a", 1)]

@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from wmverse.lifetime import die_with_parent
+
 __all__ = ["can_fork", "contiguous_shares", "run_split"]
 
 S = TypeVar("S")
@@ -42,19 +44,12 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _child(work: Callable[[S], R], share: S, write_fd: int) -> None:  # pragma: no cover - runs in the child
+def _child(
+    work: Callable[[S], R], share: S, write_fd: int, parent: int
+) -> None:  # pragma: no cover - runs in the child
     code = 0
     try:
-        _die_with_parent()
+        die_with_parent(signal.SIGKILL, parent)
         try:
             payload = pickle.dumps(("ok", work(share)), protocol=5)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, named
@@ -87,6 +82,7 @@ def run_split(work: Callable[[S], R], shares: Sequence[S]) -> list[R]:
     sys.stdout.flush()
     sys.stderr.flush()
     children: list[tuple[int, int]] = []
+    parent = os.getpid()
     try:
         for share in shares[1:]:
             read_fd, write_fd = os.pipe()
@@ -98,7 +94,7 @@ def run_split(work: Callable[[S], R], shares: Sequence[S]) -> list[R]:
                 raise
             if pid == 0:  # pragma: no cover - the child
                 os.close(read_fd)
-                _child(work, share, write_fd)
+                _child(work, share, write_fd, parent)
             os.close(write_fd)
             children.append((pid, read_fd))
         results = [work(shares[0])]

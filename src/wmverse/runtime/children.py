@@ -18,6 +18,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from wmverse.lifetime import die_with_parent
 from wmverse.runtime.channels import PipeChannel
 from wmverse.runtime.config import RuntimeConfig
 from wmverse.runtime.errors import ScriptFailure
@@ -29,21 +30,6 @@ START_METHODS = ("fork", "spawn")
 
 #: Seconds between a child's non-zero exit and the run failing on it (its 'fail' frame may still be in flight).
 DEATH_GRACE_S = 1.0
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Asks Linux to SIGTERM this process when its parent dies (no-op elsewhere)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        return
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 @dataclass
@@ -123,7 +109,7 @@ def start_child(
                 for fd in close_fds:
                     with contextlib.suppress(OSError):
                         os.close(fd)
-                _die_with_parent(parent)
+                die_with_parent(signal.SIGTERM, parent)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
                 from wmverse.runtime.remote import JoinConfig, join_hub
 
@@ -150,7 +136,7 @@ def start_child(
         ]
         cmd += ["--keep", str(journal["keep"])] + (["--resume-run"] if journal.get("resume_run") else [])
     popen = subprocess.Popen(  # noqa: PLW1509
-        cmd, pass_fds=(pipe.fileno(),), preexec_fn=lambda: _die_with_parent(parent)
+        cmd, pass_fds=(pipe.fileno(),), preexec_fn=lambda: die_with_parent(signal.SIGTERM, parent)
     )
     return Child(scripts, rank, popen.pid, popen)
 

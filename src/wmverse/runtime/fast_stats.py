@@ -88,7 +88,7 @@ _SCALAR_ENCODERS: dict[type, Any] = {
 
 def _sets_as_lists(value: Any) -> Any:
     """``json.dumps``'s ``default`` hook doing what ``Stats._make_json_serializable`` does during a run: set ->
-    list, in :func:`~wmverse.runtime.stable_order.order_key` order."""
+    list, in :func:`~wmverse.runtime.stable_order.sorted_set` order."""
     if isinstance(value, set):
         return sorted_set(value)
     raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")

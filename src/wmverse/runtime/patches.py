@@ -142,8 +142,7 @@ def _is_under(path: str | None, folder: Path, real_dirs: dict[str, bool] | None 
         directory = os.path.dirname(path)
         inside = real_dirs.get(directory)
         if inside is None:  # the directory under the folder (its file then too), or the folder itself
-            real, top = str(Path(directory).resolve()), str(folder)
-            inside = real_dirs[directory] = real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+            inside = real_dirs[directory] = Path(directory).resolve().is_relative_to(folder)
         return inside
     except (OSError, ValueError):
         return False
