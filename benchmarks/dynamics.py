@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import platform
 import statistics
 import time
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from wmverse.cli_args import positive_int
 from wmverse.dynamics import (
     DreamRolloutPlanner,
     PlannerConfig,
@@ -220,9 +220,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="figure 4: the learner's seed")
     parser.add_argument(
         "--eval-workers",
-        type=int,
-        default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
-        help="figure 4: shares played at the same time in forked processes (default: this machine's cores)",
+        type=positive_int,
+        default=None,
+        help="figure 4: shares played at the same time in forked processes (default: as the world's learner, "
+        "WMVERSE_EVAL_WORKERS or the cores this process may use)",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -254,7 +255,10 @@ def main() -> None:
         print(
             f"4. evaluation of {args.eval_episodes} episodes: one state at a time vs batched (world learner)"
         )
-        bench_evaluation(args.eval_episodes, args.eval_train_steps, args.seed, args.eval_workers)
+        from agents.learners.dynamics import eval_workers
+
+        workers = eval_workers() if args.eval_workers is None else args.eval_workers
+        bench_evaluation(args.eval_episodes, args.eval_train_steps, args.seed, workers)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def eval_workers(environ: Mapping[str, str] | None = None) -> int:
     raw = (os.environ if environ is None else environ).get(EVAL_WORKERS_VAR, "").strip()
     if not raw:
         return available_cores()
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # ASCII: '²'.isdigit() holds, int('²') fails
         raise ValueError(f"{EVAL_WORKERS_VAR} must be a positive integer, got {raw!r}")
     return int(raw)
 

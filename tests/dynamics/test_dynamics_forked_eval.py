@@ -128,7 +128,7 @@ def test_run_split_orders_results_names_failures_and_leaves_no_child():
 def test_eval_workers_reads_the_environment_and_refuses_bad_values():
     assert eval_workers({EVAL_WORKERS_VAR: "3"}) == 3
     assert eval_workers({}) == len(os.sched_getaffinity(0))
-    for bad in ("0", "-1", "two", "1.5"):
+    for bad in ("0", "-1", "two", "1.5", "²"):  # "²": a digit to str.isdigit, not to int()
         with pytest.raises(ValueError, match=EVAL_WORKERS_VAR):
             eval_workers({EVAL_WORKERS_VAR: bad})
 

@@ -284,10 +284,10 @@ class DynamicsAgent:
         if batched and workers > 1 and episodes > 1 and torch.get_num_threads() == 1:
             shares = contiguous_shares(episodes, workers)
             played = run_split(lambda ks: self._play_share(ks, seed_offset), shares)
-            for _, counted in played[1:]:  # the children's decisions, counted here as if played here
-                p = self.planner
-                p.decisions, p.replans = p.decisions + counted[0], p.replans + counted[1]
-                p.surprise_replans += counted[2]
+            p = self.planner
+            for _, (decisions, replans, surprise) in played[1:]:  # the children's, counted as if played here
+                p.decisions, p.replans = p.decisions + decisions, p.replans + replans
+                p.surprise_replans += surprise
             return [r for returns, _ in played for r in returns]
         if batched:
             return self._play_share(range(episodes), seed_offset)[0]
